@@ -1,0 +1,216 @@
+/// A typed attribute value, as OTLP's AnyValue and Jaeger's typed tags carry them.
+public indirect enum AttributeValue: Hashable, Sendable {
+    case string(String)
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case bytes([UInt8])
+    case array([AttributeValue])
+    /// OTLP `kvlistValue`.
+    case map([Attribute])
+}
+
+public struct Attribute: Hashable, Sendable {
+    public var key: String
+    public var value: AttributeValue
+
+    public init(_ key: String, _ value: AttributeValue) {
+        self.key = key
+        self.value = value
+    }
+}
+
+public enum SpanKind: UInt8, Sendable, CaseIterable {
+    case unspecified = 0, `internal`, server, client, producer, consumer
+
+    /// The lowercase name Jaeger uses in its `span.kind` tag.
+    public var name: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .internal: return "internal"
+        case .server: return "server"
+        case .client: return "client"
+        case .producer: return "producer"
+        case .consumer: return "consumer"
+        }
+    }
+
+    /// Accepts Jaeger tag values and Zipkin kinds, any case.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "internal": self = .internal
+        case "server": self = .server
+        case "client": self = .client
+        case "producer": self = .producer
+        case "consumer": self = .consumer
+        case "unspecified", "": self = .unspecified
+        default: return nil
+        }
+    }
+}
+
+public struct SpanStatus: Hashable, Sendable {
+    public enum Code: UInt8, Sendable { case unset = 0, ok = 1, error = 2 }
+    public var code: Code
+    public var message: String
+
+    public init(code: Code = .unset, message: String = "") {
+        self.code = code
+        self.message = message
+    }
+
+    public static let unset = SpanStatus()
+}
+
+/// A span event (OTLP) or log (Jaeger, Zipkin annotation).
+public struct SpanEvent: Hashable, Sendable {
+    public var timeUnixNano: UInt64
+    public var name: String
+    public var attributes: [Attribute]
+
+    public init(timeUnixNano: UInt64, name: String, attributes: [Attribute] = []) {
+        self.timeUnixNano = timeUnixNano
+        self.name = name
+        self.attributes = attributes
+    }
+}
+
+/// A link to another span: OTLP links, and Jaeger references other than the parent.
+public struct SpanLink: Hashable, Sendable {
+    public var traceID: TraceID
+    public var spanID: SpanID
+    /// Jaeger's `refType` (`FOLLOWS_FROM`, `CHILD_OF`), nil for OTLP links.
+    public var referenceType: String?
+    public var attributes: [Attribute]
+
+    public init(traceID: TraceID, spanID: SpanID, referenceType: String? = nil, attributes: [Attribute] = []) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.referenceType = referenceType
+        self.attributes = attributes
+    }
+}
+
+/// The process that emitted spans (Jaeger Process, OTLP Resource). Shared by
+/// reference between all spans of one batch: a store of millions of spans
+/// holds few of these.
+public final class Resource: Sendable, Hashable {
+    public let serviceName: String
+    /// Every attribute, including `service.name` when the source had it.
+    public let attributes: [Attribute]
+
+    public init(serviceName: String, attributes: [Attribute] = []) {
+        self.serviceName = serviceName
+        self.attributes = attributes
+    }
+
+    public static func == (a: Resource, b: Resource) -> Bool {
+        a === b || (a.serviceName == b.serviceName && a.attributes == b.attributes)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(serviceName)
+        hasher.combine(attributes)
+    }
+
+    public static let unknown = Resource(serviceName: "unknown_service")
+}
+
+/// OTLP InstrumentationScope. Shared by reference like `Resource`.
+public final class InstrumentationScope: Sendable, Hashable {
+    public let name: String
+    public let version: String
+    public let attributes: [Attribute]
+
+    public init(name: String, version: String = "", attributes: [Attribute] = []) {
+        self.name = name
+        self.version = version
+        self.attributes = attributes
+    }
+
+    public static func == (a: InstrumentationScope, b: InstrumentationScope) -> Bool {
+        a === b || (a.name == b.name && a.version == b.version && a.attributes == b.attributes)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(version)
+    }
+
+    public static let none = InstrumentationScope(name: "")
+}
+
+/// One span, whatever wire format it came from. Times are nanoseconds.
+public struct Span: Hashable, Sendable {
+    public var traceID: TraceID
+    public var spanID: SpanID
+    /// nil for a root span.
+    public var parentSpanID: SpanID?
+    public var name: String
+    public var kind: SpanKind
+    public var status: SpanStatus
+    public var startTimeUnixNano: UInt64
+    public var durationNano: UInt64
+    public var attributes: [Attribute]
+    public var events: [SpanEvent]
+    public var links: [SpanLink]
+    public var resource: Resource
+    public var scope: InstrumentationScope
+    /// W3C trace state and OTLP flags, kept for a faithful round trip.
+    public var traceState: String
+    public var flags: UInt32
+
+    public init(
+        traceID: TraceID,
+        spanID: SpanID,
+        parentSpanID: SpanID? = nil,
+        name: String,
+        kind: SpanKind = .unspecified,
+        status: SpanStatus = .unset,
+        startTimeUnixNano: UInt64,
+        durationNano: UInt64,
+        attributes: [Attribute] = [],
+        events: [SpanEvent] = [],
+        links: [SpanLink] = [],
+        resource: Resource = .unknown,
+        scope: InstrumentationScope = .none,
+        traceState: String = "",
+        flags: UInt32 = 0
+    ) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.name = name
+        self.kind = kind
+        self.status = status
+        self.startTimeUnixNano = startTimeUnixNano
+        self.durationNano = durationNano
+        self.attributes = attributes
+        self.events = events
+        self.links = links
+        self.resource = resource
+        self.scope = scope
+        self.traceState = traceState
+        self.flags = flags
+    }
+
+    public var serviceName: String { resource.serviceName }
+    public var endTimeUnixNano: UInt64 { startTimeUnixNano &+ durationNano }
+
+    /// Status error, or an `error` tag that is true (Jaeger's convention).
+    public var isError: Bool {
+        if status.code == .error { return true }
+        for attribute in attributes where attribute.key == "error" {
+            switch attribute.value {
+            case .bool(let b): return b
+            case .string(let s): return s == "true"
+            default: return false
+            }
+        }
+        return false
+    }
+
+    public func attribute(_ key: String) -> AttributeValue? {
+        attributes.first { $0.key == key }?.value
+    }
+}
