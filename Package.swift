@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "TraceFormats", dependencies: ["TraceModel", "CZlib"]),
         .target(name: "TerminalUI"),
         .target(name: "TraceExplorer", dependencies: ["TraceModel", "TerminalUI"]),
-        .systemLibrary(name: "CNCursesW", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
         .target(name: "NCursesTerminal", dependencies: ["TerminalUI", "CNCursesW"]),
         .executableTarget(
             name: "tracetty",

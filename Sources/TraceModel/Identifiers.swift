@@ -42,13 +42,13 @@ public struct SpanID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public init(_ raw: UInt64) { self.raw = raw }
 
+    /// Parses 1...16 hex digits.
     public init?<S: StringProtocol>(hex: S) {
-        guard let (high, low) = HexDigits.parse128(hex.utf8), high == 0 else { return nil }
-        self.raw = low
+        self.init(hexBytes: hex.utf8)
     }
 
     public init?<C: Collection>(hexBytes: C) where C.Element == UInt8 {
-        guard let (high, low) = HexDigits.parse128(hexBytes), high == 0 else { return nil }
+        guard hexBytes.count <= 16, let (_, low) = HexDigits.parse128(hexBytes) else { return nil }
         self.raw = low
     }
 
