@@ -1,1 +1,1 @@
-print("tracetty")
+print("tracetty: work in progress")

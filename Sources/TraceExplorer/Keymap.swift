@@ -1,0 +1,74 @@
+import TerminalUI
+
+/// Where the user is; decides which keys work and what the hint bar says.
+public enum KeyContext: Sendable, Hashable, CaseIterable {
+    case traceList, waterfall, detail, help
+}
+
+/// One binding: the keys as the help shows them, and what they do.
+public struct KeyBinding: Sendable, Hashable {
+    public var keys: String
+    public var action: String
+    /// The short label in the one-line hint bar; nil: only in `?` help.
+    public var hint: String?
+
+    public init(_ keys: String, _ action: String, hint: String? = nil) {
+        self.keys = keys
+        self.action = action
+        self.hint = hint
+    }
+}
+
+/// The keys of each context. The hint bar and the help overlay are built from
+/// this table, so they cannot drift from what `ExplorerState.handle` does.
+public enum Keymap {
+    public static func bindings(_ context: KeyContext) -> [KeyBinding] {
+        switch context {
+        case .traceList:
+            return [
+                KeyBinding("↑↓ j k", "move", hint: "move"),
+                KeyBinding("PgUp PgDn", "page up / down"),
+                KeyBinding("g G Home End", "first / last trace"),
+                KeyBinding("Enter →", "open the trace's waterfall", hint: "open"),
+                KeyBinding("s", "sort by start / duration", hint: "sort"),
+                KeyBinding("r", "reverse the order"),
+            ] + global
+        case .waterfall:
+            return [
+                KeyBinding("↑↓ j k", "move between spans", hint: "move"),
+                KeyBinding("PgUp PgDn g G", "page / first / last span"),
+                KeyBinding("Enter", "open the span's detail", hint: "detail"),
+                KeyBinding("Space", "collapse / expand the subtree", hint: "fold"),
+                KeyBinding("← h", "collapse, or go to the parent"),
+                KeyBinding("→ l", "expand"),
+                KeyBinding("C E", "collapse all / expand all", hint: "fold all"),
+                KeyBinding("p", "go to the parent span"),
+                KeyBinding("Tab", "switch to the detail pane"),
+                KeyBinding("Esc Backspace", "back to the trace list", hint: "back"),
+            ] + global
+        case .detail:
+            return [
+                KeyBinding("↑↓ j k", "scroll", hint: "scroll"),
+                KeyBinding("PgUp PgDn g G", "page / top / bottom"),
+                KeyBinding("[ ]", "previous / next span", hint: "span"),
+                KeyBinding("Tab", "switch to the waterfall", hint: "waterfall"),
+                KeyBinding("Esc Backspace", "close the detail", hint: "close"),
+            ] + global
+        case .help:
+            return [KeyBinding("Esc ? q", "close this help", hint: "close")]
+        }
+    }
+
+    static let global = [
+        KeyBinding("?", "help: every key", hint: "help"),
+        KeyBinding("q Ctrl-C", "quit", hint: "quit"),
+    ]
+
+    /// Marks drawn in the waterfall's gutter, explained in the help.
+    public static let legend: [(String, String)] = [
+        ("!", "error: status error or tag error=true"),
+        ("?", "parent not in the trace (yet)"),
+        ("=", "span id shared (Zipkin shared span)"),
+        ("@", "parent references loop: shown as a root"),
+    ]
+}

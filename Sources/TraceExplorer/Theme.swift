@@ -1,0 +1,43 @@
+import TerminalUI
+
+/// The explorer's styles. Written in 256 colours; the backend degrades them to
+/// 16 or none. Nothing relies on colour alone: selection is reverse video,
+/// bars are block glyphs, errors carry a `!`.
+public enum Theme {
+    public static let appBar = Style(foreground: .palette(255), background: .palette(24), attributes: [.bold])
+    public static let header = Style(foreground: .default, background: .default, attributes: [.bold, .underline])
+    public static let selected = Style(attributes: [.reverse])
+    public static let selectedDim = Style(foreground: .default, background: .palette(238))
+    public static let dim = Style(attributes: [.dim])
+    public static let label = Style(foreground: .palette(110))
+    public static let section = Style(foreground: .palette(179), attributes: [.bold])
+    public static let error = Style(foreground: .palette(196), attributes: [.bold])
+    public static let warning = Style(foreground: .palette(214), attributes: [.bold])
+    public static let statusBar = Style(foreground: .palette(252), background: .palette(236))
+    public static let hintKey = Style(foreground: .palette(229), background: .palette(236), attributes: [.bold])
+    public static let hintText = Style(foreground: .palette(250), background: .palette(236))
+    public static let paneTitle = Style(foreground: .palette(255), background: .palette(238), attributes: [.bold])
+    public static let paneTitleFocused = Style(foreground: .palette(255), background: .palette(24), attributes: [.bold])
+    public static let axis = Style(foreground: .palette(245))
+    public static let progressDone = Style(foreground: .palette(114), background: .palette(236))
+    public static let helpBox = Style(foreground: .palette(252), background: .palette(235))
+    public static let helpKey = Style(foreground: .palette(229), background: .palette(235), attributes: [.bold])
+    public static let helpTitle = Style(foreground: .palette(179), background: .palette(235), attributes: [.bold])
+
+    /// Distinct, not red (red means error), readable on dark and light.
+    static let servicePalette: [UInt8] = [39, 214, 114, 170, 81, 221, 141, 209, 49, 147, 180, 44]
+
+    /// A service's colour: a stable hash of its name, so server-2 has the same
+    /// colour in every trace and every run.
+    public static func serviceColor(_ service: String) -> Color {
+        var hash: UInt32 = 2_166_136_261
+        for byte in service.utf8 {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        return .palette(servicePalette[Int(hash % UInt32(servicePalette.count))])
+    }
+
+    public static func service(_ service: String) -> Style {
+        Style(foreground: serviceColor(service))
+    }
+}

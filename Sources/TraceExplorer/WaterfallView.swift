@@ -1,0 +1,178 @@
+import TraceModel
+import TerminalUI
+
+/// One row per span: a tree of `service operation` on the left, a bar on a
+/// shared time axis on the right. Only the visible rows are drawn, so a
+/// 100,000-span trace costs what a 30-span one does.
+public enum WaterfallView {
+    /// Columns of the name tree and of the bars for a given width.
+    public struct Geometry: Equatable, Sendable {
+        public var nameWidth: Int
+        public var barX: Int
+        public var barWidth: Int
+
+        public init(width: Int) {
+            nameWidth = min(max(20, width * 2 / 5), 64)
+            barX = nameWidth + 1
+            barWidth = max(1, width - barX - 1)
+        }
+
+        /// The bar's first and last column (inclusive) for a span, at least one cell.
+        func barColumns(start: UInt64, duration: UInt64, traceStart: UInt64, traceDuration: UInt64) -> (Int, Int) {
+            let total = Double(max(1, traceDuration))
+            let offset = Double(start >= traceStart ? start - traceStart : 0)
+            let first = min(barWidth - 1, Int((offset / total * Double(barWidth)).rounded(.down)))
+            let end = Int(((offset + Double(duration)) / total * Double(barWidth)).rounded(.up))
+            let last = min(barWidth - 1, max(first, end - 1))
+            return (first, last)
+        }
+    }
+
+    /// `server-1: server-1  751ms  3 spans  2 services  depth 3  trace 8777…`
+    public static func renderTraceHeader(_ summary: TraceSummary, at rect: Rect, utcOffsetSeconds: Int, into buffer: inout CellBuffer) {
+        var x = rect.x + 1
+        let y = rect.y
+        let limit = rect.maxX - 1
+        func put(_ text: String, _ style: Style) {
+            guard x < limit else { return }
+            x += buffer.putTruncated(text, x: x, y: y, style: style, maxWidth: limit - x)
+        }
+        put(summary.rootService, Theme.service(summary.rootService).with(.bold))
+        put(": ", .bold)
+        put(summary.rootOperation, .bold)
+        put("  " + Formatting.duration(summary.durationNano), .bold)
+        put("  \(summary.spanCount) span" + (summary.spanCount == 1 ? "" : "s"), .plain)
+        put("  \(summary.services.count) service" + (summary.services.count == 1 ? "" : "s"), .plain)
+        put("  depth \(summary.depth)", .plain)
+        if summary.hasError { put("  \(summary.errorCount) error" + (summary.errorCount == 1 ? "" : "s"), Theme.error) }
+        if summary.isIncomplete { put("  incomplete", Theme.warning) }
+        put("  trace " + summary.traceID.shortHex, Theme.dim)
+        put("  " + Formatting.timestamp(summary.startUnixNano, utcOffsetSeconds: utcOffsetSeconds), Theme.dim)
+    }
+
+    /// Tick labels at 0, ¼, ½, ¾ and the end of the trace.
+    public static func renderAxis(_ summary: TraceSummary, geometry: Geometry, at rect: Rect, into buffer: inout CellBuffer) {
+        let y = rect.y
+        buffer.fill(rect, style: Theme.axis)
+        buffer.put(" SERVICE OPERATION", x: rect.x, y: y, style: Theme.axis.with(.bold), maxWidth: geometry.nameWidth)
+        buffer.put("│", x: rect.x + geometry.nameWidth, y: y, style: Theme.axis)
+        let ticks = geometry.barWidth >= 40 ? 4 : geometry.barWidth >= 20 ? 2 : 1
+        var lastEnd = rect.x + geometry.barX - 1
+        for i in 0...ticks {
+            let label = i == 0 ? "0" : Formatting.duration(summary.durationNano / UInt64(ticks) * UInt64(i))
+            let w = DisplayWidth.of(label)
+            let column = rect.x + geometry.barX + (geometry.barWidth - 1) * i / ticks
+            // Label left of its tick at the end, centred-left elsewhere.
+            var x = i == 0 ? column : i == ticks ? column - w + 1 : column
+            x = max(x, lastEnd + 1)
+            guard x + w <= rect.x + geometry.barX + geometry.barWidth else { continue }
+            buffer.put(label, x: x, y: y, style: Theme.axis)
+            lastEnd = x + w
+        }
+    }
+
+    /// Draws one waterfall row.
+    public static func renderRow(
+        trace: Trace, row: Int, geometry: Geometry, at rect: Rect, selected: Bool, collapsed: Bool,
+        into buffer: inout CellBuffer
+    ) {
+        let node = trace.tree.rows[row]
+        let span = trace.spans[Int(node.spanIndex)]
+        let y = rect.y
+        let base: Style = selected ? Theme.selected : .plain
+        if selected { buffer.fill(Rect(x: rect.x, y: y, width: rect.width, height: 1), style: base) }
+
+        // Gutter mark: error first, then structural warnings.
+        let mark: (String, Style)? =
+            span.isError ? ("!", Theme.error)
+            : node.marks.contains(.missingParent) ? ("?", Theme.warning)
+            : node.marks.contains(.cycle) ? ("@", Theme.warning)
+            : node.marks.contains(.duplicateID) ? ("=", Theme.warning) : nil
+        if let mark { buffer.put(mark.0, x: rect.x, y: y, style: overlay(base, mark.1, selected)) }
+
+        // Deep trees: indentation stops growing at half the column; the depth
+        // is in the detail pane.
+        let maxIndent = max(0, (geometry.nameWidth / 2) / 2)
+        var x = rect.x + 1 + min(Int(node.depth), maxIndent) * 2
+        let nameEnd = rect.x + geometry.nameWidth - 1
+        let twisty = node.childCount == 0 ? " " : collapsed ? "▸" : "▾"
+        x += buffer.put(twisty + " ", x: x, y: y, style: base, maxWidth: max(0, nameEnd - x))
+        if x < nameEnd {
+            x += buffer.putTruncated(span.serviceName, x: x, y: y, style: overlay(base, Theme.service(span.serviceName), selected), maxWidth: nameEnd - x)
+        }
+        if x < nameEnd - 1 {
+            x += buffer.put(" ", x: x, y: y, style: base)
+            var name = span.name
+            if collapsed { name += " (+\(Int(node.subtreeEnd) - row - 1))" }
+            buffer.putTruncated(name, x: x, y: y, style: base, maxWidth: nameEnd - x)
+        }
+        buffer.put("│", x: rect.x + geometry.nameWidth, y: y, style: overlay(base, Theme.axis, selected))
+
+        // The bar, then its duration beside it (after it if there is room, else before).
+        let summary = trace.summary
+        let (first, last) = geometry.barColumns(
+            start: span.startTimeUnixNano, duration: span.durationNano,
+            traceStart: summary.startUnixNano, traceDuration: summary.durationNano)
+        let barStyle = Style(foreground: span.isError ? Theme.error.foreground : Theme.serviceColor(span.serviceName),
+                             background: base.background, attributes: selected ? [] : [])
+        let barLeft = rect.x + geometry.barX + first
+        buffer.fill(Rect(x: barLeft, y: y, width: last - first + 1, height: 1), with: "█", style: barStyle)
+        let label = Formatting.duration(span.durationNano)
+        let w = DisplayWidth.of(label)
+        let barAreaEnd = rect.x + geometry.barX + geometry.barWidth
+        if barLeft + (last - first + 1) + 1 + w <= barAreaEnd {
+            buffer.put(label, x: barLeft + (last - first + 1) + 1, y: y, style: overlay(base, Theme.dim, selected))
+        } else if barLeft - 1 - w >= rect.x + geometry.barX {
+            buffer.put(label, x: barLeft - 1 - w, y: y, style: overlay(base, Theme.dim, selected))
+        }
+    }
+
+    static func overlay(_ base: Style, _ top: Style, _ selected: Bool) -> Style {
+        selected ? Style(foreground: top.foreground, background: base.background, attributes: base.attributes.union(top.attributes.subtracting(.dim))) : top
+    }
+
+    public static func render(_ state: ExplorerState, layout: ExplorerLayout, into buffer: inout CellBuffer) {
+        guard let view = state.traceView else { return }
+        let geometry = Geometry(width: layout.waterfallBody.width)
+        renderTraceHeader(view.trace.summary, at: layout.traceHeader, utcOffsetSeconds: state.utcOffsetSeconds, into: &buffer)
+        renderAxis(view.trace.summary, geometry: geometry, at: layout.axis, into: &buffer)
+        let body = layout.waterfallBody
+        let selected = view.selectedVisibleIndex
+        for line in 0..<body.height {
+            let index = view.scrollTop + line
+            guard index < view.visibleRows.count else { break }
+            let row = Int(view.visibleRows[index])
+            let spanIndex = view.trace.tree.rows[row].spanIndex
+            renderRow(trace: view.trace, row: row, geometry: geometry,
+                      at: Rect(x: body.x, y: body.y + line, width: body.width, height: 1),
+                      selected: index == selected,
+                      collapsed: view.collapsed.contains(spanIndex), into: &buffer)
+        }
+        // A scroll position marker when not everything fits.
+        if view.visibleRows.count > body.height, body.height > 0 {
+            let text = " \(selected + 1)/\(view.visibleRows.count) "
+            buffer.put(text, x: body.maxX - DisplayWidth.of(text), y: layout.axis.y, style: Theme.axis.with(.bold))
+        }
+    }
+
+    /// The whole trace as plain text lines (header, axis, every span): what
+    /// `tracetty print` writes. Same drawing code as the explorer.
+    public static func plainText(_ trace: Trace, width: Int, utcOffsetSeconds: Int = 0) -> [String] {
+        let rows = trace.tree.rows.count
+        var buffer = CellBuffer(width: width, height: rows + 2)
+        let geometry = Geometry(width: width)
+        renderTraceHeader(trace.summary, at: Rect(x: 0, y: 0, width: width, height: 1), utcOffsetSeconds: utcOffsetSeconds, into: &buffer)
+        renderAxis(trace.summary, geometry: geometry, at: Rect(x: 0, y: 1, width: width, height: 1), into: &buffer)
+        for row in 0..<rows {
+            renderRow(trace: trace, row: row, geometry: geometry, at: Rect(x: 0, y: row + 2, width: width, height: 1),
+                      selected: false, collapsed: false, into: &buffer)
+        }
+        return buffer.lines(trimmingTrailingSpaces: true)
+    }
+}
+
+extension Style {
+    func with(_ extra: TextAttributes) -> Style {
+        Style(foreground: foreground, background: background, attributes: attributes.union(extra))
+    }
+}
