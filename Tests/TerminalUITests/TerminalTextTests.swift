@@ -1,0 +1,48 @@
+import Testing
+@testable import TerminalUI
+
+@Suite struct TerminalTextTests {
+    @Test func plainTextIsReturnedUnchanged() {
+        for s in ["GET /api/traces", "中文 😀 e\u{301}", "arrow → box ─ …", ""] {
+            #expect(TerminalText.sanitize(s) == s)
+        }
+    }
+
+    @Test func escapeSequencesBecomeVisible() {
+        #expect(TerminalText.sanitize("a\u{1b}[31mred\u{1b}[0m") == "a\\x1b[31mred\\x1b[0m")
+        #expect(TerminalText.sanitize("\u{1b}]0;pwned\u{07}") == "\\x1b]0;pwned\\x07")
+        #expect(TerminalText.sanitize("line1\nline2\tx\r") == "line1\\nline2\\tx\\r")
+        #expect(TerminalText.sanitize("\r\n") == "\\r\\n")
+        #expect(TerminalText.sanitize("\u{0}\u{7f}") == "\\x00\\x7f")
+    }
+
+    @Test func c1ControlsBecomeVisible() {
+        #expect(TerminalText.sanitize("x\u{9b}31m") == "x\\u{9b}31m")
+        #expect(TerminalText.sanitize("\u{80}\u{9f}") == "\\u{80}\\u{9f}")
+        // U+00A0 and Latin-1 letters are not controls.
+        #expect(TerminalText.sanitize("\u{a0}ü") == "\u{a0}ü")
+    }
+
+    @Test func bidiOverridesBecomeVisible() {
+        #expect(TerminalText.sanitize("abc\u{202E}fed") == "abc\\u{202e}fed")
+        #expect(TerminalText.sanitize("\u{2066}x\u{2069}") == "\\u{2066}x\\u{2069}")
+        #expect(TerminalText.sanitize("a\u{2028}b") == "a\\u{2028}b")
+    }
+
+    @Test func sanitizedTextHasNoControls() {
+        let nasty = String((0..<0x200).compactMap { Unicode.Scalar($0).map(Character.init) }) + "\u{202A}\u{202B}\u{202C}\u{202D}\u{202E}\u{2067}\u{2068}"
+        let out = TerminalText.sanitize(nasty)
+        for scalar in out.unicodeScalars {
+            #expect(!TerminalText.needsEscape(scalar), "left \(scalar.value)")
+        }
+    }
+
+    @Test func truncateAndFit() {
+        #expect(TerminalText.truncate("hello world", toWidth: 5) == "hell…")
+        #expect(TerminalText.truncate("hello", toWidth: 5) == "hello")
+        #expect(TerminalText.truncate("中文字", toWidth: 4) == "中…")
+        #expect(TerminalText.truncate("abc", toWidth: 0) == "")
+        #expect(TerminalText.fit("ab", width: 4) == "ab  ")
+        #expect(DisplayWidth.of(TerminalText.fit("中文字x", width: 6)) == 6)
+    }
+}
