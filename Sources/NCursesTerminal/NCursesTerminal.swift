@@ -302,13 +302,25 @@ public final class NCursesTerminal {
     /// Returns nil on timeout or for keys it doesn't know. Ctrl-C (a byte in raw mode)
     /// and quit signals arrive as `.quit`. Keep the timeout short (≤ 100 ms): a signal
     /// is noticed at the latest when the wait ends.
+    /// Consecutive reads that failed at once (see `readEvent`).
+    private var immediateErrors = 0
+
     public func readEvent(timeoutMilliseconds: Int) -> InputEvent? {
         if let sig = TerminalSignals.takePending() { return .quit(.signal(sig)) }
         guard isActive else { return nil }
         wtimeout(window, Int32(clamping: timeoutMilliseconds))
         var ch: wint_t = 0
+        let started = ContinuousClock.now
         let rc = wget_wch(window, &ch)
         if let sig = TerminalSignals.takePending() { return .quit(.signal(sig)) }
+        if rc == ERR, timeoutMilliseconds > 0, ContinuousClock.now - started < .milliseconds(timeoutMilliseconds / 2) {
+            // ERR long before the timeout, again and again: the terminal is
+            // gone (hung up). Quit instead of spinning.
+            immediateErrors += 1
+            if immediateErrors >= 50 { return .quit(.signal(SIGHUP)) }
+        } else {
+            immediateErrors = 0
+        }
         switch rc {
         case KEY_CODE_YES:
             return functionKey(Int32(bitPattern: ch))

@@ -54,6 +54,12 @@ enum TerminalSignals {
     }
 
     static func install() {
+        // A parent may have started us with these signals blocked (a test
+        // runner's thread, some supervisors): they would stay pending forever.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for sig in quitSignals { sigaddset(&unblock, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         pending.store(0, ordering: .sequentiallyConsistent)
         delivered.store(false, ordering: .sequentiallyConsistent)
         var handlers: [Int32: sigaction] = [:]

@@ -62,6 +62,7 @@ public enum Keymap {
     static let global = [
         KeyBinding("?", "help: every key", hint: "help"),
         KeyBinding("q Ctrl-C", "quit", hint: "quit"),
+        KeyBinding("Ctrl-Z", "suspend to the shell (fg resumes)"),
     ]
 
     /// Marks drawn in the waterfall's gutter, explained in the help.

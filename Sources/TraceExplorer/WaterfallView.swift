@@ -159,15 +159,17 @@ public enum WaterfallView {
     /// `tracetty print` writes. Same drawing code as the explorer.
     public static func plainText(_ trace: Trace, width: Int, utcOffsetSeconds: Int = 0) -> [String] {
         let rows = trace.tree.rows.count
-        var buffer = CellBuffer(width: width, height: rows + 2)
+        // The header line is never cut: it carries the trace id.
+        var header = CellBuffer(width: 1024, height: 1)
+        renderTraceHeader(trace.summary, at: Rect(x: 0, y: 0, width: 1024, height: 1), utcOffsetSeconds: utcOffsetSeconds, into: &header)
+        var buffer = CellBuffer(width: width, height: rows + 1)
         let geometry = Geometry(width: width)
-        renderTraceHeader(trace.summary, at: Rect(x: 0, y: 0, width: width, height: 1), utcOffsetSeconds: utcOffsetSeconds, into: &buffer)
-        renderAxis(trace.summary, geometry: geometry, at: Rect(x: 0, y: 1, width: width, height: 1), into: &buffer)
+        renderAxis(trace.summary, geometry: geometry, at: Rect(x: 0, y: 0, width: width, height: 1), into: &buffer)
         for row in 0..<rows {
-            renderRow(trace: trace, row: row, geometry: geometry, at: Rect(x: 0, y: row + 2, width: width, height: 1),
+            renderRow(trace: trace, row: row, geometry: geometry, at: Rect(x: 0, y: row + 1, width: width, height: 1),
                       selected: false, collapsed: false, into: &buffer)
         }
-        return buffer.lines(trimmingTrailingSpaces: true)
+        return header.lines(trimmingTrailingSpaces: true) + buffer.lines(trimmingTrailingSpaces: true)
     }
 }
 

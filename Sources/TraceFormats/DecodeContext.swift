@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TraceModel
+
+/// A problem with one span that does not stop the rest of the input from
+/// loading: reported, and the span (or link) skipped.
+struct SemanticIssue {
+    var offset: Int
+    var reason: String
+}
+
+/// Per-reader decoding state: output spans, string and resource caches,
+/// semantic issues of the current record.
+final class DecodeContext {
+    var spans: [Span] = []
+    var issues: [SemanticIssue] = []
+    /// 1-based ordinal of the current span within the current record.
+    var spanOrdinal = 0
+    let maxDepth: Int
+
+    private var interner = StringInterner()
+    private static let cacheSize = 4096
+    private var cache: [String?] = Array(repeating: nil, count: DecodeContext.cacheSize)
+    private var resources: [ResourceKey: Resource] = [:]
+    private var scopes: [ScopeKey: InstrumentationScope] = [:]
+    private let maxCachedObjects = 4096
+
+    init(maxDepth: Int) {
+        self.maxDepth = maxDepth
+    }
+
+    func beginRecord() {
+        issues.removeAll(keepingCapacity: true)
+        spanOrdinal = 0
+    }
+
+    func report(_ reason: String, at offset: Int) {
+        issues.append(SemanticIssue(offset: offset, reason: "span \(spanOrdinal): \(reason)"))
+    }
+
+    // MARK: strings
+
+    /// A String for raw bytes, shared with earlier equal strings when possible.
+    /// `intern` also records it in the reader's `StringInterner` (names and keys).
+    @inline(__always)
+    func string(_ s: inout JSONScanner, _ raw: JSONRawString, intern: Bool) throws(JSONFault) -> String {
+        if raw.hasEscapes {
+            let decoded = try s.unescape(raw)
+            return intern ? interner.intern(decoded) : decoded
+        }
+        return cachedString(raw.pointer, raw.count, intern: intern)
+    }
+
+    func cachedString(_ p: UnsafePointer<UInt8>, _ n: Int, intern: Bool) -> String {
+        if n <= 15 || n > 128 {
+            return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+        }
+        var hash: UInt32 = 2_166_136_261
+        for i in 0..<n { hash = (hash ^ UInt32(p[i])) &* 16_777_619 }
+        let slot = Int(hash & UInt32(Self.cacheSize - 1))
+        let hit: String? = cache.withUnsafeBufferPointer { c in
+            guard var found = c[slot], found.utf8.count == n else { return nil }
+            let same = found.withUTF8 { b in b.baseAddress.map { memcmp($0, p, n) == 0 } ?? false }
+            return same ? found : nil
+        }
+        if let hit { return hit }
+        var fresh = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+        if intern { fresh = interner.intern(fresh) }
+        cache[slot] = fresh
+        return fresh
+    }
+
+    @inline(__always)
+    func readString(_ s: inout JSONScanner, intern: Bool) throws(JSONFault) -> String {
+        let raw = try s.expectString()
+        return try string(&s, raw, intern: intern)
+    }
+
+    func intern(_ string: String) -> String { interner.intern(string) }
+
+    // MARK: shared objects
+
+    private struct ResourceKey: Hashable {
+        var serviceName: String
+        var attributes: [Attribute]
+    }
+
+    private struct ScopeKey: Hashable {
+        var name: String
+        var version: String
+        var attributes: [Attribute]
+    }
+
+    func resource(serviceName: String, attributes: [Attribute]) -> Resource {
+        let key = ResourceKey(serviceName: serviceName, attributes: attributes)
+        if let existing = resources[key] { return existing }
+        let made = Resource(serviceName: intern(serviceName), attributes: attributes)
+        if resources.count < maxCachedObjects { resources[key] = made }
+        return made
+    }
+
+    /// OTLP rule: service.name attribute, else "unknown_service".
+    func resource(attributes: [Attribute]) -> Resource {
+        var name = "unknown_service"
+        for a in attributes where a.key == "service.name" {
+            if case .string(let s) = a.value { name = s }
+            break
+        }
+        if attributes.isEmpty && name == "unknown_service" { return .unknown }
+        return resource(serviceName: name, attributes: attributes)
+    }
+
+    func scope(name: String, version: String, attributes: [Attribute]) -> InstrumentationScope {
+        if name.isEmpty && version.isEmpty && attributes.isEmpty { return .none }
+        let key = ScopeKey(name: name, version: version, attributes: attributes)
+        if let existing = scopes[key] { return existing }
+        let made = InstrumentationScope(name: name, version: version, attributes: attributes)
+        if scopes.count < maxCachedObjects { scopes[key] = made }
+        return made
+    }
+}
+
+/// Hex and base64 id parsing shared by the decoders.
+enum IDParsing {
+    /// Exactly `digits` hex digits (OTLP), or the base64 form some exporters send.
+    static func exactTraceID(_ raw: JSONRawString) -> TraceID? {
+        if raw.count == 32, let (h, l) = HexTable.parse128(raw.pointer, 32) { return TraceID(high: h, low: l) }
+        if raw.count == 24, let bytes = Base64.decode(raw.pointer, raw.count), bytes.count == 16 {
+            return TraceID(high: bigEndian(bytes, 0), low: bigEndian(bytes, 8))
+        }
+        return nil
+    }
+
+    static func exactSpanID(_ raw: JSONRawString) -> SpanID? {
+        if raw.count == 16, let v = HexTable.parse64(raw.pointer, 16) { return SpanID(v) }
+        if raw.count == 12, let bytes = Base64.decode(raw.pointer, raw.count), bytes.count == 8 {
+            return SpanID(bigEndian(bytes, 0))
+        }
+        return nil
+    }
+
+    /// 1...32 hex digits (Jaeger trims leading zeros; Zipkin allows 16 or 32).
+    static func looseTraceID(_ raw: JSONRawString) -> TraceID? {
+        HexTable.parse128(raw.pointer, raw.count).map { TraceID(high: $0.0, low: $0.1) }
+    }
+
+    /// 1...16 hex digits, or 32 digits whose high half is zero.
+    static func looseSpanID(_ raw: JSONRawString) -> SpanID? {
+        if let v = HexTable.parse64(raw.pointer, raw.count) { return SpanID(v) }
+        if let (h, l) = HexTable.parse128(raw.pointer, raw.count), h == 0 { return SpanID(l) }
+        return nil
+    }
+
+    private static func bigEndian(_ b: [UInt8], _ at: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for i in at..<(at + 8) { v = v << 8 | UInt64(b[i]) }
+        return v
+    }
+}

@@ -1,0 +1,426 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TraceModel
+
+/// A growable byte buffer on malloc'd memory, so lines can be handed to the
+/// scanner as raw pointers without Array copies or bounds checks.
+final class ByteBuffer {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private(set) var capacity: Int
+
+    init(capacity: Int = 1 << 16) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    func reserve(_ needed: Int) {
+        guard needed > capacity else { return }
+        var newCapacity = capacity
+        while newCapacity < needed { newCapacity *= 2 }
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        fresh.update(from: base, count: count)
+        base.deallocate()
+        base = fresh
+        capacity = newCapacity
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let src = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(count + bytes.count)
+        (base + count).update(from: src.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        count += bytes.count
+    }
+
+    func removeFirst(_ n: Int) {
+        guard n > 0 else { return }
+        if n >= count { count = 0; return }
+        memmove(base, base + n, count - n)
+        count -= n
+    }
+
+    func removeAll() { count = 0 }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+}
+
+/// The format-detecting, line-splitting core shared by `DumpReader` and
+/// `DumpDecoder`: fed decompressed chunks, it decodes each complete line (or,
+/// for a pretty-printed document, the whole text at the end) and collects
+/// spans and issues.
+final class DumpParser {
+    let source: String
+    let limits: DumpLimits
+    let ctx: DecodeContext
+
+    private enum Mode { case undecided, lines, document, stopped }
+    private var mode = Mode.undecided
+    private let buffer = ByteBuffer()
+    private var skippingLongLine = false
+
+    private(set) var lineCount = 0
+    private(set) var issues: [DumpIssue] = []
+    private(set) var issueCount = 0
+    private(set) var records = 0
+    private(set) var family: FormatFamily? = nil
+    private(set) var sawContent = false
+    private(set) var unrecognizedHint: String? = nil
+    private(set) var spansHandedOver = 0
+
+    init(source: String, limits: DumpLimits) {
+        self.source = source
+        self.limits = limits
+        ctx = DecodeContext(maxDepth: limits.maxDepth)
+    }
+
+    var isStopped: Bool { mode == .stopped }
+    var pendingSpans: Int { ctx.spans.count }
+
+    /// The format, once something was recognised.
+    var format: DumpFormat? {
+        guard let family else { return nil }
+        return family.format(lines: mode == .lines && records != 1)
+    }
+
+    func takeSpans() -> [Span] {
+        let out = ctx.spans
+        ctx.spans = []
+        ctx.spans.reserveCapacity(out.count)
+        spansHandedOver += out.count
+        return out
+    }
+
+    func addIssue(line: Int, reason: String) {
+        issueCount += 1
+        if issues.count < limits.maxIssueRecords { issues.append(DumpIssue(file: source, line: line, reason: reason)) }
+    }
+
+    // MARK: feeding
+
+    func feed(_ chunk: UnsafeRawBufferPointer) {
+        switch mode {
+        case .stopped:
+            return
+        case .document:
+            if buffer.count + chunk.count > limits.maxDocumentBytes {
+                addIssue(line: 1, reason: "document larger than \(limits.maxDocumentBytes) bytes; not read")
+                buffer.removeAll()
+                mode = .stopped
+                return
+            }
+            buffer.append(chunk)
+        case .lines:
+            buffer.append(chunk)
+            processLines(final: false)
+        case .undecided:
+            buffer.append(chunk)
+            decide(final: false)
+            if mode == .lines { processLines(final: false) }
+            if mode == .document && buffer.count > limits.maxDocumentBytes {
+                addIssue(line: 1, reason: "document larger than \(limits.maxDocumentBytes) bytes; not read")
+                buffer.removeAll()
+                mode = .stopped
+            }
+        }
+    }
+
+    func finish() {
+        if mode == .undecided { decide(final: true) }
+        switch mode {
+        case .lines: processLines(final: true)
+        case .document: parseDocument()
+        case .undecided, .stopped: break
+        }
+        buffer.removeAll()
+    }
+
+    // MARK: deciding lines vs document
+
+    private func decide(final: Bool) {
+        let p = buffer.base
+        let n = buffer.count
+        var i = 0
+        if n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF { i = 3 }
+        while i < n && (p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09) { i += 1 }
+        guard i < n else {
+            if n > limits.maxLineBytes { buffer.removeAll() }  // a sea of blanks
+            return
+        }
+        sawContent = true
+        let c = p[i]
+        guard c == ASCII.openBrace || c == ASCII.openBracket else {
+            unrecognizedHint = Self.hint(p + i, n - i)
+            mode = .stopped
+            return
+        }
+        guard let nl1 = findNewline(from: i) else {
+            if final { mode = .lines } else if n > limits.maxLineBytes { mode = .document }
+            return
+        }
+        if isCompleteValue(p + i, nl1 - i) { mode = .lines; return }
+        // Line 1 is not a value by itself: pretty-printed, unless line 2 is one.
+        var j = nl1 + 1
+        while true {
+            let lineEnd: Int
+            if let nl = findNewline(from: j) {
+                lineEnd = nl
+            } else if final {
+                lineEnd = n
+            } else {
+                if n > limits.maxLineBytes { mode = .document }
+                return
+            }
+            var k = j
+            while k < lineEnd && (p[k] == 0x20 || p[k] == 0x0D || p[k] == 0x09) { k += 1 }
+            if k == lineEnd {
+                if lineEnd >= n { mode = final ? .lines : mode; return }
+                j = lineEnd + 1
+                continue
+            }
+            let startsValue = p[k] == ASCII.openBrace || p[k] == ASCII.openBracket
+            mode = startsValue && isCompleteValue(p + k, lineEnd - k) ? .lines : .document
+            return
+        }
+    }
+
+    private func findNewline(from start: Int) -> Int? {
+        guard start < buffer.count else { return nil }
+        guard let hit = memchr(buffer.base + start, Int32(ASCII.newline), buffer.count - start) else { return nil }
+        return UnsafeMutableRawPointer(hit).assumingMemoryBound(to: UInt8.self) - buffer.base
+    }
+
+    private func isCompleteValue(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard var s = JSONScanner(UnsafeRawBufferPointer(start: p, count: n), maxDepth: limits.maxDepth) else { return false }
+        do {
+            try s.skipValue()
+            try s.expectEnd()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    static func hint(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
+        let found = JSONScanner.describe(p[0])
+        var hint = "expected OTLP JSON (lines), Jaeger JSON or Zipkin v2 JSON, found \(found) at the start"
+        if p[0] < 0x20 || p[0] >= 0x80 {
+            hint += " (binary data: OTLP protobuf and Thrift are received over the network, not read as dumps)"
+        }
+        return hint
+    }
+
+    // MARK: lines
+
+    private func processLines(final: Bool) {
+        let p = buffer.base
+        let n = buffer.count
+        var start = 0
+        while start < n, let nl = findNewline(from: start) {
+            if skippingLongLine {
+                skippingLongLine = false
+            } else if nl - start > limits.maxLineBytes {
+                addIssue(line: lineCount + 1, reason: "line longer than \(limits.maxLineBytes) bytes")
+            } else {
+                processLine(p + start, nl - start, line: lineCount + 1)
+            }
+            lineCount += 1
+            start = nl + 1
+        }
+        if final && skippingLongLine && start >= n {
+            // The file ended inside a line that was too long.
+            skippingLongLine = false
+            lineCount += 1
+        }
+        if final && start < n {
+            if !skippingLongLine {
+                if n - start > limits.maxLineBytes {
+                    addIssue(line: lineCount + 1, reason: "line longer than \(limits.maxLineBytes) bytes")
+                } else {
+                    processLine(p + start, n - start, line: lineCount + 1)
+                }
+            }
+            lineCount += 1
+            start = n
+        }
+        buffer.removeFirst(start)
+        if skippingLongLine {
+            buffer.removeAll()
+        } else if buffer.count > limits.maxLineBytes {
+            addIssue(line: lineCount + 1, reason: "line longer than \(limits.maxLineBytes) bytes")
+            skippingLongLine = true
+            buffer.removeAll()
+        }
+    }
+
+    private func processLine(_ p: UnsafePointer<UInt8>, _ count: Int, line: Int) {
+        var n = count
+        if n > 0 && p[n - 1] == 0x0D { n -= 1 }
+        guard var s = JSONScanner(UnsafeRawBufferPointer(start: p, count: n), maxDepth: limits.maxDepth) else { return }
+        s.skipWhitespace()
+        if s.pos == s.end { return }
+        sawContent = true
+        let mark = ctx.spans.count
+        ctx.beginRecord()
+        do {
+            try decodeRecord(&s)
+        } catch {
+            ctx.spans.removeSubrange(mark...)
+            addIssue(line: line, reason: "\(error.message) at column \(error.offset + 1)")
+            return
+        }
+        records += 1
+        for issue in ctx.issues { addIssue(line: line, reason: issue.reason) }
+    }
+
+    /// Detects the family of the value at `s.pos` and decodes it.
+    private func decodeRecord(_ s: inout JSONScanner) throws(JSONFault) {
+        var probe = s
+        guard let detected = try Self.detect(&probe) else {
+            throw JSONFault(message: "not an OTLP, Jaeger or Zipkin record (no resourceSpans, data, traceID or traceId key)", offset: s.pos)
+        }
+        if family == nil { family = detected }
+        try Self.decode(detected, &s, ctx)
+        try s.expectEnd()
+    }
+
+    static func decode(_ family: FormatFamily, _ s: inout JSONScanner, _ ctx: DecodeContext) throws(JSONFault) {
+        switch family {
+        case .otlp:
+            if s.peek() == ASCII.openBracket {
+                try s.beginArray()
+                var first = true
+                while try s.nextElement(&first) { try OTLPJSONReader.decodeTracesData(&s, ctx) }
+            } else {
+                try OTLPJSONReader.decodeTracesData(&s, ctx)
+            }
+        case .jaeger: try JaegerJSONReader.decodeTopLevel(&s, ctx)
+        case .zipkin: try ZipkinJSONReader.decodeTopLevel(&s, ctx)
+        }
+    }
+
+    /// Finds the family by the first decisive key of the (first) object.
+    static func detect(_ s: inout JSONScanner) throws(JSONFault) -> FormatFamily? {
+        guard let c = s.peek() else { throw s.fault("unexpected end of input") }
+        if c == ASCII.openBracket {
+            try s.beginArray()
+            var first = true
+            guard try s.nextElement(&first) else { return .zipkin }
+            guard s.peek() == ASCII.openBrace else { return nil }
+        }
+        guard s.peek() == ASCII.openBrace else { throw s.unexpected(expected: "'{' or '['") }
+        try s.beginObject()
+        var first = true
+        while let key = try s.nextKey(&first) {
+            switch key {
+            case "resourceSpans": return .otlp
+            case "data", "traceID", "spanID", "operationName", "spans", "processes", "processID",
+                 "references", "startTime", "process", "parentSpanID": return .jaeger
+            case "traceId", "id", "parentId", "localEndpoint", "remoteEndpoint", "annotations", "timestamp": return .zipkin
+            default: try s.skipValue()
+            }
+        }
+        return nil
+    }
+
+    // MARK: document
+
+    private func parseDocument() {
+        let p = buffer.base
+        let n = buffer.count
+        var locator = LineLocator(base: p, count: n)
+        lineCount = locator.lineCount
+        guard var s = JSONScanner(buffer.bytes, maxDepth: limits.maxDepth) else { return }
+        if n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF { s.pos = 3 }
+        while true {
+            s.skipWhitespace()
+            if s.pos >= s.end { break }
+            let mark = ctx.spans.count
+            ctx.beginRecord()
+            do throws(JSONFault) {
+                var probe = s
+                guard let detected = try Self.detect(&probe) else {
+                    throw JSONFault(message: "not an OTLP, Jaeger or Zipkin document (no resourceSpans, data, traceID or traceId key)", offset: s.pos)
+                }
+                if family == nil { family = detected }
+                try Self.decode(detected, &s, ctx)
+            } catch {
+                ctx.spans.removeSubrange(mark...)
+                let (line, column) = locator.locate(error.offset)
+                addIssue(line: line, reason: "\(error.message) at column \(column)")
+                return
+            }
+            records += 1
+            for issue in ctx.issues { addIssue(line: locator.locate(issue.offset).line, reason: issue.reason) }
+        }
+    }
+}
+
+/// Byte offset -> (1-based line, 1-based byte column), incremental for increasing offsets.
+struct LineLocator {
+    let base: UnsafePointer<UInt8>
+    let count: Int
+    private var scanned = 0
+    private var line = 1
+    private var lineStart = 0
+
+    init(base: UnsafePointer<UInt8>, count: Int) {
+        self.base = base
+        self.count = count
+    }
+
+    var lineCount: Int {
+        var lines = 0
+        var i = 0
+        while i < count, let hit = memchr(base + i, Int32(ASCII.newline), count - i) {
+            lines += 1
+            i = UnsafeRawPointer(hit).assumingMemoryBound(to: UInt8.self) - base + 1
+        }
+        return i < count ? lines + 1 : lines
+    }
+
+    mutating func locate(_ offset: Int) -> (line: Int, column: Int) {
+        let target = min(max(offset, 0), count)
+        if target < scanned { scanned = 0; line = 1; lineStart = 0 }
+        while scanned < target, let hit = memchr(base + scanned, Int32(ASCII.newline), target - scanned) {
+            let nl = UnsafeRawPointer(hit).assumingMemoryBound(to: UInt8.self) - base
+            line += 1
+            lineStart = nl + 1
+            scanned = nl + 1
+        }
+        scanned = target
+        return (line, target - lineStart + 1)
+    }
+}
+
+/// `read(2)` / `write(2)` by a name that does not clash with the methods here.
+@inline(__always)
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, buffer, count)
+    #else
+    return Darwin.read(fd, buffer, count)
+    #endif
+}
+
+@inline(__always)
+func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, buffer, count)
+    #else
+    return Darwin.write(fd, buffer, count)
+    #endif
+}
+
+@inline(__always)
+func posixClose(_ fd: Int32) {
+    #if canImport(Glibc)
+    _ = Glibc.close(fd)
+    #else
+    _ = Darwin.close(fd)
+    #endif
+}

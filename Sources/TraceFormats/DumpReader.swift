@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TraceModel
+
+/// Reads a trace dump file (or `-` for standard input), detecting the format
+/// by content and gzip by magic bytes, streaming it in chunks.
+///
+/// Line formats hand spans over as lines complete, once per chunk, so a UI can
+/// show the first traces while a large file is still loading.
+public final class DumpReader {
+    public let path: String
+    public let limits: DumpLimits
+
+    public init(path: String, limits: DumpLimits = DumpLimits()) {
+        self.path = path
+        self.limits = limits
+    }
+
+    /// Reads the whole file. Malformed lines and spans are skipped and
+    /// reported in the summary; only a file that cannot be read at all throws.
+    public func read(
+        onSpans: ([Span]) -> Void,
+        onProgress: (DumpProgress) -> Void = { _ in }
+    ) throws(DumpError) -> DumpReadSummary {
+        let isStdin = path == "-"
+        let fd = isStdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { if !isStdin { close(fd) } }
+
+        var info = stat()
+        var totalBytes: Int? = nil
+        if fstat(fd, &info) == 0 {
+            if (info.st_mode & S_IFMT) == S_IFDIR { throw .cannotOpen(path: path, reason: "is a directory") }
+            if (info.st_mode & S_IFMT) == S_IFREG { totalBytes = Int(info.st_size) }
+        }
+        #if canImport(Glibc)
+        if !isStdin { _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL)) }
+        #endif
+
+        let parser = DumpParser(source: path, limits: limits)
+        let chunkSize = max(limits.chunkBytes, 4096)
+        let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 16)
+        defer { chunk.deallocate() }
+        var inflater: GzipInflater? = nil
+        var first = true
+        var bytesRead = 0
+        var gzipIssue: String? = nil
+
+        func progress() -> DumpProgress {
+            DumpProgress(bytesRead: bytesRead, totalBytes: totalBytes,
+                         spans: parser.spansHandedOver, issues: parser.issueCount)
+        }
+
+        while !parser.isStopped {
+            let n = Self.readFully(fd, chunk, chunkSize)
+            if n < 0 { throw .readFailed(path: path, reason: String(cString: strerror(errno))) }
+            if n == 0 { break }
+            bytesRead += n
+            let piece = UnsafeRawBufferPointer(start: chunk, count: n)
+            if first {
+                first = false
+                if GzipInflater.isGzip(piece) { inflater = GzipInflater() }
+            }
+            if let inflater {
+                if !inflater.inflate(piece, sink: { parser.feed($0) }) { break }
+            } else {
+                parser.feed(piece)
+            }
+            if parser.pendingSpans > 0 { onSpans(parser.takeSpans()) }
+            onProgress(progress())
+        }
+        if let inflater { gzipIssue = inflater.finish() }
+        parser.finish()
+        if let gzipIssue { parser.addIssue(line: parser.lineCount + (gzipIssue.contains("truncated") ? 0 : 1), reason: gzipIssue) }
+        if parser.pendingSpans > 0 { onSpans(parser.takeSpans()) }
+        onProgress(progress())
+        return try Self.summary(parser, path: path, gzip: inflater != nil)
+    }
+
+    static func summary(_ parser: DumpParser, path: String, gzip: Bool) throws(DumpError) -> DumpReadSummary {
+        if let hint = parser.unrecognizedHint { throw .unrecognized(path: path, hint: hint) }
+        guard parser.sawContent else {
+            if let first = parser.issues.first { throw .unrecognized(path: path, hint: first.description) }
+            throw .empty(path: path)
+        }
+        guard let format = parser.format else {
+            let first = parser.issues.first.map { "; first problem: \($0)" } ?? ""
+            throw .unrecognized(path: path, hint: "no OTLP, Jaeger or Zipkin JSON record found\(first)")
+        }
+        return DumpReadSummary(format: format, gzip: gzip, spans: parser.spansHandedOver, lines: parser.lineCount,
+                               issueCount: parser.issueCount, issues: parser.issues)
+    }
+
+    /// Reads up to `capacity` bytes, retrying short reads from pipes; -1 on error.
+    private static func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ capacity: Int) -> Int {
+        var total = 0
+        while total < capacity {
+            let n = posixRead(fd, buffer + total, capacity - total)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return total > 0 ? total : -1
+            }
+            if n == 0 { break }
+            total += n
+        }
+        return total
+    }
+}
+
+/// Decodes a whole dump held in memory, with the same detection and
+/// reporting as `DumpReader`.
+public enum DumpDecoder {
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, source: String, limits: DumpLimits = DumpLimits()
+    ) throws(DumpError) -> (spans: [Span], summary: DumpReadSummary) {
+        let parser = DumpParser(source: source, limits: limits)
+        var gzip = false
+        if GzipInflater.isGzip(bytes) {
+            gzip = true
+            let inflater = GzipInflater()
+            inflater.inflate(bytes) { parser.feed($0) }
+            let issue = inflater.finish()
+            parser.finish()
+            if let issue { parser.addIssue(line: parser.lineCount + (issue.contains("truncated") ? 0 : 1), reason: issue) }
+        } else {
+            parser.feed(bytes)
+            parser.finish()
+        }
+        let spans = parser.takeSpans()
+        return (spans, try DumpReader.summary(parser, path: source, gzip: gzip))
+    }
+
+    public static func decode(
+        _ bytes: [UInt8], source: String, limits: DumpLimits = DumpLimits()
+    ) throws(DumpError) -> (spans: [Span], summary: DumpReadSummary) {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(DumpError) in try decode(raw, source: source, limits: limits) }
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,367 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TraceModel
+
+/// Writes spans as OTLP JSON `TracesData`, exactly the shape of the
+/// OpenTelemetry Collector file exporter: lowercase hex ids, 64-bit integers
+/// as strings, integer enums, empty fields omitted.
+public enum OTLPJSONEncoder {
+    /// One `TracesData` object and a newline: one line of a dump.
+    public static func encodeLine(_ spans: [Span]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(spans.count * 512 + 64)
+        encode(spans, into: &out)
+        out.append(ASCII.newline)
+        return out
+    }
+
+    /// One `TracesData` object (no newline) appended to `out`.
+    public static func encode(_ spans: [Span], into out: inout [UInt8]) {
+        // Group by resource, then scope, in order of first appearance.
+        var resourceIndex: [Resource: Int] = [:]
+        var groups: [(resource: Resource, scopes: [(scope: InstrumentationScope, spans: [Int])])] = []
+        for (i, span) in spans.enumerated() {
+            let r: Int
+            if let last = groups.indices.last, groups[last].resource === span.resource {
+                r = last
+            } else if let existing = resourceIndex[span.resource] {
+                r = existing
+            } else {
+                r = groups.count
+                resourceIndex[span.resource] = r
+                groups.append((span.resource, []))
+            }
+            if let s = groups[r].scopes.lastIndex(where: { $0.scope === span.scope || $0.scope == span.scope }) {
+                groups[r].scopes[s].spans.append(i)
+            } else {
+                groups[r].scopes.append((span.scope, [i]))
+            }
+        }
+        out.append(contentsOf: #"{"resourceSpans":["#.utf8)
+        for (g, group) in groups.enumerated() {
+            if g > 0 { out.append(ASCII.comma) }
+            out.append(contentsOf: #"{"resource":{"#.utf8)
+            var attributes = group.resource.attributes
+            if !attributes.contains(where: { $0.key == "service.name" }) && group.resource.serviceName != "unknown_service" {
+                attributes.insert(Attribute("service.name", .string(group.resource.serviceName)), at: 0)
+            }
+            if !attributes.isEmpty {
+                out.append(contentsOf: #""attributes":"#.utf8)
+                writeAttributes(attributes, into: &out)
+            }
+            out.append(contentsOf: #"},"scopeSpans":["#.utf8)
+            for (k, scopeGroup) in group.scopes.enumerated() {
+                if k > 0 { out.append(ASCII.comma) }
+                out.append(contentsOf: #"{"scope":{"#.utf8)
+                let scope = scopeGroup.scope
+                var needsComma = false
+                if !scope.name.isEmpty {
+                    out.append(contentsOf: #""name":"#.utf8); writeString(scope.name, into: &out); needsComma = true
+                }
+                if !scope.version.isEmpty {
+                    if needsComma { out.append(ASCII.comma) }
+                    out.append(contentsOf: #""version":"#.utf8); writeString(scope.version, into: &out); needsComma = true
+                }
+                if !scope.attributes.isEmpty {
+                    if needsComma { out.append(ASCII.comma) }
+                    out.append(contentsOf: #""attributes":"#.utf8); writeAttributes(scope.attributes, into: &out)
+                }
+                out.append(contentsOf: #"},"spans":["#.utf8)
+                for (n, index) in scopeGroup.spans.enumerated() {
+                    if n > 0 { out.append(ASCII.comma) }
+                    writeSpan(spans[index], into: &out)
+                }
+                out.append(contentsOf: "]}".utf8)
+            }
+            out.append(contentsOf: "]}".utf8)
+        }
+        out.append(contentsOf: "]}".utf8)
+    }
+
+    static func writeSpan(_ span: Span, into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"traceId":""#.utf8)
+        writeHex(span.traceID.high, into: &out)
+        writeHex(span.traceID.low, into: &out)
+        out.append(contentsOf: #"","spanId":""#.utf8)
+        writeHex(span.spanID.raw, into: &out)
+        out.append(ASCII.quote)
+        if !span.traceState.isEmpty {
+            out.append(contentsOf: #","traceState":"#.utf8)
+            writeString(span.traceState, into: &out)
+        }
+        if let parent = span.parentSpanID {
+            out.append(contentsOf: #","parentSpanId":""#.utf8)
+            writeHex(parent.raw, into: &out)
+            out.append(ASCII.quote)
+        }
+        if span.flags != 0 {
+            out.append(contentsOf: #","flags":"#.utf8)
+            writeDecimal(UInt64(span.flags), into: &out)
+        }
+        if !span.name.isEmpty {
+            out.append(contentsOf: #","name":"#.utf8)
+            writeString(span.name, into: &out)
+        }
+        if span.kind != .unspecified {
+            out.append(contentsOf: #","kind":"#.utf8)
+            writeDecimal(UInt64(span.kind.rawValue), into: &out)
+        }
+        out.append(contentsOf: #","startTimeUnixNano":""#.utf8)
+        writeDecimal(span.startTimeUnixNano, into: &out)
+        out.append(contentsOf: #"","endTimeUnixNano":""#.utf8)
+        writeDecimal(span.endTimeUnixNano, into: &out)
+        out.append(ASCII.quote)
+        if !span.attributes.isEmpty {
+            out.append(contentsOf: #","attributes":"#.utf8)
+            writeAttributes(span.attributes, into: &out)
+        }
+        if !span.events.isEmpty {
+            out.append(contentsOf: #","events":["#.utf8)
+            for (i, event) in span.events.enumerated() {
+                if i > 0 { out.append(ASCII.comma) }
+                out.append(contentsOf: #"{"timeUnixNano":""#.utf8)
+                writeDecimal(event.timeUnixNano, into: &out)
+                out.append(ASCII.quote)
+                if !event.name.isEmpty {
+                    out.append(contentsOf: #","name":"#.utf8)
+                    writeString(event.name, into: &out)
+                }
+                if !event.attributes.isEmpty {
+                    out.append(contentsOf: #","attributes":"#.utf8)
+                    writeAttributes(event.attributes, into: &out)
+                }
+                out.append(ASCII.closeBrace)
+            }
+            out.append(ASCII.closeBracket)
+        }
+        if !span.links.isEmpty {
+            out.append(contentsOf: #","links":["#.utf8)
+            for (i, link) in span.links.enumerated() {
+                if i > 0 { out.append(ASCII.comma) }
+                out.append(contentsOf: #"{"traceId":""#.utf8)
+                writeHex(link.traceID.high, into: &out)
+                writeHex(link.traceID.low, into: &out)
+                out.append(contentsOf: #"","spanId":""#.utf8)
+                writeHex(link.spanID.raw, into: &out)
+                out.append(ASCII.quote)
+                var attributes = link.attributes
+                if let ref = link.referenceType {
+                    // The semantic convention for OpenTracing references.
+                    attributes.append(Attribute("opentracing.ref_type", .string(ref.lowercased())))
+                }
+                if !attributes.isEmpty {
+                    out.append(contentsOf: #","attributes":"#.utf8)
+                    writeAttributes(attributes, into: &out)
+                }
+                out.append(ASCII.closeBrace)
+            }
+            out.append(ASCII.closeBracket)
+        }
+        out.append(contentsOf: #","status":{"#.utf8)
+        if span.status.code != .unset || !span.status.message.isEmpty {
+            var needsComma = false
+            if !span.status.message.isEmpty {
+                out.append(contentsOf: #""message":"#.utf8)
+                writeString(span.status.message, into: &out)
+                needsComma = true
+            }
+            if span.status.code != .unset {
+                if needsComma { out.append(ASCII.comma) }
+                out.append(contentsOf: #""code":"#.utf8)
+                writeDecimal(UInt64(span.status.code.rawValue), into: &out)
+            }
+        }
+        out.append(contentsOf: "}}".utf8)
+    }
+
+    static func writeAttributes(_ attributes: [Attribute], into out: inout [UInt8]) {
+        out.append(ASCII.openBracket)
+        for (i, attribute) in attributes.enumerated() {
+            if i > 0 { out.append(ASCII.comma) }
+            out.append(contentsOf: #"{"key":"#.utf8)
+            writeString(attribute.key, into: &out)
+            out.append(contentsOf: #","value":"#.utf8)
+            writeValue(attribute.value, into: &out)
+            out.append(ASCII.closeBrace)
+        }
+        out.append(ASCII.closeBracket)
+    }
+
+    static func writeValue(_ value: AttributeValue, into out: inout [UInt8]) {
+        switch value {
+        case .string(let s):
+            out.append(contentsOf: #"{"stringValue":"#.utf8)
+            writeString(s, into: &out)
+        case .bool(let b):
+            out.append(contentsOf: (b ? #"{"boolValue":true"# : #"{"boolValue":false"#).utf8)
+        case .int(let v):
+            out.append(contentsOf: #"{"intValue":""#.utf8)
+            if v < 0 { out.append(ASCII.minus) }
+            writeDecimal(v.magnitude, into: &out)
+            out.append(ASCII.quote)
+        case .double(let d):
+            out.append(contentsOf: #"{"doubleValue":"#.utf8)
+            if d.isNaN {
+                out.append(contentsOf: #""NaN""#.utf8)
+            } else if d.isInfinite {
+                out.append(contentsOf: (d > 0 ? #""Infinity""# : #""-Infinity""#).utf8)
+            } else {
+                out.append(contentsOf: d.description.utf8)
+            }
+        case .bytes(let bytes):
+            out.append(contentsOf: #"{"bytesValue":""#.utf8)
+            Base64.encode(bytes, into: &out)
+            out.append(ASCII.quote)
+        case .array(let values):
+            out.append(contentsOf: #"{"arrayValue":{"#.utf8)
+            if !values.isEmpty {
+                out.append(contentsOf: #""values":["#.utf8)
+                for (i, v) in values.enumerated() {
+                    if i > 0 { out.append(ASCII.comma) }
+                    writeValue(v, into: &out)
+                }
+                out.append(ASCII.closeBracket)
+            }
+            out.append(ASCII.closeBrace)
+        case .map(let attributes):
+            out.append(contentsOf: #"{"kvlistValue":{"#.utf8)
+            if !attributes.isEmpty {
+                out.append(contentsOf: #""values":"#.utf8)
+                writeAttributes(attributes, into: &out)
+            }
+            out.append(ASCII.closeBrace)
+        }
+        out.append(ASCII.closeBrace)
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func writeHex(_ value: UInt64, into out: inout [UInt8]) {
+        var shift: UInt64 = 60
+        for _ in 0..<16 {
+            out.append(hexDigits[Int((value >> shift) & 0xF)])
+            shift &-= 4
+        }
+    }
+
+    static func writeDecimal(_ value: UInt64, into out: inout [UInt8]) {
+        if value == 0 { out.append(ASCII.zero); return }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var v = value
+            while v > 0 {
+                scratch[23 - count] = ASCII.zero + UInt8(v % 10)
+                v /= 10
+                count += 1
+            }
+            out.append(contentsOf: scratch[(24 - count)...])
+        }
+    }
+
+    /// JSON string with escapes for quote, backslash and control characters
+    /// (`\u00XX`); all other UTF-8 passes through.
+    static func writeString(_ string: String, into out: inout [UInt8]) {
+        out.append(ASCII.quote)
+        var copy = string
+        copy.withUTF8 { bytes in
+            var runStart = 0
+            for i in 0..<bytes.count {
+                let c = bytes[i]
+                if c >= 0x20 && c != ASCII.quote && c != ASCII.backslash { continue }
+                if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                switch c {
+                case ASCII.quote: out.append(contentsOf: #"\""#.utf8)
+                case ASCII.backslash: out.append(contentsOf: #"\\"#.utf8)
+                default:
+                    out.append(contentsOf: #"\u00"#.utf8)
+                    out.append(hexDigits[Int(c >> 4)])
+                    out.append(hexDigits[Int(c & 0xF)])
+                }
+                runStart = i + 1
+            }
+            if bytes.count > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+        }
+        out.append(ASCII.quote)
+    }
+}
+
+/// Appends spans to a dump file as OTLP JSON lines (`-` is standard output).
+public final class DumpWriter {
+    public let path: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private let flushThreshold = 1 << 20
+    /// Large batches are split so no line grows without bound.
+    public var maxSpansPerLine = 1000
+
+    public init(path: String, append: Bool = false) throws(DumpError) {
+        self.path = path
+        if path == "-" {
+            fd = STDOUT_FILENO
+        } else {
+            fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
+            guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        }
+        buffer.reserveCapacity(flushThreshold * 2)
+    }
+
+    deinit {
+        try? close()
+    }
+
+    /// Writes the spans as one line (or several, for very large batches).
+    public func write(_ spans: [Span]) throws(DumpError) {
+        guard fd >= 0 else { throw .writeFailed(path: path, reason: "writer is closed") }
+        guard !spans.isEmpty else { return }
+        var start = 0
+        while start < spans.count {
+            let end = min(spans.count, start + max(1, maxSpansPerLine))
+            OTLPJSONEncoder.encode(Array(spans[start..<end]), into: &buffer)
+            buffer.append(ASCII.newline)
+            start = end
+        }
+        if buffer.count >= flushThreshold { try flush() }
+    }
+
+    public func flush() throws(DumpError) {
+        guard fd >= 0 else { return }
+        var written = 0
+        let total = buffer.count
+        let failure: Int32? = buffer.withUnsafeBytes { raw -> Int32? in
+            guard let base = raw.baseAddress else { return nil }
+            while written < total {
+                let n = posixWrite(fd, base + written, total - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                written += n
+            }
+            return nil
+        }
+        buffer.removeAll(keepingCapacity: true)
+        if let failure { throw .writeFailed(path: path, reason: String(cString: strerror(failure))) }
+    }
+
+    /// Flushes and asks the kernel to put the data on disk.
+    public func sync() throws(DumpError) {
+        try flush()
+        guard fd >= 0 else { return }
+        if fsync(fd) != 0 && errno != EINVAL {
+            throw .writeFailed(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    public func close() throws(DumpError) {
+        guard fd >= 0 else { return }
+        defer {
+            if fd != STDOUT_FILENO { posixClose(fd) }
+            fd = -1
+        }
+        try flush()
+    }
+}

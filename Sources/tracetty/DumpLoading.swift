@@ -1,0 +1,85 @@
+import Foundation
+import Synchronization
+import TraceModel
+import TraceFormats
+import TraceExplorer
+
+/// Reads dumps into the shared store on a background thread, publishing
+/// progress for the status bar. The UI never waits for it.
+final class DumpLoader: Sendable {
+    let store: SharedTraceStore
+    let files: [String]
+    private let status = Mutex(IngestStatus())
+    private let finished = Mutex(false)
+    private let failures = Mutex<[String]>([])
+
+    init(files: [String], store: SharedTraceStore) {
+        self.files = files
+        self.store = store
+        status.withLock { $0.sourceName = files.count == 1 ? files[0] : "\(files.count) files"; $0.loading = true }
+    }
+
+    var currentStatus: IngestStatus { status.withLock { $0 } }
+    var isFinished: Bool { finished.withLock { $0 } }
+    /// Files that could not be read at all, as one-line messages.
+    var fileErrors: [String] { failures.withLock { $0 } }
+
+    func start() {
+        let thread = Thread { [self] in self.run() }
+        thread.name = "tracetty.loader"
+        thread.start()
+    }
+
+    /// Reads every file; safe to call on any thread (also directly, for `print`).
+    func run() {
+        let started = Date()
+        var bytesBefore = 0
+        var spansBefore = 0
+        for file in files {
+            let reader = DumpReader(path: file)
+            var fileBytes = 0
+            do {
+                let summary = try reader.read(
+                    onSpans: { spans in self.store.add(spans) },
+                    onProgress: { progress in
+                        fileBytes = progress.bytesRead
+                        let elapsed = max(1e-6, Date().timeIntervalSince(started))
+                        self.status.withLock { s in
+                            s.bytesRead = bytesBefore + progress.bytesRead
+                            s.totalBytes = progress.totalBytes.map { bytesBefore + $0 }
+                            s.spansRead = spansBefore + progress.spans
+                            s.bytesPerSecond = Double(s.bytesRead) / elapsed
+                        }
+                    })
+                bytesBefore += fileBytes
+                spansBefore += summary.spans
+                status.withLock { s in
+                    s.malformed += summary.issueCount
+                    if s.firstIssue == nil, let first = summary.issues.first { s.firstIssue = first.description }
+                    s.spansRead = spansBefore
+                    s.bytesRead = bytesBefore
+                }
+                for issue in summary.issues {
+                    FileHandle.standardError.write(Data(("tracetty: " + issue.description + "\n").utf8))
+                }
+                if summary.issueCount > summary.issues.count {
+                    FileHandle.standardError.write(Data("tracetty: \(file): \(summary.issueCount - summary.issues.count) more malformed lines not shown\n".utf8))
+                }
+            } catch {
+                let message = "\(error)"
+                failures.withLock { $0.append(message) }
+                status.withLock { s in
+                    s.malformed += 1
+                    if s.firstIssue == nil { s.firstIssue = message }
+                }
+            }
+        }
+        let counters = store.counters
+        status.withLock { s in
+            s.loading = false
+            s.spansDropped = counters.spansDroppedTraceFull
+            s.tracesEvicted = counters.tracesEvicted
+        }
+        finished.withLock { $0 = true }
+    }
+}

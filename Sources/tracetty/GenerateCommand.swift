@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import TraceModel
+import TraceFormats
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write a deterministic OTLP JSON lines dump of seed-shaped traces (plus some wide and deep ones)."
+    )
+
+    @Option(name: .shortAndLong, help: "Output file.")
+    var output: String
+
+    @Option(help: "Write at least this many spans.")
+    var spans = 1_000
+
+    @Option(help: "Seed of the generator: the same seed gives the same file.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Start time of the first trace, Unix seconds.")
+    var start: UInt64 = 1_795_821_746
+
+    @Option(help: "Milliseconds between the starts of consecutive traces.")
+    var intervalMs: UInt64 = 1000
+
+    @Option(help: "Spans per line (one TracesData object per line).")
+    var spansPerLine = 100
+
+    func run() throws {
+        var generator = SyntheticTraces(seed: seed, startUnixNano: start * 1_000_000_000, traceIntervalNano: intervalMs * 1_000_000)
+        let writer = try DumpWriter(path: output)
+        var written = 0
+        var pending: [Span] = []
+        while written < spans {
+            let trace = generator.nextTrace()
+            pending.append(contentsOf: trace)
+            written += trace.count
+            if pending.count >= spansPerLine {
+                try writer.write(pending)
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+        if !pending.isEmpty { try writer.write(pending) }
+        try writer.close()
+        printError("wrote \(written) spans to \(output)")
+    }
+}
+
+struct LoadBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load-bench",
+        abstract: "Load and assemble dumps without a UI; print throughput and peak memory (see BENCHMARKS.md).",
+        shouldDisplay: false
+    )
+
+    @Argument var files: [String]
+
+    @Option(help: "Repeat the load this many times and report each run.")
+    var runs = 1
+
+    func run() throws {
+        for run in 1...max(1, runs) {
+            let store = SharedTraceStore(limits: TraceStoreLimits(maxSpans: Int.max / 2, maxSpansPerTrace: Int.max / 2))
+            let clock = ContinuousClock()
+            var bytes = 0
+            var spans = 0
+            let elapsed = try clock.measure {
+                for file in files {
+                    var fileBytes = 0
+                    let summary = try DumpReader(path: file).read(
+                        onSpans: { store.add($0) }, onProgress: { fileBytes = $0.bytesRead })
+                    bytes += fileBytes
+                    spans += summary.spans
+                }
+                // Assemble: every trace's tree and summary.
+                _ = store.summaries()
+            }
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            let peakBytes = Int(usage.ru_maxrss) * 1024
+            print("run \(run): \(bytes) bytes, \(spans) spans, \(store.traceCount) traces in \(String(format: "%.3f", seconds)) s: "
+                  + "\(String(format: "%.1f", Double(bytes) / seconds / 1e6)) MB/s, \(String(format: "%.0f", Double(spans) / seconds)) spans/s, "
+                  + "peak RSS \(peakBytes / 1_048_576) MiB = \(spans > 0 ? peakBytes / spans : 0) B/span")
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import TraceModel
+import TraceExplorer
+import TerminalUI
+import NCursesTerminal
+
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
+struct OpenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open",
+        abstract: "Explore trace dumps in the terminal (ncurses)."
+    )
+
+    @OptionGroup var dump: DumpOptions
+
+    @Option(help: "Colours: auto (NO_COLOR and the terminal decide), always (256 colours), never.")
+    var color: ColorChoice = .auto
+
+    func run() throws {
+        let store = SharedTraceStore(limits: TraceStoreLimits(maxSpans: dump.maxSpans, maxSpansPerTrace: dump.maxSpansPerTrace))
+        let loader = DumpLoader(files: dump.files, store: store)
+        loader.start()
+        let mode: ColorMode? = switch color {
+        case .auto: nil
+        case .always: .palette256
+        case .never: ColorMode.none
+        }
+        let title = dump.files.count == 1 ? dump.files[0] : "\(dump.files.count) files"
+        let exit = try ExplorerLoop(store: store, loader: loader, title: title, colorMode: mode,
+                                    utcOffsetSeconds: dump.utc ? 0 : TimeZone.current.secondsFromGMT()).run()
+        let errors = loader.fileErrors
+        for message in errors { printError("tracetty: " + message) }
+        if exit != 0 { throw ExitCode(exit) }
+        if loader.isFinished, store.spanCount == 0, !errors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// The one loop that owns the terminal and the explorer state: read an
+/// event, apply it, pull what changed from the store, redraw (at most ~30
+/// times a second, only when something changed).
+struct ExplorerLoop {
+    let store: SharedTraceStore
+    let loader: DumpLoader
+    let title: String
+    let colorMode: ColorMode?
+    let utcOffsetSeconds: Int
+
+    /// Returns the process exit status.
+    func run() throws -> Int32 {
+        let terminal = try NCursesTerminal(colorMode: colorMode)
+        defer { terminal.restore() }
+        let size = terminal.size
+        var state = ExplorerState(width: size.width, height: size.height, title: title)
+        state.utcOffsetSeconds = utcOffsetSeconds
+        state.maxSpans = store.limits.maxSpans
+        var seenVersion: UInt64 = .max
+        var lastRefresh = ContinuousClock.now
+        var lastDrawn: ExplorerRenderKey?
+        var wasLoading = true
+        while true {
+            // Pull new data: at most 4 times a second while loading (sorting a
+            // million-trace list is not free), at once when it is done.
+            let ingest = loader.currentStatus
+            let now = ContinuousClock.now
+            let version = store.version
+            if version != seenVersion, !ingest.loading || wasLoading != ingest.loading || now - lastRefresh > .milliseconds(250) {
+                seenVersion = version
+                lastRefresh = now
+                state.setTraces(store.summaries())
+                state.storedSpans = store.spanCount
+                if let open = state.traceView?.trace, store.lastUpdate(of: open.traceID) != open.summary.lastUpdate,
+                   let newer = store.trace(open.traceID) {
+                    state.updateOpenTrace(newer)
+                }
+            }
+            wasLoading = ingest.loading
+            state.ingest = ingest
+            let key = ExplorerRenderKey(state: state, version: seenVersion)
+            if key != lastDrawn {
+                terminal.draw(ExplorerView.render(state))
+                lastDrawn = key
+            }
+            guard let event = terminal.readEvent(timeoutMilliseconds: 33) else { continue }
+            switch event {
+            case .quit(.controlC): return 0
+            case .quit(let reason): return reason.exitStatus
+            case .key(.ctrl("z")):
+                terminal.suspendToShell()
+                lastDrawn = nil
+                continue
+            default: break
+            }
+            for effect in state.handle(event) {
+                switch effect {
+                case .quit:
+                    return 0
+                case .loadTrace(let id):
+                    if let trace = store.trace(id) { state.openTrace(trace) }
+                }
+            }
+            lastDrawn = nil
+        }
+    }
+}
+
+/// What decides whether a redraw is needed when no input came.
+struct ExplorerRenderKey: Equatable {
+    var ingest: IngestStatus
+    var version: UInt64
+    var width: Int
+    var height: Int
+
+    init(state: ExplorerState, version: UInt64) {
+        ingest = state.ingest
+        self.version = version
+        width = state.width
+        height = state.height
+    }
+}

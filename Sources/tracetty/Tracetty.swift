@@ -1,0 +1,34 @@
+import ArgumentParser
+
+@main
+struct Tracetty: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tracetty",
+        abstract: "A terminal trace explorer: Jaeger's UI for SSH and tmux.",
+        discussion: """
+            Open saved trace dumps (OTLP JSON lines or document, Jaeger UI JSON, Zipkin v2 JSON; \
+            gzip or not; - for standard input) in an ncurses explorer, or print their waterfalls as text.
+            """,
+        subcommands: [OpenCommand.self, PrintCommand.self, GenerateCommand.self, LoadBenchCommand.self]
+    )
+}
+
+/// Options every command that reads dumps shares.
+struct DumpOptions: ParsableArguments {
+    @Argument(help: "Dump files to read (auto-detected format, gzip ok); - reads standard input.")
+    var files: [String]
+
+    @Flag(help: "Show clock times in UTC instead of the local time zone.")
+    var utc = false
+
+    @Option(help: "Keep at most this many spans; the oldest traces are evicted past it.")
+    var maxSpans = 1_000_000
+
+    @Option(help: "Keep at most this many spans per trace; more are counted and dropped.")
+    var maxSpansPerTrace = 100_000
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one dump file (or - for standard input)") }
+        guard maxSpans > 0, maxSpansPerTrace > 0 else { throw ValidationError("--max-spans and --max-spans-per-trace must be positive") }
+    }
+}

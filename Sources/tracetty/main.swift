@@ -1,1 +1,0 @@
-print("tracetty: work in progress")

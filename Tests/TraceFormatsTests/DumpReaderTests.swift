@@ -1,0 +1,239 @@
+import Foundation
+import Testing
+import TraceModel
+@testable import TraceFormats
+
+struct DumpReaderTests {
+    static func otlpLine(_ spans: [Span]) -> String {
+        String(decoding: OTLPJSONEncoder.encodeLine(spans), as: UTF8.self)
+    }
+
+    @Test func malformedLinesAreSkippedAndReportedExactly() throws {
+        let good1 = Self.otlpLine([Span.stub(id: 1)])
+        let good2 = Self.otlpLine([Span.stub(id: 2), Span.stub(id: 3, parent: 2)])
+        let missingComma = #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0000000000000000000000000000000a" "spanId":"0000000000000001"}]}]}]}"#
+        let badIDs = #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0000000000000000000000000000000a","spanId":"0000000000000009"},{"traceId":"abc","spanId":"0000000000000001"}]}]}]}"#
+        let truncated = #"{"resourceSpans":["#
+        let notTraces = #"{"foo":1}"#
+        let text = [String(good1.dropLast()), missingComma, String(good2.dropLast()), badIDs, truncated, "", "   ", notTraces, "[1,2]"].joined(separator: "\n") + "\r\n"
+        let (spans, summary) = try decodeText(text, source: "seed.ndjson")
+        #expect(spans.map(\.spanID.raw) == [1, 2, 3, 9])
+        #expect(summary.format == .otlpJSONLines)
+        #expect(summary.lines == 9)
+        #expect(summary.issueCount == 5)
+        #expect(summary.issues.map(\.description) == [
+            "seed.ndjson:2: expected ',' or '}', found '\"' at column 90",
+            "seed.ndjson:4: span 2: traceId is not 32 hex digits",
+            "seed.ndjson:5: unexpected end of input at column 19",
+            "seed.ndjson:8: not an OTLP, Jaeger or Zipkin record (no resourceSpans, data, traceID or traceId key) at column 1",
+            "seed.ndjson:9: not an OTLP, Jaeger or Zipkin record (no resourceSpans, data, traceID or traceId key) at column 1",
+        ])
+        #expect(summary.issues[0] == DumpIssue(file: "seed.ndjson", line: 2, reason: "expected ',' or '}', found '\"' at column 90"))
+    }
+
+    @Test func malformedFirstLineStillLoadsTheRest() throws {
+        let good = Self.otlpLine([Span.stub(id: 1)])
+        let (spans, summary) = try decodeText(#"{"resourceSpans":[{"#  + "\n" + good + good)
+        #expect(spans.count == 2)
+        #expect(summary.format == .otlpJSONLines)
+        #expect(summary.issues.map(\.description) == ["t.ndjson:1: unexpected end of input at column 20"])
+    }
+
+    @Test func prettyDocumentErrorsCarryLineAndColumn() throws {
+        let text = "{\n  \"resourceSpans\": [\n    {\"scopeSpans\": [] \"x\"}\n  ]\n}\n"
+        let (spans, summary) = try decodeText(text, source: "doc.json")
+        #expect(spans.isEmpty)
+        #expect(summary.format == .otlpJSON)
+        #expect(summary.issues.map(\.description) == ["doc.json:3: expected ',' or '}', found '\"' at column 23"])
+    }
+
+    @Test func nestingDepthIsBounded() throws {
+        let deep = #"{"x":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + #","resourceSpans":[]}"#
+        let good = Self.otlpLine([Span.stub(id: 5)])
+        let (spans, summary) = try decodeText(good + deep + "\n" + good)
+        #expect(spans.count == 2)
+        #expect(summary.issues.map(\.description) == ["t.ndjson:2: nesting deeper than 64 at column 69"])
+        // The same bound for a body decoder, and a custom bound.
+        #expect(throws: JSONDecodeError(line: 1, column: 69, reason: "nesting deeper than 64")) {
+            try OTLPJSONDecoder.decode(Array(deep.utf8))
+        }
+        let (_, shallow) = try decodeText(good + #"{"x":[[[[[[[[[[1]]]]]]]]]],"resourceSpans":[]}"#, limits: DumpLimits(maxDepth: 10))
+        #expect(shallow.issues.map(\.description) == ["t.ndjson:2: nesting deeper than 10 at column 15"])
+    }
+
+    @Test func longLinesAreBounded() throws {
+        let good = Self.otlpLine([Span.stub(id: 1)])
+        let long = #"{"resourceSpans":[],"pad":""# + String(repeating: "x", count: 5000) + "\"}"
+        let limits = DumpLimits(maxLineBytes: 2000, chunkBytes: 1000)
+        let text = good + long + "\n" + good + long
+        let (spans, summary) = try decodeText(text, limits: limits)
+        #expect(spans.count == 2)
+        #expect(summary.issues.map(\.description) == ["t.ndjson:2: line longer than 2000 bytes", "t.ndjson:4: line longer than 2000 bytes"])
+        let path = try temporaryFile(Array(text.utf8))
+        let read = try readFile(path, limits: limits)
+        #expect(read.spans.count == 2)
+        #expect(read.summary.issues.map(\.description) == [
+            "\(path):2: line longer than 2000 bytes", "\(path):4: line longer than 2000 bytes",
+        ])
+        #expect(read.summary.lines == 4)
+    }
+
+    @Test func issueRecordsAreBoundedButAllCounted() throws {
+        let text = String(repeating: "{\"resourceSpans\":x}\n", count: 50)
+        let (_, summary) = try decodeText(Self.otlpLine([Span.stub(id: 1)]) + text, limits: DumpLimits(maxIssueRecords: 10))
+        #expect(summary.issueCount == 50)
+        #expect(summary.issues.count == 10)
+    }
+
+    @Test func emptyUnreadableAndUnrecognisedFiles() throws {
+        for content in ["", "  \n\n \t\n"] {
+            let path = try temporaryFile(Array(content.utf8))
+            #expect(throws: DumpError.empty(path: path)) { try readFile(path) }
+        }
+        #expect(throws: DumpError.empty(path: "gz")) { try DumpDecoder.decode(Gzip.compress([]), source: "gz") }
+        #expect(throws: DumpError.cannotOpen(path: "/nonexistent/x.json", reason: "No such file or directory")) {
+            try readFile("/nonexistent/x.json")
+        }
+        let binary = try temporaryFile([0x08, 0x12, 0x00, 0xff])
+        #expect(throws: DumpError.unrecognized(path: binary, hint: "expected OTLP JSON (lines), Jaeger JSON or Zipkin v2 JSON, found byte 0x08 at the start (binary data: OTLP protobuf and Thrift are received over the network, not read as dumps)")) {
+            try readFile(binary)
+        }
+        #expect(throws: DumpError.unrecognized(path: "x", hint: "no OTLP, Jaeger or Zipkin JSON record found; first problem: x:1: not an OTLP, Jaeger or Zipkin record (no resourceSpans, data, traceID or traceId key) at column 1")) {
+            try DumpDecoder.decode(Array(#"{"a":1}"#.utf8), source: "x")
+        }
+    }
+
+    @Test func gzipFilesStreamAndReportTruncation() throws {
+        var generator = SyntheticTraces(seed: 7)
+        var traces: [[Span]] = []
+        for _ in 0..<60 { traces.append(generator.nextTrace()) }
+        let text = traces.map { Self.otlpLine($0) }.joined()
+        let all = traces.flatMap { $0 }
+        // Multi-member: two gzip members back to back.
+        let half = text.utf8.count / 2
+        let bytes = Array(text.utf8)
+        let gz = Gzip.compress(Array(bytes[..<half])) + Gzip.compress(Array(bytes[half...]))
+        let path = try temporaryFile(gz, name: "dump.ndjson.gz")
+        let read = try readFile(path, limits: DumpLimits(chunkBytes: 4096))
+        #expect(read.summary.gzip)
+        #expect(read.summary.format == .otlpJSONLines)
+        #expect(read.summary.issueCount == 0)
+        #expect(read.spans == all)
+        #expect(read.batches > 1)
+        #expect(read.progress.last == DumpProgress(bytesRead: gz.count, totalBytes: gz.count, spans: all.count, issues: 0))
+
+        // Cut the trailer: every line decompressed, the stream reported truncated.
+        let single = Gzip.compress(bytes)
+        let (spans, summary) = try DumpDecoder.decode(Array(single.dropLast(8)), source: "cut.gz")
+        #expect(spans == all)
+        #expect(summary.issues.map(\.description) == ["cut.gz:60: gzip stream truncated (unexpected end of file)"])
+        // Cut in the middle: the lines before load, the broken tail is reported.
+        let cutPath = try temporaryFile(Array(single.prefix(single.count / 2)), name: "cut.gz")
+        let cut = try readFile(cutPath)
+        #expect(cut.spans.count > 0 && cut.spans.count < all.count)
+        #expect(cut.summary.issues.last?.reason == "gzip stream truncated (unexpected end of file)")
+        // Garbage after a member.
+        let (_, trailing) = try DumpDecoder.decode(single + [1, 2, 3, 4], source: "t.gz")
+        #expect(trailing.issues.last?.reason.hasPrefix("corrupt gzip data") == true)
+    }
+
+    @Test func progressAndBatchesWhileStreaming() throws {
+        var generator = SyntheticTraces(seed: 3)
+        var text = ""
+        var count = 0
+        for _ in 0..<200 { let t = generator.nextTrace(); count += t.count; text += Self.otlpLine(t) }
+        let path = try temporaryFile(Array(text.utf8))
+        let read = try readFile(path, limits: DumpLimits(chunkBytes: 16 * 1024))
+        #expect(read.spans.count == count)
+        #expect(read.batches > 10)
+        #expect(read.progress.count >= text.utf8.count / (16 * 1024))
+        #expect(read.progress.map(\.bytesRead) == read.progress.map(\.bytesRead).sorted())
+        #expect(read.progress.last?.fraction == 1)
+        #expect(read.summary.lines == 200)
+    }
+
+    enum Case: String, CaseIterable, Sendable {
+        case otlpLines, otlpPretty, otlpCompactDocument, jaegerPretty, jaegerTraceLines, jaegerSpanLines, zipkinPretty, zipkinLines
+    }
+
+    static func content(_ c: Case) -> (text: String, format: DumpFormat, spans: Int) {
+        let seed = SyntheticTraces.seedTrace()
+        let seed2 = SyntheticTraces.seedTrace(traceID: TraceID(high: 1, low: 2), name: "bob")
+        switch c {
+        case .otlpLines: return (otlpLine(seed) + otlpLine(seed2), .otlpJSONLines, 6)
+        case .otlpPretty: return (prettyJSON(OTLPJSONEncoder.encodeLine(seed)), .otlpJSON, 3)
+        case .otlpCompactDocument: return (String(otlpLine(seed).dropLast()), .otlpJSON, 3)
+        case .jaegerPretty:
+            return (prettyJSON(Array(#"{"data":[{"traceID":"1","spans":[{"traceID":"1","spanID":"2","operationName":"a","startTime":1,"duration":1,"processID":"p1"}],"processes":{"p1":{"serviceName":"s"}}}],"total":0}"#.utf8)), .jaegerJSON, 1)
+        case .jaegerTraceLines:
+            let line = #"{"traceID":"1","spans":[{"traceID":"1","spanID":"2","operationName":"a","startTime":1,"duration":1,"processID":"p1"}],"processes":{"p1":{"serviceName":"s"}}}"#
+            return (line + "\n" + line.replacingOccurrences(of: #""1""#, with: #""3""#) + "\n", .jaegerJSONLines, 2)
+        case .jaegerSpanLines:
+            let line = #"{"traceID":"1","spanID":"2","operationName":"a","startTime":1,"duration":1,"process":{"serviceName":"s"}}"#
+            return (line + "\n" + line.replacingOccurrences(of: #""2""#, with: #""4""#), .jaegerJSONLines, 2)
+        case .zipkinPretty:
+            return (prettyJSON(Array(#"[{"traceId":"0000000000000001","id":"0000000000000002","name":"a","timestamp":1,"duration":2},{"traceId":"0000000000000001","id":"0000000000000003","name":"b"}]"#.utf8)), .zipkinJSON, 2)
+        case .zipkinLines:
+            let line = #"{"traceId":"0000000000000001","id":"0000000000000002","name":"a","timestamp":1,"duration":2}"#
+            return (line + "\n" + line + "\n" + line + "\n", .zipkinJSONLines, 3)
+        }
+    }
+
+    @Test(arguments: Case.allCases, [false, true])
+    func detectsFormatByContent(_ c: Case, gzipped: Bool) throws {
+        let (text, format, count) = Self.content(c)
+        var bytes = Array(text.utf8)
+        if gzipped { bytes = Gzip.compress(bytes) }
+        let path = try temporaryFile(bytes, name: "no-extension")
+        let read = try readFile(path, limits: DumpLimits(chunkBytes: 4096))
+        #expect(read.summary.format == format)
+        #expect(read.summary.gzip == gzipped)
+        #expect(read.summary.issueCount == 0, "\(read.summary.issues)")
+        #expect(read.spans.count == count)
+        let inMemory = try DumpDecoder.decode(bytes, source: "mem")
+        #expect(inMemory.spans == read.spans)
+        #expect(inMemory.summary.format == format)
+    }
+
+    @Test func prettyOTLPDocumentMatchesTheSeed() throws {
+        let seed = SyntheticTraces.seedTrace()
+        let (spans, summary) = try decodeText("\u{FEFF}" + prettyJSON(OTLPJSONEncoder.encodeLine(seed)))
+        #expect(summary.format == .otlpJSON)
+        #expect(spans == seed)
+    }
+}
+
+struct SyntheticTracesTests {
+    @Test func deterministicBySeed() {
+        var a = SyntheticTraces(seed: 11), b = SyntheticTraces(seed: 11), c = SyntheticTraces(seed: 12)
+        let ta = (0..<120).map { _ in a.nextTrace() }
+        let tb = (0..<120).map { _ in b.nextTrace() }
+        let tc = (0..<120).map { _ in c.nextTrace() }
+        #expect(ta == tb)
+        #expect(ta != tc)
+        #expect(ta[49].count == 501)
+        #expect(ta[96].count == 200)
+        #expect(zip(ta[96].dropFirst(), ta[96]).allSatisfy { $0.parentSpanID == $1.spanID })
+        #expect(ta.contains { t in t.count == 3 && t.contains { $0.isError } })
+        #expect(ta.filter { $0.count == 3 }.allSatisfy { Set($0.map(\.traceID)).count == 1 })
+    }
+
+    @Test func seedTraceShape() {
+        let spans = SyntheticTraces.seedTrace()
+        #expect(spans.map(\.name) == ["server-1", "server-1_to_server-2", "server-2"])
+        #expect(spans.map(\.serviceName) == ["server-1", "server-1", "server-2"])
+        #expect(spans.map(\.kind) == [.server, .client, .server])
+        #expect(spans[1].parentSpanID == spans[0].spanID && spans[2].parentSpanID == spans[1].spanID)
+        #expect(spans[0].attribute("http.url") == .string("/alice"))
+        #expect(spans[0].attribute("http.status_code") == .int(200))
+        #expect(spans[1].startTimeUnixNano - spans[0].startTimeUnixNano == 250_377_575)
+        #expect(spans[0].durationNano == 750_909_443)
+        #expect(spans[2].events.first?.name == "handling request")
+        #expect(spans.allSatisfy { !$0.isError })
+        let failing = SyntheticTraces.seedTrace(error: true)
+        #expect(failing[0].isError)
+        #expect(failing[0].status.code == .error)
+        #expect(failing[0].attribute("error") == .bool(true))
+        #expect(failing[2].events.contains { $0.name == "exception" })
+    }
+}
