@@ -118,6 +118,14 @@ def parse(text, cols, rows):
             if w == 2:
                 grid[y][x + 1] = ("", f, b, bold, underline)
             x += w
+        # capture-pane drops trailing blanks even when they carry a background
+        # (a bar filled with one colour): the background still active at the
+        # end of the line is what those cells had.
+        # (Only on lines that printed something: a blank line prints nothing
+        # and inherits no colour.)
+        b = fg if reverse else bg
+        for rest in range(x, cols) if x > 0 else ():
+            grid[y][rest] = (" ", FG, b, False, False)
     return grid
 
 

@@ -20,7 +20,9 @@ public struct ExplorerLayout: Sendable, Equatable {
     public var statusBar: Rect
     public var hintBar: Rect
 
-    public init(width: Int, height: Int, detailOpen: Bool) {
+    /// - Parameter waterfallRows: rows the open trace has to show; with the
+    ///   detail open the waterfall takes no more than it needs.
+    public init(width: Int, height: Int, detailOpen: Bool, waterfallRows: Int = .max) {
         tooSmall = width < Self.minimumWidth || height < Self.minimumHeight
         appBar = Rect(x: 0, y: 0, width: width, height: 1)
         statusBar = Rect(x: 0, y: max(0, height - 2), width: width, height: 1)
@@ -35,8 +37,8 @@ public struct ExplorerLayout: Sendable, Equatable {
         let bodyAndDetail = max(0, contentHeight - 2)
         if detailOpen {
             // The waterfall keeps at least 3 rows; the detail gets the larger part.
-            let waterfallRows = max(3, bodyAndDetail * 2 / 5)
-            waterfallBody = Rect(x: 0, y: bodyTop, width: width, height: min(waterfallRows, bodyAndDetail))
+            let share = max(3, min(waterfallRows, bodyAndDetail * 2 / 5))
+            waterfallBody = Rect(x: 0, y: bodyTop, width: width, height: min(share, bodyAndDetail))
             let detailTop = bodyTop + waterfallBody.height
             detail = Rect(x: 0, y: detailTop, width: width, height: max(0, bodyAndDetail - waterfallBody.height))
         } else {
@@ -46,7 +48,8 @@ public struct ExplorerLayout: Sendable, Equatable {
     }
 
     public init(_ state: ExplorerState) {
-        self.init(width: state.width, height: state.height, detailOpen: state.traceView?.detailOpen ?? false)
+        self.init(width: state.width, height: state.height, detailOpen: state.traceView?.detailOpen ?? false,
+                  waterfallRows: state.traceView?.visibleRows.count ?? .max)
     }
 
     /// Detail rows below its title row.

@@ -6,7 +6,9 @@ import TerminalUI
 public enum Theme {
     public static let appBar = Style(foreground: .palette(255), background: .palette(24), attributes: [.bold])
     public static let header = Style(foreground: .default, background: .default, attributes: [.bold, .underline])
-    public static let selected = Style(attributes: [.reverse])
+    /// A background, not reverse video: service colours stay readable on the
+    /// selected row. With colours off the backend turns it into reverse.
+    public static let selected = Style(foreground: .palette(255), background: .palette(238), attributes: [.bold])
     public static let selectedDim = Style(foreground: .default, background: .palette(238))
     public static let dim = Style(attributes: [.dim])
     public static let label = Style(foreground: .palette(110))
@@ -35,6 +37,15 @@ public enum Theme {
             hash = (hash ^ UInt32(byte)) &* 16_777_619
         }
         return .palette(servicePalette[Int(hash % UInt32(servicePalette.count))])
+    }
+
+    /// `style` drawn on a row: on the selected row it keeps its colour but
+    /// takes the selection's background (and is never dim).
+    public static func onRow(_ style: Style, selected: Bool) -> Style {
+        guard selected else { return style }
+        return Style(foreground: style.foreground == .default ? Theme.selected.foreground : style.foreground,
+                     background: Theme.selected.background,
+                     attributes: Theme.selected.attributes.union(style.attributes.subtracting(.dim)))
     }
 
     public static func service(_ service: String) -> Style {

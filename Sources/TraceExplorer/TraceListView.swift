@@ -53,11 +53,11 @@ public enum TraceListView {
             if isSelected { buffer.fill(Rect(x: 0, y: y, width: body.width, height: 1), style: base) }
             var x = 1
             let start = Formatting.timestamp(trace.startUnixNano, utcOffsetSeconds: state.utcOffsetSeconds, withDate: withDate)
-            x += columnText(&buffer, start, x: x, y: y, width: columns.start, style: merge(base, Theme.dim, isSelected))
+            x += columnText(&buffer, start, x: x, y: y, width: columns.start, style: Theme.onRow(Theme.dim, selected: isSelected))
             // Root: service in its colour, then the operation.
             let rootX = x
             let service = trace.rootService.isEmpty ? "?" : trace.rootService
-            var used = buffer.putTruncated(service, x: rootX, y: y, style: merge(base, Theme.service(service), isSelected), maxWidth: columns.root - 1)
+            var used = buffer.putTruncated(service, x: rootX, y: y, style: Theme.onRow(Theme.service(service), selected: isSelected), maxWidth: columns.root - 1)
             if used < columns.root - 3 {
                 used += buffer.put(": ", x: rootX + used, y: y, style: base)
                 buffer.putTruncated(trace.rootOperation, x: rootX + used, y: y, style: base, maxWidth: columns.root - 1 - used)
@@ -67,7 +67,7 @@ public enum TraceListView {
             x += rightAligned(&buffer, String(trace.spanCount), x: x, y: y, width: columns.spans, style: base)
             let mark = trace.hasError ? "!" + (trace.errorCount > 1 ? String(trace.errorCount) : "") : (trace.isIncomplete ? "?" : "")
             x += rightAligned(&buffer, mark, x: x, y: y, width: columns.errors,
-                              style: merge(base, trace.hasError ? Theme.error : Theme.warning, isSelected))
+                              style: Theme.onRow(trace.hasError ? Theme.error : Theme.warning, selected: isSelected))
             x += 2
             var servicesX = x
             for (i, name) in trace.services.enumerated() {
@@ -78,16 +78,12 @@ public enum TraceListView {
                 let suffix = left > 0 ? " +\(left)" : ""
                 if DisplayWidth.of(name) + DisplayWidth.of(suffix) > remaining - 1, left > 0 {
                     // Not enough room for this one and the rest: say how many are hidden.
-                    buffer.put("+\(left + 1)", x: servicesX, y: y, style: merge(base, Theme.dim, isSelected), maxWidth: remaining)
+                    buffer.put("+\(left + 1)", x: servicesX, y: y, style: Theme.onRow(Theme.dim, selected: isSelected), maxWidth: remaining)
                     break
                 }
-                servicesX += buffer.putTruncated(name, x: servicesX, y: y, style: merge(base, Theme.service(name), isSelected), maxWidth: remaining)
+                servicesX += buffer.putTruncated(name, x: servicesX, y: y, style: Theme.onRow(Theme.service(name), selected: isSelected), maxWidth: remaining)
             }
         }
-    }
-
-    static func merge(_ base: Style, _ overlay: Style, _ selected: Bool) -> Style {
-        selected ? Style(foreground: overlay.foreground, background: base.background, attributes: base.attributes.union(overlay.attributes.subtracting(.dim))) : overlay
     }
 
     @discardableResult

@@ -88,7 +88,7 @@ public enum WaterfallView {
             : node.marks.contains(.missingParent) ? ("?", Theme.warning)
             : node.marks.contains(.cycle) ? ("@", Theme.warning)
             : node.marks.contains(.duplicateID) ? ("=", Theme.warning) : nil
-        if let mark { buffer.put(mark.0, x: rect.x, y: y, style: overlay(base, mark.1, selected)) }
+        if let mark { buffer.put(mark.0, x: rect.x, y: y, style: Theme.onRow(mark.1, selected: selected)) }
 
         // Deep trees: indentation stops growing at half the column; the depth
         // is in the detail pane.
@@ -98,7 +98,7 @@ public enum WaterfallView {
         let twisty = node.childCount == 0 ? " " : collapsed ? "▸" : "▾"
         x += buffer.put(twisty + " ", x: x, y: y, style: base, maxWidth: max(0, nameEnd - x))
         if x < nameEnd {
-            x += buffer.putTruncated(span.serviceName, x: x, y: y, style: overlay(base, Theme.service(span.serviceName), selected), maxWidth: nameEnd - x)
+            x += buffer.putTruncated(span.serviceName, x: x, y: y, style: Theme.onRow(Theme.service(span.serviceName), selected: selected), maxWidth: nameEnd - x)
         }
         if x < nameEnd - 1 {
             x += buffer.put(" ", x: x, y: y, style: base)
@@ -106,29 +106,32 @@ public enum WaterfallView {
             if collapsed { name += " (+\(Int(node.subtreeEnd) - row - 1))" }
             buffer.putTruncated(name, x: x, y: y, style: base, maxWidth: nameEnd - x)
         }
-        buffer.put("│", x: rect.x + geometry.nameWidth, y: y, style: overlay(base, Theme.axis, selected))
+        buffer.put("│", x: rect.x + geometry.nameWidth, y: y, style: Theme.onRow(Theme.axis, selected: selected))
 
         // The bar, then its duration beside it (after it if there is room, else before).
         let summary = trace.summary
         let (first, last) = geometry.barColumns(
             start: span.startTimeUnixNano, duration: span.durationNano,
             traceStart: summary.startUnixNano, traceDuration: summary.durationNano)
-        let barStyle = Style(foreground: span.isError ? Theme.error.foreground : Theme.serviceColor(span.serviceName),
-                             background: base.background, attributes: selected ? [] : [])
+        // Bars keep their service's colour so the trace's shape reads at a
+        // glance; an error shows in the gutter mark and a red duration.
+        let barStyle = Style(foreground: Theme.serviceColor(span.serviceName), background: base.background)
+        let labelStyle = Theme.onRow(span.isError ? Theme.error : Theme.dim, selected: selected)
         let barLeft = rect.x + geometry.barX + first
         buffer.fill(Rect(x: barLeft, y: y, width: last - first + 1, height: 1), with: "█", style: barStyle)
         let label = Formatting.duration(span.durationNano)
         let w = DisplayWidth.of(label)
         let barAreaEnd = rect.x + geometry.barX + geometry.barWidth
         if barLeft + (last - first + 1) + 1 + w <= barAreaEnd {
-            buffer.put(label, x: barLeft + (last - first + 1) + 1, y: y, style: overlay(base, Theme.dim, selected))
+            buffer.put(label, x: barLeft + (last - first + 1) + 1, y: y, style: labelStyle)
         } else if barLeft - 1 - w >= rect.x + geometry.barX {
-            buffer.put(label, x: barLeft - 1 - w, y: y, style: overlay(base, Theme.dim, selected))
+            buffer.put(label, x: barLeft - 1 - w, y: y, style: labelStyle)
+        } else if last - first + 1 >= w + 2 {
+            // A bar that spans the trace: the duration goes inside its right end.
+            let inside = Style(foreground: .palette(16), background: Theme.serviceColor(span.serviceName),
+                               attributes: span.isError ? [.bold] : [])
+            buffer.put(label, x: barLeft + (last - first + 1) - w - 1, y: y, style: inside)
         }
-    }
-
-    static func overlay(_ base: Style, _ top: Style, _ selected: Bool) -> Style {
-        selected ? Style(foreground: top.foreground, background: base.background, attributes: base.attributes.union(top.attributes.subtracting(.dim))) : top
     }
 
     public static func render(_ state: ExplorerState, layout: ExplorerLayout, into buffer: inout CellBuffer) {
