@@ -173,11 +173,48 @@ extension ExplorerState {
         return []
     }
 
+    /// Wheel scrolls what is under the pointer; a click selects the row under
+    /// it, and a click on the selected row opens it (trace -> waterfall -> detail).
     mutating func handle(_ mouse: MouseEvent) -> [ExplorerEffect] {
+        guard !showHelp else { return [] }
+        let layout = ExplorerLayout(self)
+        let overDetail = traceView?.detailOpen == true && layout.detail.contains(x: mouse.x, y: mouse.y)
         switch mouse.kind {
-        case .wheelDown: return handle(.down)
-        case .wheelUp: return handle(.up)
-        default: return []
+        case .wheelDown, .wheelUp:
+            let key: Key = mouse.kind == .wheelDown ? .down : .up
+            if traceView != nil {
+                traceView?.detailFocused = overDetail
+            }
+            return handle(key)
+        case .press(.left):
+            if var view = traceView {
+                if overDetail {
+                    view.detailFocused = true
+                    traceView = view
+                    return []
+                }
+                guard layout.waterfallBody.contains(x: mouse.x, y: mouse.y) else { return [] }
+                let index = view.scrollTop + (mouse.y - layout.waterfallBody.y)
+                guard index < view.visibleRows.count else { return [] }
+                view.detailFocused = false
+                if index == view.selectedVisibleIndex {
+                    view.detailOpen = true
+                } else {
+                    view.select(visibleIndex: index)
+                }
+                traceView = view
+                clampScrolling()
+                return []
+            }
+            guard layout.listBody.contains(x: mouse.x, y: mouse.y) else { return [] }
+            let index = listScrollTop + (mouse.y - layout.listBody.y)
+            guard index < traces.count else { return [] }
+            if index == selectedIndex { return [.loadTrace(traces[index].traceID)] }
+            selectTrace(at: index)
+            clampScrolling()
+            return []
+        default:
+            return []
         }
     }
 

@@ -63,6 +63,7 @@ public enum Keymap {
         KeyBinding("?", "help: every key", hint: "help"),
         KeyBinding("q Ctrl-C", "quit", hint: "quit"),
         KeyBinding("Ctrl-Z", "suspend to the shell (fg resumes)"),
+        KeyBinding("mouse", "click selects, again opens; wheel scrolls"),
     ]
 
     /// Marks drawn in the waterfall's gutter, explained in the help.

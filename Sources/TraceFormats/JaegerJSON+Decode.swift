@@ -52,13 +52,8 @@ enum JaegerJSONReader {
             if s.consumeNull() { continue }
             switch key {
             case "data":
-                if s.peek() == ASCII.openBracket {
-                    try s.beginArray()
-                    var firstElement = true
-                    while try s.nextElement(&firstElement) { try decodeObject(&s, ctx) }
-                } else {
-                    try decodeObject(&s, ctx)
-                }
+                // `{"data":[traces]}` or `{"data":trace}`: the same shapes as the top level.
+                try decodeTopLevel(&s, ctx)
             case "spans":
                 try s.beginArray()
                 var firstElement = true

@@ -131,6 +131,23 @@ import TerminalUI
         #expect(text.contains(long))
     }
 
+    @Test func clicksSelectThenOpenAndTheWheelScrolls() {
+        var state = ExplorerFixtures.state(width: 100, height: 30)
+        let body = ExplorerLayout(state).listBody
+        let seedRow = state.traces.firstIndex { $0.traceID == ExplorerFixtures.seedID }!
+        #expect(state.handle(.mouse(MouseEvent(.press(.left), x: 5, y: body.y + seedRow))).isEmpty)
+        #expect(state.selectedTraceID == ExplorerFixtures.seedID)
+        #expect(state.handle(.mouse(MouseEvent(.press(.left), x: 5, y: body.y + seedRow))) == [.loadTrace(ExplorerFixtures.seedID)])
+        ExplorerFixtures.openSeed(&state)
+        let waterfall = ExplorerLayout(state).waterfallBody
+        _ = state.handle(.mouse(MouseEvent(.press(.left), x: 10, y: waterfall.y + 2)))
+        #expect(state.traceView?.selectedSpanValue?.name == "server-2")
+        _ = state.handle(.mouse(MouseEvent(.press(.left), x: 10, y: waterfall.y + 2)))
+        #expect(state.traceView?.detailOpen == true)
+        _ = state.handle(.mouse(MouseEvent(.wheelUp, x: 10, y: ExplorerLayout(state).waterfallBody.y)))
+        #expect(state.traceView?.selectedSpanValue?.name == "server-1_to_server-2")
+    }
+
     @Test func formattingOfDurationsAndTimes() {
         #expect(Formatting.duration(12) == "12ns")
         #expect(Formatting.duration(3_400) == "3.4µs")
