@@ -1,5 +1,7 @@
 /// A typed attribute value, as OTLP's AnyValue and Jaeger's typed tags carry them.
-public indirect enum AttributeValue: Hashable, Sendable {
+/// Not `indirect`: the nested cases hold arrays (already on the heap), so a
+/// plain string or number costs no box of its own.
+public enum AttributeValue: Hashable, Sendable {
     case string(String)
     case bool(Bool)
     case int(Int64)

@@ -24,9 +24,11 @@ public struct TraceStore: Sendable {
     }
 
     struct Record: Sendable {
-        var spans: [Span]
+        var spans: [Span] = []
         var summary: TraceSummary?
-        var lastUpdate: UInt64
+        var lastUpdate: UInt64 = 0
+        /// Listed in `dirty` since its last summary.
+        var isDirty = false
     }
 
     public let limits: TraceStoreLimits
@@ -35,8 +37,8 @@ public struct TraceStore: Sendable {
     /// Trace ids in order of first arrival, for oldest-first eviction.
     private var arrivalOrder: [TraceID] = []
     private var arrivalHead = 0
-    private var dirty: Set<TraceID> = []
-    private var cachedSummaries: [TraceID: TraceSummary] = [:]
+    /// Traces whose summary is stale, each listed once.
+    private var dirty: [TraceID] = []
     public private(set) var spanCount = 0
     /// Bumped on every change; a reader redraws only when it moved.
     public private(set) var version: UInt64 = 0
@@ -50,20 +52,30 @@ public struct TraceStore: Sendable {
     public mutating func add(_ span: Span) {
         version &+= 1
         let id = span.traceID
-        if records[id] == nil {
-            records[id] = Record(spans: [], summary: nil, lastUpdate: version)
-            arrivalOrder.append(id)
-        }
-        guard let held = records[id]?.spans.count, held < limits.maxSpansPerTrace else {
+        let version = self.version
+        let limit = limits.maxSpansPerTrace
+        // One hash lookup per span: mutate the record in place.
+        let (isNew, accepted, becameDirty) = { (record: inout Record) -> (Bool, Bool, Bool) in
+            let isNew = record.lastUpdate == 0
+            guard record.spans.count < limit else {
+                if isNew { record.lastUpdate = version }
+                return (isNew, false, false)
+            }
+            record.spans.append(span)
+            record.lastUpdate = version
+            let becameDirty = !record.isDirty
+            record.isDirty = true
+            return (isNew, true, becameDirty)
+        }(&records[id, default: Record()])
+        if isNew { arrivalOrder.append(id) }
+        if becameDirty { dirty.append(id) }
+        guard accepted else {
             counters.spansDroppedTraceFull += 1
             return
         }
-        records[id]?.spans.append(span)
-        records[id]?.lastUpdate = version
-        dirty.insert(id)
         spanCount += 1
         counters.spansAccepted += 1
-        evictIfNeeded(keeping: id)
+        if spanCount > limits.maxSpans { evictIfNeeded(keeping: id) }
     }
 
     public mutating func add<S: Sequence>(contentsOf spans: S) where S.Element == Span {
@@ -84,8 +96,6 @@ public struct TraceStore: Sendable {
             spanCount -= record.spans.count
             counters.tracesEvicted += 1
             counters.spansEvicted += record.spans.count
-            dirty.remove(oldest)
-            cachedSummaries.removeValue(forKey: oldest)
         }
         // Compact the queue now and then so it does not grow without bound.
         if arrivalHead > 4096, arrivalHead * 2 > arrivalOrder.count {
@@ -106,10 +116,12 @@ public struct TraceStore: Sendable {
     /// Re-derives the summaries of traces that changed since the last call.
     public mutating func refreshSummaries() {
         for id in dirty {
-            guard let record = records[id] else { continue }
-            let tree = TraceTree(spans: record.spans)
-            cachedSummaries[id] = Trace.summarize(
-                traceID: id, spans: record.spans, tree: tree, lastUpdate: record.lastUpdate)
+            // Evicted since it was listed: nothing to do.
+            guard let spans = records[id]?.spans, let lastUpdate = records[id]?.lastUpdate else { continue }
+            let tree = TraceTree(spans: spans)
+            let summary = Trace.summarize(traceID: id, spans: spans, tree: tree, lastUpdate: lastUpdate)
+            records[id]?.summary = summary
+            records[id]?.isDirty = false
         }
         dirty.removeAll(keepingCapacity: true)
     }
@@ -117,10 +129,11 @@ public struct TraceStore: Sendable {
     /// Every trace's summary, in no particular order.
     public mutating func summaries() -> [TraceSummary] {
         refreshSummaries()
-        return Array(cachedSummaries.values)
+        return records.values.compactMap(\.summary)
     }
 
-    public func summary(_ id: TraceID) -> TraceSummary? { cachedSummaries[id] }
+    /// The summary as of the last `refreshSummaries`.
+    public func summary(_ id: TraceID) -> TraceSummary? { records[id]?.summary }
 
     public var allTraceIDs: [TraceID] { Array(records.keys) }
 }

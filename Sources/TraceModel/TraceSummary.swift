@@ -43,34 +43,40 @@ public struct Trace: Sendable {
     public func span(atRow row: Int) -> Span { spans[Int(tree.rows[row].spanIndex)] }
 
     static func summarize(traceID: TraceID, spans: [Span], tree: TraceTree, lastUpdate: UInt64) -> TraceSummary {
+        // Fields are read in place (no whole-span copies: see TraceTree).
         var start = UInt64.max
         var end: UInt64 = 0
         var errors = 0
-        for span in spans {
-            start = min(start, span.startTimeUnixNano)
-            end = max(end, span.endTimeUnixNano)
-            if span.isError { errors += 1 }
+        for i in spans.indices {
+            start = min(start, spans[i].startTimeUnixNano)
+            end = max(end, spans[i].startTimeUnixNano &+ spans[i].durationNano)
+            if spans[i].isError { errors += 1 }
         }
+        // Distinct services in tree order; resources are shared, so compare
+        // by identity first and only then by name.
         var services: [String] = []
-        var seen: Set<String> = []
+        var lastResource: Resource?
         var incomplete = false
         for node in tree.rows {
-            let span = spans[Int(node.spanIndex)]
-            if seen.insert(span.serviceName).inserted { services.append(span.serviceName) }
+            let resource = spans[Int(node.spanIndex)].resource
+            if resource !== lastResource {
+                lastResource = resource
+                if !services.contains(resource.serviceName) { services.append(resource.serviceName) }
+            }
             if node.marks.contains(.missingParent) { incomplete = true }
         }
         // The root shown for a trace: its first true root (no parent), else its
         // first top-level span.
-        var rootSpan: Span?
+        var root: Int?
         for node in tree.rows where node.parentRow < 0 {
-            let span = spans[Int(node.spanIndex)]
-            if span.parentSpanID == nil { rootSpan = span; break }
-            if rootSpan == nil { rootSpan = span }
+            let index = Int(node.spanIndex)
+            if spans[index].parentSpanID == nil { root = index; break }
+            if root == nil { root = index }
         }
         return TraceSummary(
             traceID: traceID,
-            rootService: rootSpan?.serviceName ?? "",
-            rootOperation: rootSpan?.name ?? "",
+            rootService: root.map { spans[$0].serviceName } ?? "",
+            rootOperation: root.map { spans[$0].name } ?? "",
             startUnixNano: spans.isEmpty ? 0 : start,
             durationNano: spans.isEmpty ? 0 : end - start,
             spanCount: spans.count,

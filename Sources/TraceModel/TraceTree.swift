@@ -44,34 +44,32 @@ public struct TraceTree: Sendable {
         maxDepth = 0
         guard count > 0 else { return }
 
-        // Which span a child attaches to: the last span with that id (for a
-        // Zipkin shared span, the server side, whose children point at it).
-        var lastIndexOfID: [SpanID: Int32] = [:]
-        var firstIndexOfID: [SpanID: Int32] = [:]
-        lastIndexOfID.reserveCapacity(count)
-        firstIndexOfID.reserveCapacity(count)
-        for (i, span) in spans.enumerated() {
-            lastIndexOfID[span.spanID] = Int32(i)
-            if firstIndexOfID[span.spanID] == nil { firstIndexOfID[span.spanID] = Int32(i) }
+        // Per span id: its first occurrence (a repeat nests under it) and its
+        // last, which children attach to (for a Zipkin shared span, the server
+        // side, whose children point at it). Fields are read in place: copying
+        // whole spans would retain and release every reference they hold.
+        var occurrences: [SpanID: (first: Int32, last: Int32)] = [:]
+        occurrences.reserveCapacity(count)
+        for i in 0..<count {
+            let index = Int32(i)
+            occurrences[spans[i].spanID, default: (index, index)].last = index
         }
 
         var parentOf = [Int32](repeating: -1, count: count)
         var marks = [Marks](repeating: [], count: count)
         var childCounts = [Int32](repeating: 0, count: count)
-        for (i, span) in spans.enumerated() {
-            let first = firstIndexOfID[span.spanID] ?? Int32(i)
-            if first != Int32(i) {
-                // A repeated id nests under its first occurrence.
+        for i in 0..<count {
+            let index = Int32(i)
+            let first = occurrences[spans[i].spanID]?.first ?? index
+            if first != index {
                 marks[i].insert(.duplicateID)
                 marks[Int(first)].insert(.duplicateID)
                 parentOf[i] = first
-            } else if let parentID = span.parentSpanID {
-                if let p = lastIndexOfID[parentID], p != Int32(i) {
-                    parentOf[i] = p
-                } else if lastIndexOfID[parentID] == nil {
-                    marks[i].insert(.missingParent)
+            } else if let parentID = spans[i].parentSpanID {
+                if let p = occurrences[parentID]?.last {
+                    if p != index { parentOf[i] = p } else { marks[i].insert(.cycle) }
                 } else {
-                    marks[i].insert(.cycle)
+                    marks[i].insert(.missingParent)
                 }
             }
             if parentOf[i] >= 0 { childCounts[Int(parentOf[i])] += 1 }
@@ -95,6 +93,28 @@ public struct TraceTree: Sendable {
             childList[Int(childStart[i])..<Int(childStart[i + 1])].sort(by: byStart)
         }
 
+        // Self time: duration minus the union of the children's intervals,
+        // clipped to the span (async children may outlive it). Children are
+        // sorted by start, so one sweep per span does it.
+        var selfTimes = [UInt64](repeating: 0, count: count)
+        for i in 0..<count {
+            let lo = spans[i].startTimeUnixNano
+            let duration = spans[i].durationNano
+            let hi = lo &+ duration
+            var covered: UInt64 = 0
+            var cursor = lo
+            for c in Int(childStart[i])..<Int(childStart[i + 1]) {
+                let child = Int(childList[c])
+                let start = max(spans[child].startTimeUnixNano, cursor)
+                let end = min(spans[child].startTimeUnixNano &+ spans[child].durationNano, hi)
+                if end > start {
+                    covered += end - start
+                    cursor = end
+                }
+            }
+            selfTimes[i] = duration - min(covered, duration)
+        }
+
         var roots = (0..<count).filter { parentOf[$0] < 0 }.map(Int32.init)
         roots.sort(by: byStart)
         var visited = [Bool](repeating: false, count: count)
@@ -112,7 +132,7 @@ public struct TraceTree: Sendable {
                 rowOfSpan[s] = row
                 rows.append(Node(
                     spanIndex: spanIndex, parentRow: parentRow, depth: depth,
-                    subtreeEnd: row + 1, childCount: 0, selfTimeNano: 0, marks: marks[s]))
+                    subtreeEnd: row + 1, childCount: 0, selfTimeNano: selfTimes[s], marks: marks[s]))
                 if parentRow >= 0 { rows[Int(parentRow)].childCount += 1 }
                 maxDepth = max(maxDepth, Int(depth))
                 let range = Int(childStart[s])..<Int(childStart[s + 1])
@@ -142,31 +162,6 @@ public struct TraceTree: Sendable {
         for r in stride(from: rows.count - 1, through: 0, by: -1) {
             let p = Int(rows[r].parentRow)
             if p >= 0 { rows[p].subtreeEnd = max(rows[p].subtreeEnd, rows[r].subtreeEnd) }
-        }
-        computeSelfTimes(spans: spans)
-    }
-
-    /// Self time: the span's duration minus the union of its children's
-    /// intervals, clipped to the span (async children may outlive it).
-    private mutating func computeSelfTimes(spans: [Span]) {
-        var childIntervals: [[(UInt64, UInt64)]] = Array(repeating: [], count: rows.count)
-        for node in rows where node.parentRow >= 0 {
-            let span = spans[Int(node.spanIndex)]
-            childIntervals[Int(node.parentRow)].append((span.startTimeUnixNano, span.endTimeUnixNano))
-        }
-        for r in rows.indices {
-            let span = spans[Int(rows[r].spanIndex)]
-            let lo = span.startTimeUnixNano, hi = span.endTimeUnixNano
-            var covered: UInt64 = 0
-            var cursor = lo
-            for (s, e) in childIntervals[r].sorted(by: { $0.0 < $1.0 }) {
-                let start = max(s, cursor), end = min(e, hi)
-                if end > start {
-                    covered += end - start
-                    cursor = end
-                }
-            }
-            rows[r].selfTimeNano = span.durationNano - min(covered, span.durationNano)
         }
     }
 }

@@ -65,6 +65,7 @@ struct LoadBenchCommand: ParsableCommand {
             let clock = ContinuousClock()
             var bytes = 0
             var spans = 0
+            var issues = 0
             let elapsed = try clock.measure {
                 for file in files {
                     var fileBytes = 0
@@ -72,6 +73,7 @@ struct LoadBenchCommand: ParsableCommand {
                         onSpans: { store.add($0) }, onProgress: { fileBytes = $0.bytesRead })
                     bytes += fileBytes
                     spans += summary.spans
+                    issues += summary.issueCount
                 }
                 // Assemble: every trace's tree and summary.
                 _ = store.summaries()
@@ -80,7 +82,7 @@ struct LoadBenchCommand: ParsableCommand {
             var usage = rusage()
             getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
             let peakBytes = Int(usage.ru_maxrss) * 1024
-            print("run \(run): \(bytes) bytes, \(spans) spans, \(store.traceCount) traces in \(String(format: "%.3f", seconds)) s: "
+            print("run \(run): \(bytes) bytes, \(spans) spans (\(issues) malformed skipped), \(store.traceCount) traces in \(String(format: "%.3f", seconds)) s: "
                   + "\(String(format: "%.1f", Double(bytes) / seconds / 1e6)) MB/s, \(String(format: "%.0f", Double(spans) / seconds)) spans/s, "
                   + "peak RSS \(peakBytes / 1_048_576) MiB = \(spans > 0 ? peakBytes / spans : 0) B/span")
         }
