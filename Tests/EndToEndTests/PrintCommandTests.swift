@@ -12,22 +12,11 @@ import Testing
     }
 
     static func run(_ arguments: [String], stdin: Data? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(TmuxSession.tracettyPath))
-        process.arguments = arguments
-        process.environment = ["TZ": "UTC", "PATH": "/usr/bin:/bin"]
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        let binary = try #require(TmuxSession.tracettyPath)
+        let result = try ChildProcess.run(binary, arguments, environment: ["TZ": "UTC", "PATH": "/usr/bin:/bin"],
+                                          stdin: stdin.map { [UInt8]($0) } ?? [])
+        #expect(!result.timedOut, "tracetty \(arguments) did not finish")
+        return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     static func temporaryFile(_ contents: String, name: String) throws -> String {

@@ -35,30 +35,13 @@ struct TmuxSession {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    /// Runs tmux; reads its output only when asked. A command that starts the
-    /// tmux server must not get a pipe: the server keeps it open forever.
+    /// Runs tmux on a private server socket (never the user's own tmux).
     @discardableResult
     static func tmux(_ arguments: [String], readOutput: Bool = false) throws -> String {
         guard let tmux = tmuxPath else { throw TmuxError.missing("tmux") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tmux)
-        // A private server socket: never touches the user's own tmux.
-        process.arguments = ["-L", "tracetty-tests"] + arguments
-        process.standardInput = FileHandle.nullDevice
-        guard readOutput else {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return ""
-        }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        let result = try ChildProcess.run(tmux, ["-L", "tracetty-tests"] + arguments, capture: readOutput,
+                                          timeout: .seconds(20))
+        return readOutput ? result.stdout : ""
     }
 
     init(command: String, width: Int = 120, height: Int = 36) throws {

@@ -1,0 +1,107 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a program and collects its output, with a deadline. Written on
+/// posix_spawn and waitpid of that one pid: Foundation's `Process` has been
+/// seen to hang in `waitUntilExit` here while other tests spawn processes in
+/// parallel, and a test must never hang CI.
+enum ChildProcess {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var timedOut: Bool
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case spawn(String, Int32)
+        var description: String {
+            switch self {
+            case .spawn(let path, let code): return "cannot start \(path): \(String(cString: strerror(code)))"
+            }
+        }
+    }
+
+    /// - Parameter capture: false sends output to /dev/null: needed for a
+    ///   program that leaves a daemon behind (tmux), which would hold a pipe open.
+    static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
+                    stdin: [UInt8] = [], capture: Bool = true, timeout: Duration = .seconds(60)) throws -> Result {
+        var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        // Close-on-exec: a program another test starts at the same moment
+        // (a tmux server lives on) must not inherit these and keep them open.
+        // (pipe2 is not imported; the window between pipe and fcntl is tiny.)
+        guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw Failure.spawn(path, errno) }
+        for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        if capture {
+            posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+            posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+        for fd in inPipe + outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        // The child starts with no signal blocked, whatever this thread blocks.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            env.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, path, &actions, &attributes, argv, env)
+        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        guard code == 0 else {
+            close(inPipe[1]); close(outPipe[0]); close(errPipe[0])
+            throw Failure.spawn(path, code)
+        }
+        if !stdin.isEmpty {
+            _ = stdin.withUnsafeBytes { write(inPipe[1], $0.baseAddress, $0.count) }
+        }
+        close(inPipe[1])
+
+        var out: [UInt8] = [], err: [UInt8] = []
+        var open = [outPipe[0], errPipe[0]]
+        let deadline = ContinuousClock.now + timeout
+        var timedOut = false
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while !open.isEmpty {
+            if ContinuousClock.now > deadline {
+                timedOut = true
+                kill(pid, SIGKILL)
+                break
+            }
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            guard poll(&fds, nfds_t(fds.count), 100) >= 0 || errno == EINTR else { break }
+            for entry in fds where entry.revents != 0 {
+                let n = read(entry.fd, &buffer, buffer.count)
+                if n > 0 {
+                    if entry.fd == outPipe[0] { out += buffer[0..<n] } else { err += buffer[0..<n] }
+                } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                    open.removeAll { $0 == entry.fd }
+                    close(entry.fd)
+                }
+            }
+        }
+        for fd in open { close(fd) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS, WTERMSIG by hand (macros are not imported).
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Result(status: exit, stdout: String(decoding: out, as: UTF8.self),
+                      stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
+    }
+}
