@@ -14,11 +14,21 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "TraceModel"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TraceFormats", dependencies: ["TraceModel", "CZlib"]),
+        .target(
+            name: "TraceIngest",
+            dependencies: [
+                "TraceModel", "TraceFormats",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(name: "TerminalUI"),
         .target(name: "TraceExplorer", dependencies: ["TraceModel", "TerminalUI"]),
         .systemLibrary(name: "CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
@@ -26,12 +36,13 @@ let package = Package(
         .executableTarget(
             name: "tracetty",
             dependencies: [
-                "TraceModel", "TraceFormats", "TerminalUI", "TraceExplorer", "NCursesTerminal",
+                "TraceModel", "TraceFormats", "TraceIngest", "TerminalUI", "TraceExplorer", "NCursesTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
         .testTarget(name: "TraceFormatsTests", dependencies: ["TraceFormats", "TraceModel"]),
+        .testTarget(name: "TraceIngestTests", dependencies: ["TraceIngest", "TraceFormats", "TraceModel"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(
             name: "TraceExplorerTests",

@@ -30,6 +30,10 @@ enum StatusBarView {
             guard x < rect.maxX - 1 else { return }
             x += buffer.putTruncated(text, x: x, y: y, style: style, maxWidth: rect.maxX - 1 - x)
         }
+        if let live = ingest.live {
+            renderLive(live, state: state, rect: rect, into: &buffer)
+            return
+        }
         if ingest.loading {
             put("loading ")
             if let total = ingest.totalBytes, total > 0 {
@@ -60,6 +64,46 @@ enum StatusBarView {
     }
 }
 
+extension StatusBarView {
+    /// `● live 1.2k spans/s · 45k spans · 3 malformed: … · dropped 2 …   FOLLOW store 45k/1M`
+    static func renderLive(_ live: LiveStatus, state: ExplorerState, rect: Rect, into buffer: inout CellBuffer) {
+        let y = rect.y
+        var right = ""
+        if state.paused { right += " PAUSED " }
+        if state.follow { right += " FOLLOW " }
+        let percent = state.maxSpans > 0 ? state.storedSpans * 100 / state.maxSpans : 0
+        right += " store \(Formatting.count(state.storedSpans))/\(Formatting.count(state.maxSpans)) (\(percent)%) "
+        let rightWidth = DisplayWidth.of(right)
+        let limit = rect.maxX - rightWidth - 1
+        var x = rect.x + 1
+        func put(_ text: String, _ style: Style = Theme.statusBar) {
+            guard x < limit else { return }
+            x += buffer.putTruncated(text, x: x, y: y, style: style, maxWidth: limit - x)
+        }
+        let badge = Theme.progressDone.with(.bold)
+        put(live.listeners > 0 ? "● live" : "○ no listener", live.listeners > 0 ? badge : Theme.warning.withBackground(Theme.statusBar.background))
+        put("  \(Formatting.count(Int(live.spansPerSecond.rounded()))) spans/s  \(Formatting.count(live.spansReceived)) received")
+        if live.malformed > 0 {
+            put("  \(Formatting.count(live.malformed)) malformed", Theme.error.withBackground(Theme.statusBar.background))
+            if let reason = live.lastMalformedReason { put(": " + reason) }
+        }
+        let lost = live.dropped + state.ingest.spansDropped
+        if lost > 0 { put("  dropped \(Formatting.count(lost))", Theme.warning.withBackground(Theme.statusBar.background)) }
+        if state.ingest.tracesEvicted > 0 { put("  evicted \(Formatting.count(state.ingest.tracesEvicted)) traces", Theme.warning.withBackground(Theme.statusBar.background)) }
+        if live.clientDropped > 0 { put("  client dropped \(Formatting.count(live.clientDropped))", Theme.warning.withBackground(Theme.statusBar.background)) }
+        if live.seqGaps > 0 { put("  seq gaps \(live.seqGaps)", Theme.warning.withBackground(Theme.statusBar.background)) }
+        if let file = live.recordingTo { put("  rec " + file) }
+        var rx = rect.maxX - rightWidth
+        if state.paused {
+            rx += buffer.put(" PAUSED ", x: rx, y: y, style: Theme.warning.withBackground(.palette(52)))
+        }
+        if state.follow {
+            rx += buffer.put(" FOLLOW ", x: rx, y: y, style: badge)
+        }
+        buffer.put(" store \(Formatting.count(state.storedSpans))/\(Formatting.count(state.maxSpans)) (\(percent)%) ", x: rx, y: y, style: Theme.statusBar)
+    }
+}
+
 /// The keys that work here, from the keymap.
 enum HintBarView {
     static func render(_ state: ExplorerState, layout: ExplorerLayout, into buffer: inout CellBuffer) {
@@ -67,7 +111,7 @@ enum HintBarView {
         buffer.fill(rect, style: Theme.hintText)
         var x = rect.x + 1
         for binding in Keymap.bindings(state.context) {
-            guard let hint = binding.hint else { continue }
+            guard let hint = binding.hint, !binding.liveOnly || state.ingest.live != nil else { continue }
             let need = DisplayWidth.of(binding.keys) + 1 + DisplayWidth.of(hint) + 2
             guard x + need <= rect.maxX else { break }
             x += buffer.put(binding.keys, x: x, y: rect.y, style: Theme.hintKey)

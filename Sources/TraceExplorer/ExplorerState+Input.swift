@@ -53,7 +53,18 @@ extension ExplorerState {
     mutating func handleListKey(_ key: Key) -> [ExplorerEffect] {
         let page = max(1, ExplorerLayout(self).listBody.height - 1)
         let index = selectedIndex ?? 0
+        // Moving by hand leaves follow mode: the selection is yours now.
         switch key {
+        case .down, .up, .char("j"), .char("k"), .pageDown, .pageUp, .ctrl("f"), .ctrl("b"), .home, .end, .char("g"), .char("G"):
+            follow = false
+        default:
+            break
+        }
+        switch key {
+        case .char(" "), .char("p"):
+            setPaused(!paused)
+        case .char("f"):
+            setFollow(!follow)
         case .down, .char("j"): selectTrace(at: index + 1)
         case .up, .char("k"): selectTrace(at: index - 1)
         case .pageDown, .ctrl("f"): selectTrace(at: index + page)
@@ -61,8 +72,10 @@ extension ExplorerState {
         case .home, .char("g"): selectTrace(at: 0)
         case .end, .char("G"): selectTrace(at: traces.count - 1)
         case .char("s"):
+            follow = false
             setSort(sort == .start ? .duration : .start, descending: true)
         case .char("r"):
+            follow = false
             setSort(sort, descending: !descending)
         case .enter, .right, .char("l"):
             if let id = selectedTraceID { return [.loadTrace(id)] }
@@ -126,10 +139,12 @@ extension ExplorerState {
             if let node = view.selectedRow, view.collapsed.contains(node.spanIndex) {
                 view.setCollapsed(node.spanIndex, false)
             }
-        case .char("p"):
+        case .char("u"):
             if let node = view.selectedRow, node.parentRow >= 0 {
                 view.selectedSpan = view.trace.tree.rows[Int(node.parentRow)].spanIndex
             }
+        case .char("p"):
+            setPaused(!paused)
         case .char("C"): view.collapseAll()
         case .char("E"): view.expandAll()
         case .escape, .backspace:

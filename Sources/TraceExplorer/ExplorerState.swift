@@ -18,6 +18,32 @@ public struct IngestStatus: Sendable, Hashable {
     public var firstIssue: String? = nil
     public var spansDropped = 0
     public var tracesEvicted = 0
+    /// Set when spans arrive from listeners rather than from files.
+    public var live: LiveStatus? = nil
+
+    public init() {}
+}
+
+/// The listeners' side of the status bar.
+public struct LiveStatus: Sendable, Hashable {
+    /// Listeners that are up.
+    public var listeners = 0
+    /// Accepted spans per second, over the last second or so.
+    public var spansPerSecond: Double = 0
+    public var spansReceived = 0
+    /// Bad datagrams / bodies / spans, and the latest reason.
+    public var malformed = 0
+    public var lastMalformedReason: String? = nil
+    /// Lost inside tracetty: a queue or the recorder was full.
+    public var dropped = 0
+    /// Dropped by the clients themselves (Jaeger client stats).
+    public var clientDropped = 0
+    /// Batches missing in clients' `seqNo` sequences.
+    public var seqGaps = 0
+    /// Where `--record` writes, if it does.
+    public var recordingTo: String? = nil
+    /// `listening jaeger-compact udp 127.0.0.1:6831`, shown while no trace has come.
+    public var addresses: [String] = []
 
     public init() {}
 }
@@ -130,6 +156,10 @@ public struct ExplorerState: Sendable {
     public var traceView: TraceViewState?
     public var showHelp = false
     public var helpScroll = 0
+    /// Live: newest trace first and selected as it arrives.
+    public internal(set) var follow = false
+    /// Live: the view is frozen; spans keep being stored.
+    public internal(set) var paused = false
     public var ingest = IngestStatus()
     public var storedSpans = 0
     public var maxSpans = 0
@@ -162,9 +192,25 @@ public struct ExplorerState: Sendable {
     public mutating func setTraces(_ summaries: [TraceSummary]) {
         traces = summaries
         sortTraces()
-        if selectedTraceID == nil || selectedIndex == nil {
+        if follow || selectedTraceID == nil || selectedIndex == nil {
             selectedTraceID = traces.first?.traceID
         }
+    }
+
+    /// Follow: newest first, the newest trace selected as each arrives.
+    public mutating func setFollow(_ on: Bool) {
+        follow = on
+        if on {
+            paused = false
+            sort = .start
+            descending = true
+            sortTraces()
+            selectedTraceID = traces.first?.traceID
+        }
+    }
+
+    public mutating func setPaused(_ on: Bool) {
+        paused = on
     }
 
     mutating func sortTraces() {

@@ -11,11 +11,14 @@ public struct KeyBinding: Sendable, Hashable {
     public var action: String
     /// The short label in the one-line hint bar; nil: only in `?` help.
     public var hint: String?
+    /// Only does something with live data (not shown in the hint bar for dumps).
+    public var liveOnly: Bool
 
-    public init(_ keys: String, _ action: String, hint: String? = nil) {
+    public init(_ keys: String, _ action: String, hint: String? = nil, liveOnly: Bool = false) {
         self.keys = keys
         self.action = action
         self.hint = hint
+        self.liveOnly = liveOnly
     }
 }
 
@@ -32,6 +35,8 @@ public enum Keymap {
                 KeyBinding("Enter →", "open the trace's waterfall", hint: "open"),
                 KeyBinding("s", "sort by start / duration", hint: "sort"),
                 KeyBinding("r", "reverse the order"),
+                KeyBinding("f", "follow: newest first, newest selected (live)", hint: "follow", liveOnly: true),
+                KeyBinding("p Space", "pause / resume the view (live; spans keep being stored)", hint: "pause", liveOnly: true),
             ] + global
         case .waterfall:
             return [
@@ -42,7 +47,8 @@ public enum Keymap {
                 KeyBinding("← h", "collapse, or go to the parent"),
                 KeyBinding("→ l", "expand"),
                 KeyBinding("C E", "collapse all / expand all", hint: "fold all"),
-                KeyBinding("p", "go to the parent span"),
+                KeyBinding("u", "go up to the parent span"),
+                KeyBinding("p", "pause / resume the view (live)", liveOnly: true),
                 KeyBinding("Tab", "switch to the detail pane"),
                 KeyBinding("Esc Backspace", "back to the trace list", hint: "back"),
             ] + global

@@ -38,8 +38,14 @@ public enum TraceListView {
 
         let body = layout.listBody
         if state.traces.isEmpty {
-            let message = state.ingest.loading ? "loading…" : "no traces"
-            buffer.put(message, x: 2, y: body.y + 1, style: Theme.dim)
+            if let live = state.ingest.live {
+                let lines = ["waiting for spans: point a tracer at one of these", ""] + live.addresses.map { "  " + $0 }
+                for (i, line) in lines.enumerated() where i + 1 < body.height {
+                    buffer.put(line, x: 2, y: body.y + 1 + i, style: i == 0 ? .bold : Theme.dim)
+                }
+            } else {
+                buffer.put(state.ingest.loading ? "loading…" : "no traces", x: 2, y: body.y + 1, style: Theme.dim)
+            }
             return
         }
         let selected = state.selectedIndex

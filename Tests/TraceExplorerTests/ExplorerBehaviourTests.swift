@@ -148,6 +148,37 @@ import TerminalUI
         #expect(state.traceView?.selectedSpanValue?.name == "server-1_to_server-2")
     }
 
+    @Test func followSelectsTheNewestAndMovingByHandLeavesIt() {
+        var store = ExplorerFixtures.store()
+        var state = ExplorerState(width: 100, height: 30)
+        state.setTraces(store.summaries())
+        _ = state.handle(.key(.char("s")))  // by duration
+        _ = state.handle(.key(.char("f")))
+        #expect(state.follow && state.sort == .start)
+        #expect(state.selectedIndex == 0)
+        store.add(contentsOf: ExplorerFixtures.seedTrace(id: TraceID(low: 0x7777), start: ExplorerFixtures.t0 + 60_000_000_000))
+        state.setTraces(store.summaries())
+        #expect(state.selectedTraceID == TraceID(low: 0x7777))
+        _ = state.handle(.key(.down))
+        #expect(!state.follow)
+        store.add(contentsOf: ExplorerFixtures.seedTrace(id: TraceID(low: 0x8888), start: ExplorerFixtures.t0 + 70_000_000_000))
+        let kept = state.selectedTraceID
+        state.setTraces(store.summaries())
+        #expect(state.selectedTraceID == kept)
+    }
+
+    @Test func pauseTogglesFromTheListAndTheWaterfall() {
+        var state = ExplorerFixtures.state(width: 100, height: 30)
+        _ = state.handle(.key(.char(" ")))
+        #expect(state.paused)
+        ExplorerFixtures.openSeed(&state)
+        _ = state.handle(.key(.char("p")))
+        #expect(!state.paused)
+        _ = state.handle(.key(.down))
+        _ = state.handle(.key(.char("u")))  // up to the parent
+        #expect(state.traceView?.selectedSpanValue?.name == "server-1")
+    }
+
     @Test func formattingOfDurationsAndTimes() {
         #expect(Formatting.duration(12) == "12ns")
         #expect(Formatting.duration(3_400) == "3.4µs")

@@ -40,6 +40,37 @@ import TerminalUI
         assertSnapshot(ExplorerView.render(state).lines(), named: "help-\(width)x\(height)")
     }
 
+    @Test(arguments: sizes) func liveTraceListFollowing(width: Int, height: Int) {
+        var state = ExplorerFixtures.state(width: width, height: height)
+        state.ingest = IngestStatus()
+        var live = LiveStatus()
+        live.listeners = 6
+        live.spansPerSecond = 1234
+        live.spansReceived = 9
+        live.malformed = 2
+        live.lastMalformedReason = "jaeger-compact: thrift compact: byte 3: truncated"
+        live.clientDropped = 5
+        live.recordingTo = "live.ndjson"
+        state.ingest.live = live
+        _ = state.handle(.key(.char("f")))
+        assertSnapshot(ExplorerView.render(state).lines(), named: "live-list-\(width)x\(height)")
+    }
+
+    @Test func liveWaitingScreenListsTheListeners() {
+        var state = ExplorerState(width: 80, height: 24)
+        var live = LiveStatus()
+        live.listeners = 2
+        live.addresses = ["listening jaeger-compact udp 127.0.0.1:6831", "listening otlp-http http 127.0.0.1:4318"]
+        state.ingest.live = live
+        let text = ExplorerView.render(state).lines().joined(separator: "\n")
+        #expect(text.contains("waiting for spans"))
+        #expect(text.contains("listening jaeger-compact udp 127.0.0.1:6831"))
+        #expect(text.contains("f follow"))
+        // Dumps have no follow or pause in the hint bar.
+        let dump = ExplorerView.render(ExplorerFixtures.state(width: 120, height: 24)).lines().joined()
+        #expect(!dump.contains("follow"))
+    }
+
     @Test func tooSmall() {
         let state = ExplorerFixtures.state(width: 39, height: 9)
         let lines = ExplorerView.render(state).lines()

@@ -1,0 +1,103 @@
+import TraceModel
+
+/// The receivers tracetty runs, named as `record` prints them.
+public enum ListenerKind: String, CaseIterable, Sendable, Hashable, Comparable {
+    case jaegerCompact = "jaeger-compact"
+    case jaegerBinary = "jaeger-binary"
+    case zipkinCompact = "zipkin-compact"
+    case jaegerCollector = "jaeger-collector"
+    case otlpHTTP = "otlp-http"
+    case zipkinHTTP = "zipkin-http"
+
+    public var transport: String {
+        switch self {
+        case .jaegerCompact, .jaegerBinary, .zipkinCompact: return "udp"
+        case .jaegerCollector, .otlpHTTP, .zipkinHTTP: return "http"
+        }
+    }
+
+    /// The Jaeger / OpenTelemetry / Zipkin default port.
+    public var defaultPort: Int {
+        switch self {
+        case .jaegerCompact: return 6831
+        case .jaegerBinary: return 6832
+        case .zipkinCompact: return 5775
+        case .jaegerCollector: return 14268
+        case .otlpHTTP: return 4318
+        case .zipkinHTTP: return 9411
+        }
+    }
+
+    /// The command-line option that sets its port.
+    public var portOption: String {
+        switch self {
+        case .jaegerCompact: return "--jaeger-compact-port"
+        case .jaegerBinary: return "--jaeger-binary-port"
+        case .zipkinCompact: return "--zipkin-compact-port"
+        case .jaegerCollector: return "--collector-port"
+        case .otlpHTTP: return "--otlp-http-port"
+        case .zipkinHTTP: return "--zipkin-port"
+        }
+    }
+
+    public static func < (a: ListenerKind, b: ListenerKind) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// Where each listener binds. A listener absent from `ports` is off; port 0
+/// asks the system for a free one.
+public struct IngestConfiguration: Sendable, Hashable {
+    public var host: String
+    public var ports: [ListenerKind: Int]
+    /// HTTP bodies larger than this get 413.
+    public var maxBodyBytes: Int
+    /// SO_RCVBUF asked for on the UDP sockets (the kernel may cap it).
+    public var udpReceiveBufferBytes: Int
+
+    public init(host: String = "127.0.0.1",
+                ports: [ListenerKind: Int] = Dictionary(uniqueKeysWithValues: ListenerKind.allCases.map { ($0, $0.defaultPort) }),
+                maxBodyBytes: Int = 16 << 20,
+                udpReceiveBufferBytes: Int = 16 << 20) {
+        self.host = host
+        self.ports = ports
+        self.maxBodyBytes = maxBodyBytes
+        self.udpReceiveBufferBytes = udpReceiveBufferBytes
+    }
+}
+
+/// A listener that is up, and the address it got.
+public struct BoundListener: Sendable, Hashable, CustomStringConvertible {
+    public var kind: ListenerKind
+    public var host: String
+    public var port: Int
+
+    public init(kind: ListenerKind, host: String, port: Int) {
+        self.kind = kind
+        self.host = host
+        self.port = port
+    }
+
+    /// `listening jaeger-compact udp 127.0.0.1:6831`
+    public var description: String { "listening \(kind.rawValue) \(kind.transport) \(host):\(port)" }
+}
+
+/// Where decoded spans go (the store feeding the UI, the recorder). Called on
+/// NIO event-loop threads: it must be quick and must never block on I/O.
+public protocol SpanSink: Sendable {
+    func accept(_ spans: [Span], from listener: ListenerKind)
+}
+
+public enum IngestError: Error, Sendable, Equatable, CustomStringConvertible {
+    case portInUse(ListenerKind, host: String, port: Int)
+    case cannotBind(ListenerKind, host: String, port: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .portInUse(let kind, let host, let port):
+            return "port \(port) on \(host) is already in use (\(kind.rawValue), \(kind.portOption)): choose another port with \(kind.portOption) or turn the listener off"
+        case .cannotBind(let kind, let host, let port, let reason):
+            return "cannot listen on \(host):\(port) for \(kind.rawValue) (\(kind.portOption)): \(reason)"
+        }
+    }
+}
