@@ -21,21 +21,47 @@ struct OpenCommand: ParsableCommand {
     var color: ColorChoice = .auto
 
     func run() throws {
-        let store = SharedTraceStore(limits: TraceStoreLimits(maxSpans: dump.maxSpans, maxSpansPerTrace: dump.maxSpansPerTrace))
+        let store = SharedTraceStore(limits: dump.store.limits)
         let loader = DumpLoader(files: dump.files, store: store)
         loader.start()
-        let mode: ColorMode? = switch color {
-        case .auto: nil
-        case .always: .palette256
-        case .never: ColorMode.none
-        }
         let title = dump.files.count == 1 ? dump.files[0] : "\(dump.files.count) files"
-        let exit = try ExplorerLoop(store: store, loader: loader, title: title, colorMode: mode,
-                                    utcOffsetSeconds: dump.utc ? 0 : TimeZone.current.secondsFromGMT()).run()
+        let exit = try ExplorerLoop(store: store, feed: DumpFeed(loader: loader), title: title,
+                                    colorMode: color.mode, utcOffsetSeconds: dump.store.utcOffsetSeconds).run()
         let errors = loader.fileErrors
         for message in errors { printError("tracetty: " + message) }
         if exit != 0 { throw ExitCode(exit) }
         if loader.isFinished, store.spanCount == 0, !errors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+extension ColorChoice {
+    /// nil: let the terminal and NO_COLOR decide.
+    var mode: ColorMode? {
+        switch self {
+        case .auto: return nil
+        case .always: return .palette256
+        case .never: return ColorMode.none
+        }
+    }
+}
+
+/// Where the explorer's spans come from. `poll` runs on the loop's thread
+/// each tick: it may move waiting spans into the store, and says how
+/// ingestion is going for the status bar.
+protocol ExplorerFeed {
+    func poll(into store: SharedTraceStore) -> IngestStatus
+}
+
+/// Dumps: a loader thread fills the store by itself.
+struct DumpFeed: ExplorerFeed {
+    let loader: DumpLoader
+
+    func poll(into store: SharedTraceStore) -> IngestStatus {
+        var status = loader.currentStatus
+        let counters = store.counters
+        status.spansDropped = counters.spansDroppedTraceFull
+        status.tracesEvicted = counters.tracesEvicted
+        return status
     }
 }
 
@@ -44,10 +70,11 @@ struct OpenCommand: ParsableCommand {
 /// times a second, only when something changed).
 struct ExplorerLoop {
     let store: SharedTraceStore
-    let loader: DumpLoader
+    let feed: any ExplorerFeed
     let title: String
     let colorMode: ColorMode?
     let utcOffsetSeconds: Int
+    var follow = false
 
     /// Returns the process exit status.
     func run() throws -> Int32 {
@@ -57,26 +84,30 @@ struct ExplorerLoop {
         var state = ExplorerState(width: size.width, height: size.height, title: title)
         state.utcOffsetSeconds = utcOffsetSeconds
         state.maxSpans = store.limits.maxSpans
+        if follow { state.setFollow(true) }
         var seenVersion: UInt64 = .max
         var lastRefresh = ContinuousClock.now
         var lastDrawn: ExplorerRenderKey?
         var wasLoading = true
         while true {
-            // Pull new data: at most 4 times a second while loading (sorting a
-            // million-trace list is not free), at once when it is done.
-            let ingest = loader.currentStatus
+            let ingest = feed.poll(into: store)
+            // Pull new data, unless paused: at most 4 times a second while a
+            // dump loads (sorting a million-trace list is not free), else at
+            // most every 100 ms.
             let now = ContinuousClock.now
             let version = store.version
-            if version != seenVersion, !ingest.loading || wasLoading != ingest.loading || now - lastRefresh > .milliseconds(250) {
+            let interval: Duration = ingest.loading ? .milliseconds(250) : .milliseconds(100)
+            if !state.paused, version != seenVersion,
+               wasLoading != ingest.loading || now - lastRefresh >= interval {
                 seenVersion = version
                 lastRefresh = now
                 state.setTraces(store.summaries())
-                state.storedSpans = store.spanCount
                 if let open = state.traceView?.trace, store.lastUpdate(of: open.traceID) != open.summary.lastUpdate,
                    let newer = store.trace(open.traceID) {
                     state.updateOpenTrace(newer)
                 }
             }
+            state.storedSpans = store.spanCount
             wasLoading = ingest.loading
             state.ingest = ingest
             let key = ExplorerRenderKey(state: state, version: seenVersion)
@@ -111,12 +142,14 @@ struct ExplorerLoop {
 struct ExplorerRenderKey: Equatable {
     var ingest: IngestStatus
     var version: UInt64
+    var stored: Int
     var width: Int
     var height: Int
 
     init(state: ExplorerState, version: UInt64) {
         ingest = state.ingest
         self.version = version
+        stored = state.storedSpans
         width = state.width
         height = state.height
     }

@@ -26,7 +26,7 @@ struct PrintCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = SharedTraceStore(limits: TraceStoreLimits(maxSpans: dump.maxSpans, maxSpansPerTrace: dump.maxSpansPerTrace))
+        let store = SharedTraceStore(limits: dump.store.limits)
         let loader = DumpLoader(files: dump.files, store: store)
         loader.run()
         for message in loader.fileErrors { printError("tracetty: " + message) }
@@ -48,7 +48,7 @@ struct PrintCommand: ParsableCommand {
             }
         }
         let columns = width ?? TerminalSize.columns() ?? 120
-        let offset = dump.utc ? 0 : TimeZone.current.secondsFromGMT()
+        let offset = dump.store.utcOffsetSeconds
         var output = ""
         for (i, summary) in selected.enumerated() {
             guard let trace = store.trace(summary.traceID) else { continue }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Foundation
+import TraceModel
 
 @main
-struct Tracetty: ParsableCommand {
+struct Tracetty: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tracetty",
         abstract: "A terminal trace explorer: Jaeger's UI for SSH and tmux.",
@@ -13,11 +15,8 @@ struct Tracetty: ParsableCommand {
     )
 }
 
-/// Options every command that reads dumps shares.
-struct DumpOptions: ParsableArguments {
-    @Argument(help: "Dump files to read (auto-detected format, gzip ok); - reads standard input.")
-    var files: [String]
-
+/// How much the store keeps and how times are shown: `open`, `print`, `live`.
+struct StoreOptions: ParsableArguments {
     @Flag(help: "Show clock times in UTC instead of the local time zone.")
     var utc = false
 
@@ -28,7 +27,21 @@ struct DumpOptions: ParsableArguments {
     var maxSpansPerTrace = 100_000
 
     func validate() throws {
-        guard !files.isEmpty else { throw ValidationError("give at least one dump file (or - for standard input)") }
         guard maxSpans > 0, maxSpansPerTrace > 0 else { throw ValidationError("--max-spans and --max-spans-per-trace must be positive") }
+    }
+
+    var limits: TraceStoreLimits { TraceStoreLimits(maxSpans: maxSpans, maxSpansPerTrace: maxSpansPerTrace) }
+    var utcOffsetSeconds: Int { utc ? 0 : TimeZone.current.secondsFromGMT() }
+}
+
+/// Options every command that reads dumps shares.
+struct DumpOptions: ParsableArguments {
+    @Argument(help: "Dump files to read (auto-detected format, gzip ok); - reads standard input.")
+    var files: [String]
+
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one dump file (or - for standard input)") }
     }
 }

@@ -273,3 +273,19 @@ func shape(_ trace: Trace) -> [String] {
         #expect(interner.misses == 1)
     }
 }
+
+@Suite struct SpanQueueTests {
+    @Test func drainsInOrderAndCountsWhatDoesNotFit() {
+        let queue = SpanQueue(capacity: 4)
+        let spans = seedSpans()
+        #expect(queue.push(spans))
+        #expect(!queue.push(spans))  // 6 > 4: refused whole, counted
+        #expect(queue.push([spans[0]]))
+        let drained = queue.drain()
+        #expect(drained.map(\.count) == [3, 1])
+        #expect(queue.totals.pushed == 4)
+        #expect(queue.totals.dropped == 3)
+        #expect(queue.drain().isEmpty)
+        #expect(queue.push(spans))  // room again after the drain
+    }
+}
