@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import TraceModel
+import TraceFormats
+
+/// Wire payloads of seed-shaped spans, as real clients send them: the
+/// decode benchmark and the UDP sender use the same ones.
+enum BenchPayloads {
+    /// server-1's spans of `count` seed traces (root + hop), as one process reports them.
+    static func server1Spans(count: Int) -> [Span] {
+        var generator = SyntheticTraces(seed: 7, startUnixNano: 1_795_821_746_000_000_000)
+        var spans: [Span] = []
+        while spans.count < count {
+            // Seed-shaped traces only: skip the wide and deep ones.
+            let trace = generator.nextTrace()
+            guard trace.count == 3 else { continue }
+            // jaeger-client-go has no instrumentation scope: drop it, as it would
+            // travel as extra otel.scope.* tags.
+            for var span in trace where span.serviceName == "server-1" {
+                span.scope = .none
+                spans.append(span)
+            }
+        }
+        return Array(spans.prefix(count))
+    }
+
+    /// Agent.emitBatch datagrams of at most `maxBytes`, filled with spans.
+    static func agentDatagrams(spans: [Span], protocolKind: ThriftProtocolKind, maxBytes: Int) -> [[UInt8]] {
+        guard let process = spans.first?.resource else { return [] }
+        let overhead = JaegerThriftEncoder.emitBatchOverhead(process: process, protocolKind: protocolKind) + 5
+        var datagrams: [[UInt8]] = []
+        var pending: [[UInt8]] = []
+        var size = overhead
+        for span in spans {
+            let encoded = JaegerThriftEncoder.encodeSpan(span, protocolKind: protocolKind)
+            if size + encoded.count > maxBytes, !pending.isEmpty {
+                datagrams.append(JaegerThriftEncoder.emitBatch(process: process, encodedSpans: pending, seqNo: Int64(datagrams.count + 1), protocolKind: protocolKind))
+                pending = []
+                size = overhead
+            }
+            pending.append(encoded)
+            size += encoded.count
+        }
+        if !pending.isEmpty {
+            datagrams.append(JaegerThriftEncoder.emitBatch(process: process, encodedSpans: pending, seqNo: Int64(datagrams.count + 1), protocolKind: protocolKind))
+        }
+        return datagrams
+    }
+}
+
+struct DecodeBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode-bench",
+        abstract: "Single-core decode throughput of the wire formats (see BENCHMARKS.md).",
+        shouldDisplay: false
+    )
+
+    @Option(help: "Runs per format; the median is reported.")
+    var runs = 5
+
+    @Option(help: "Seconds per run.")
+    var seconds = 1.0
+
+    func run() throws {
+        let spans = BenchPayloads.server1Spans(count: 20_000)
+        let compact = BenchPayloads.agentDatagrams(spans: spans, protocolKind: .compact, maxBytes: 65_000)
+        let binary = BenchPayloads.agentDatagrams(spans: spans, protocolKind: .binary, maxBytes: 65_000)
+        let single = BenchPayloads.agentDatagrams(spans: Array(spans.prefix(5_000)), protocolKind: .compact, maxBytes: 1)
+        var otlp: [[UInt8]] = []
+        var index = 0
+        while index < spans.count {
+            otlp.append(OTLPProtobufEncoder.encode(Array(spans[index..<min(spans.count, index + 440)])))
+            index += 440
+        }
+        let cases: [(String, [[UInt8]], (WireDecoder, [UInt8]) throws -> Int)] = [
+            ("thrift compact emitBatch, 65,000-byte datagrams", compact, { try $0.decodeAgent($1, protocolKind: .compact).spans.count }),
+            ("thrift binary emitBatch, 65,000-byte datagrams", binary, { try $0.decodeAgent($1, protocolKind: .binary).spans.count }),
+            ("thrift compact emitBatch, 1 span per datagram", single, { try $0.decodeAgent($1, protocolKind: .compact).spans.count }),
+            ("OTLP protobuf, 440 spans per request", otlp, { try $0.decodeOTLP($1).spans.count }),
+        ]
+        print("format | payloads | bytes/payload | spans/payload | median spans/s | median MB/s | runs (spans/s)")
+        for (name, payloads, decode) in cases {
+            let decoder = WireDecoder()
+            let bytes = payloads.reduce(0) { $0 + $1.count }
+            var spanCount = 0
+            for payload in payloads { spanCount += try decode(decoder, payload) }
+            var rates: [Double] = []
+            var byteRates: [Double] = []
+            for _ in 0..<max(1, runs) {
+                let clock = ContinuousClock()
+                let start = clock.now
+                var decodedSpans = 0
+                var decodedBytes = 0
+                while clock.now - start < .milliseconds(Int(seconds * 1000)) {
+                    for payload in payloads {
+                        decodedSpans += try decode(decoder, payload)
+                        decodedBytes += payload.count
+                    }
+                }
+                let elapsed = clock.now - start
+                let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                rates.append(Double(decodedSpans) / s)
+                byteRates.append(Double(decodedBytes) / s / 1e6)
+            }
+            let median = rates.sorted()[rates.count / 2]
+            let medianMB = byteRates.sorted()[byteRates.count / 2]
+            print("\(name) | \(payloads.count) | \(bytes / payloads.count) | \(String(format: "%.1f", Double(spanCount) / Double(payloads.count))) | "
+                  + "\(Int(median)) | \(String(format: "%.0f", medianMB)) | \(rates.map { String(Int($0)) }.joined(separator: " "))")
+        }
+    }
+}
