@@ -26,15 +26,20 @@ enum BenchPayloads {
 
     /// Agent.emitBatch datagrams of at most `maxBytes`, filled with spans.
     static func agentDatagrams(spans: [Span], protocolKind: ThriftProtocolKind, maxBytes: Int) -> [[UInt8]] {
+        countedAgentDatagrams(spans: spans, protocolKind: protocolKind, maxBytes: maxBytes).map(\.bytes)
+    }
+
+    /// The same, with the number of spans in each.
+    static func countedAgentDatagrams(spans: [Span], protocolKind: ThriftProtocolKind, maxBytes: Int) -> [(bytes: [UInt8], spans: Int)] {
         guard let process = spans.first?.resource else { return [] }
         let overhead = JaegerThriftEncoder.emitBatchOverhead(process: process, protocolKind: protocolKind) + 5
-        var datagrams: [[UInt8]] = []
+        var datagrams: [(bytes: [UInt8], spans: Int)] = []
         var pending: [[UInt8]] = []
         var size = overhead
         for span in spans {
             let encoded = JaegerThriftEncoder.encodeSpan(span, protocolKind: protocolKind)
             if size + encoded.count > maxBytes, !pending.isEmpty {
-                datagrams.append(JaegerThriftEncoder.emitBatch(process: process, encodedSpans: pending, seqNo: Int64(datagrams.count + 1), protocolKind: protocolKind))
+                datagrams.append((JaegerThriftEncoder.emitBatch(process: process, encodedSpans: pending, seqNo: Int64(datagrams.count + 1), protocolKind: protocolKind), pending.count))
                 pending = []
                 size = overhead
             }
@@ -42,7 +47,7 @@ enum BenchPayloads {
             size += encoded.count
         }
         if !pending.isEmpty {
-            datagrams.append(JaegerThriftEncoder.emitBatch(process: process, encodedSpans: pending, seqNo: Int64(datagrams.count + 1), protocolKind: protocolKind))
+            datagrams.append((JaegerThriftEncoder.emitBatch(process: process, encodedSpans: pending, seqNo: Int64(datagrams.count + 1), protocolKind: protocolKind), pending.count))
         }
         return datagrams
     }
@@ -107,5 +112,74 @@ struct DecodeBenchCommand: ParsableCommand {
             print("\(name) | \(payloads.count) | \(bytes / payloads.count) | \(String(format: "%.1f", Double(spanCount) / Double(payloads.count))) | "
                   + "\(Int(median)) | \(String(format: "%.0f", medianMB)) | \(rates.map { String(Int($0)) }.joined(separator: " "))")
         }
+    }
+}
+
+struct UDPSendBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "udp-send-bench",
+        abstract: "Send Jaeger compact emitBatch datagrams at a fixed span rate to a UDP port (see Benchmarks/udp-ingest.sh).",
+        shouldDisplay: false
+    )
+
+    enum Shape: String, ExpressibleByArgument { case big, single }
+
+    @Option var host = "127.0.0.1"
+    @Option var port: Int
+    @Option(help: "big: 65,000-byte datagrams; single: one span per datagram.")
+    var shape: Shape = .big
+    @Option(help: "Target spans per second.")
+    var rate: Int
+    @Option var seconds = 3.0
+
+    func run() throws {
+        let spans = BenchPayloads.server1Spans(count: shape == .big ? 20_000 : 4_000)
+        let datagrams = BenchPayloads.countedAgentDatagrams(spans: spans, protocolKind: .compact, maxBytes: shape == .big ? 65_000 : 1)
+        let spansPerDatagram = Double(spans.count) / Double(datagrams.count)
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw ValidationError("socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var sendBuffer: Int32 = 8 << 20
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let datagramsPerSecond = Double(rate) / spansPerDatagram
+        var sent = 0
+        var spansSent = 0
+        var failed = 0
+        var index = 0
+        while true {
+            let elapsed = clock.now - start
+            let elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            if elapsedSeconds >= seconds { break }
+            // Pace: send what is due by now, then nap briefly.
+            let due = Int(elapsedSeconds * datagramsPerSecond)
+            if sent + failed >= due {
+                usleep(200)
+                continue
+            }
+            while sent + failed < due {
+                let (datagram, count) = datagrams[index % datagrams.count]
+                index += 1
+                let n = datagram.withUnsafeBytes { bytes in
+                    withUnsafePointer(to: &address) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                        }
+                    }
+                }
+                if n == datagram.count {
+                    sent += 1
+                    spansSent += count
+                } else {
+                    failed += 1
+                }
+            }
+        }
+        print("sent \(sent) datagrams, \(spansSent) spans in \(seconds) s (\(failed) sendto failures); \(String(format: "%.1f", spansPerDatagram)) spans/datagram")
     }
 }

@@ -11,7 +11,7 @@ struct Tracetty: AsyncParsableCommand {
             Open saved trace dumps (OTLP JSON lines or document, Jaeger UI JSON, Zipkin v2 JSON; \
             gzip or not; - for standard input) in an ncurses explorer, or print their waterfalls as text.
             """,
-        subcommands: [OpenCommand.self, PrintCommand.self, GenerateCommand.self, LoadBenchCommand.self, DecodeBenchCommand.self]
+        subcommands: [OpenCommand.self, PrintCommand.self, GenerateCommand.self, LoadBenchCommand.self, DecodeBenchCommand.self, UDPSendBenchCommand.self]
     )
 }
 
