@@ -41,7 +41,7 @@ public enum ListenerKind: String, CaseIterable, Sendable, Hashable, Comparable {
     }
 
     public static func < (a: ListenerKind, b: ListenerKind) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+        (allCases.firstIndex(of: a) ?? 0) < (allCases.firstIndex(of: b) ?? 0)
     }
 }
 
@@ -54,15 +54,19 @@ public struct IngestConfiguration: Sendable, Hashable {
     public var maxBodyBytes: Int
     /// SO_RCVBUF asked for on the UDP sockets (the kernel may cap it).
     public var udpReceiveBufferBytes: Int
+    /// A gzip body that inflates past this gets 413.
+    public var maxDecompressedBytes: Int
 
     public init(host: String = "127.0.0.1",
                 ports: [ListenerKind: Int] = Dictionary(uniqueKeysWithValues: ListenerKind.allCases.map { ($0, $0.defaultPort) }),
                 maxBodyBytes: Int = 16 << 20,
-                udpReceiveBufferBytes: Int = 16 << 20) {
+                udpReceiveBufferBytes: Int = 16 << 20,
+                maxDecompressedBytes: Int? = nil) {
         self.host = host
         self.ports = ports
         self.maxBodyBytes = maxBodyBytes
         self.udpReceiveBufferBytes = udpReceiveBufferBytes
+        self.maxDecompressedBytes = maxDecompressedBytes ?? max(maxBodyBytes, 64 << 20)
     }
 }
 
@@ -71,15 +75,23 @@ public struct BoundListener: Sendable, Hashable, CustomStringConvertible {
     public var kind: ListenerKind
     public var host: String
     public var port: Int
+    /// UDP only: SO_RCVBUF as the kernel reports it after our request (Linux
+    /// reports twice what it grants for data; capped by net.core.rmem_max
+    /// unless the process may force it).
+    public var receiveBufferBytes: Int?
 
-    public init(kind: ListenerKind, host: String, port: Int) {
+    public init(kind: ListenerKind, host: String, port: Int, receiveBufferBytes: Int? = nil) {
         self.kind = kind
         self.host = host
         self.port = port
+        self.receiveBufferBytes = receiveBufferBytes
     }
 
+    /// `127.0.0.1:6831`, `[::1]:6831`.
+    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
     /// `listening jaeger-compact udp 127.0.0.1:6831`
-    public var description: String { "listening \(kind.rawValue) \(kind.transport) \(host):\(port)" }
+    public var description: String { "listening \(kind.rawValue) \(kind.transport) \(address)" }
 }
 
 /// Where decoded spans go (the store feeding the UI, the recorder). Called on

@@ -8,10 +8,13 @@ struct Tracetty: AsyncParsableCommand {
         commandName: "tracetty",
         abstract: "A terminal trace explorer: Jaeger's UI for SSH and tmux.",
         discussion: """
-            Open saved trace dumps (OTLP JSON lines or document, Jaeger UI JSON, Zipkin v2 JSON; \
-            gzip or not; - for standard input) in an ncurses explorer, or print their waterfalls as text.
+            With no command: `live`, listening on the Jaeger agent UDP ports (6831 compact, 6832 binary, \
+            5775), the Jaeger collector (14268), OTLP/HTTP (4318) and Zipkin (9411). `record` does the same \
+            with no UI. `open` explores saved dumps (OTLP JSON lines or document, Jaeger UI JSON, Zipkin v2 \
+            JSON; gzip or not; - for standard input); `print` writes their waterfalls as text.
             """,
-        subcommands: [OpenCommand.self, PrintCommand.self, GenerateCommand.self, LoadBenchCommand.self, DecodeBenchCommand.self, UDPSendBenchCommand.self]
+        subcommands: [LiveCommand.self, RecordCommand.self, OpenCommand.self, PrintCommand.self, GenerateCommand.self, LoadBenchCommand.self, DecodeBenchCommand.self, UDPSendBenchCommand.self],
+        defaultSubcommand: LiveCommand.self
     )
 }
 

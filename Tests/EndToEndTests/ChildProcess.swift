@@ -105,3 +105,144 @@ enum ChildProcess {
                       stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
     }
 }
+
+/// A program left running: read its output line by line, signal it, wait.
+final class RunningChild {
+    let pid: pid_t
+    private let stdoutFD: Int32
+    private var pending: [UInt8] = []
+    private(set) var allOutput = ""
+
+    init(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        var outPipe: [Int32] = [0, 0]
+        guard pipe(&outPipe) == 0 else { throw ChildProcess.Failure.spawn(path, errno) }
+        for fd in outPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            env.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, path, &actions, &attributes, argv, env)
+        close(outPipe[1])
+        guard code == 0 else {
+            close(outPipe[0])
+            throw ChildProcess.Failure.spawn(path, code)
+        }
+        self.pid = pid
+        self.stdoutFD = outPipe[0]
+    }
+
+    /// The next line of output (stdout and stderr together), or nil at the deadline / end.
+    func readLine(timeout: Duration = .seconds(20)) -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return nil }
+            var fd = pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)
+            let ms = Int32(min(1000, max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+            guard poll(&fd, 1, ms) > 0 else { continue }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = read(stdoutFD, &buffer, buffer.count)
+            guard n > 0 else { return nil }
+            pending += buffer[0..<n]
+            allOutput += String(decoding: buffer[0..<n], as: UTF8.self)
+        }
+    }
+
+    /// Reads what is left and waits for the exit status (killed at the deadline).
+    func wait(timeout: Duration = .seconds(20)) -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while readLine(timeout: max(.milliseconds(10), deadline - ContinuousClock.now)) != nil {}
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            if ContinuousClock.now > deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                break
+            }
+            usleep(10_000)
+        }
+        close(stdoutFD)
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+}
+
+/// Sends bytes the way clients do, over real loopback sockets.
+enum Loopback {
+    static func sendUDP(_ datagram: [UInt8], port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let n = datagram.withUnsafeBytes { bytes in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+        return n == datagram.count
+    }
+
+    /// One HTTP/1.1 POST; returns the status code (nil if no answer).
+    static func post(port: Int, path: String, contentType: String, body: [UInt8], extraHeaders: [String] = []) -> Int? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        let head = (["POST \(path) HTTP/1.1", "Host: 127.0.0.1:\(port)", "Content-Type: \(contentType)",
+                     "Content-Length: \(body.count)", "Connection: close"] + extraHeaders).joined(separator: "\r\n") + "\r\n\r\n"
+        let request = Array(head.utf8) + body
+        var offset = 0
+        while offset < request.count {
+            let n = request[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { return nil }
+            offset += n
+        }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while response.count < 65_536 {
+            let n = read(fd, &buffer, buffer.count)
+            guard n > 0 else { break }
+            response += buffer[0..<n]
+            if String(decoding: response, as: UTF8.self).contains("\r\n") { break }
+        }
+        let statusLine = String(decoding: response, as: UTF8.self).split(separator: "\r\n").first ?? ""
+        let parts = statusLine.split(separator: " ")
+        return parts.count >= 2 ? Int(parts[1]) : nil
+    }
+}

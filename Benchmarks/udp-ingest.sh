@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# End-to-end UDP ingest over loopback into the store with the live UI running.
+#
+# For each datagram shape (65,000-byte emitBatch datagrams; one span per
+# datagram) and each rate of a ladder, one run: `tracetty live` in tmux
+# (120x36, the explorer drawing, follow mode) listening on a free port,
+# `tracetty udp-send-bench` sending paced Jaeger compact datagrams for
+# $SECONDS_PER_RUN seconds, then `q`; tracetty's exit summary says how many
+# spans jaeger-compact accepted. Lossless = accepted == sent. Prints a table
+# and the highest lossless rate per shape.
+#
+# Environment: TRACETTY=path (else a release build in .build-bench),
+#   UDP_BIG_RATES / UDP_SINGLE_RATES (space-separated spans/s ladders),
+#   SECONDS_PER_RUN (default 3).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+if [[ -n "${TRACETTY:-}" ]]; then
+    bin="$TRACETTY"
+else
+    echo "building release (scratch path .build-bench)..." >&2
+    (cd "$root" && swift build -c release --product tracetty --scratch-path .build-bench >&2)
+    bin="$root/.build-bench/release/tracetty"
+fi
+big_rates="${UDP_BIG_RATES:-250000 500000 1000000 1500000 2000000}"
+single_rates="${UDP_SINGLE_RATES:-50000 100000 200000 300000 400000}"
+secs="${SECONDS_PER_RUN:-3}"
+tmp="$(mktemp -d)"
+socket="tracetty-udp-bench-$$"
+trap 'tmux -L "$socket" kill-server 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1); net.core.rmem_max=$(cat /proc/sys/net/core/rmem_max)"
+echo "binary:  $bin ($(cd "$root" && git rev-parse --short HEAD))"
+echo
+printf '%-7s %12s %12s %12s %8s %10s\n' shape "target/s" "sent" "accepted" "loss%" "lossless"
+best_big=0; best_single=0
+run() { # shape rate
+    local shape=$1 rate=$2 port; port=$(free_port)
+    tmux -L "$socket" kill-server 2>/dev/null || true
+    tmux -L "$socket" new-session -d -s live -x 120 -y 36 \
+        "env TERM=xterm-256color '$bin' live --jaeger-compact-port $port --off jaeger-binary --off zipkin-compact --off jaeger-collector --off otlp-http --off zipkin-http --max-spans 20000000 2> '$tmp/summary'; sleep 3"
+    for _ in $(seq 50); do tmux -L "$socket" capture-pane -p -t live 2>/dev/null | grep -q "live" && break; sleep 0.1; done
+    local sent_line; sent_line="$("$bin" udp-send-bench --port "$port" --shape "$shape" --rate "$rate" --seconds "$secs")"
+    sleep 1.5
+    tmux -L "$socket" send-keys -t live q
+    for _ in $(seq 100); do grep -q "jaeger-compact" "$tmp/summary" 2>/dev/null && break; sleep 0.1; done
+    local sent accepted
+    sent=$(sed -E 's/.* datagrams, ([0-9]+) spans.*/\1/' <<<"$sent_line")
+    accepted=$(grep -m1 "jaeger-compact" "$tmp/summary" | sed -E 's/[^0-9]*([0-9,]+) spans.*/\1/' | tr -d ,)
+    accepted=${accepted:-0}
+    local loss; loss=$(python3 -c "print(f'{100*(1-$accepted/$sent):.2f}' if $sent else 'n/a')")
+    local ok=no; [[ "$accepted" == "$sent" ]] && ok=yes
+    printf '%-7s %12s %12s %12s %8s %10s\n' "$shape" "$rate" "$sent" "$accepted" "$loss" "$ok"
+    if [[ $ok == yes ]]; then
+        if [[ $shape == big ]]; then best_big=$rate; else best_single=$rate; fi
+    fi
+}
+for r in $big_rates; do run big "$r"; done
+for r in $single_rates; do run single "$r"; done
+echo
+echo "highest lossless rate: big datagrams $best_big spans/s; one span per datagram $best_single spans/s"

@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import TraceFormats
+import TraceModel
+
+/// Runs every enabled listener of an `IngestConfiguration` on one event-loop
+/// group, feeding a `SpanSink` and counting into `IngestCounters`.
+///
+/// `start()` binds them all or none; `shutdown()` stops accepting, lets
+/// requests in flight finish, and returns once no listener can call the sink
+/// again (so a recorder can be finished right after).
+public final class IngestServer: Sendable {
+    /// Vectored UDP reads: datagrams per `recvmmsg` call.
+    public static let datagramsPerVectorRead = 64
+    /// Room for the largest possible datagram (65,507 bytes over IPv4).
+    public static let datagramCapacity = 65_536
+    /// How long `shutdown()` waits for HTTP requests in flight before closing their connections.
+    public static let shutdownGrace: TimeAmount = .seconds(5)
+
+    public let configuration: IngestConfiguration
+    public let sink: any SpanSink
+    public let counters: IngestCounters
+    private let group: any EventLoopGroup
+    private let state = Mutex(ServerState())
+
+    public init(configuration: IngestConfiguration, sink: any SpanSink, counters: IngestCounters = IngestCounters(),
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.sink = sink
+        self.counters = counters
+        self.group = eventLoopGroup
+    }
+
+    /// The listeners that are up, in `ListenerKind` order (empty before `start()` and after `shutdown()`).
+    public var listeners: [BoundListener] {
+        state.withLock { $0.bound }
+    }
+
+    /// Binds every enabled listener. On any failure closes what it opened and
+    /// throws `.portInUse` (EADDRINUSE) or `.cannotBind`.
+    public func start() async throws(IngestError) -> [BoundListener] {
+        let kinds = ListenerKind.allCases.filter { configuration.ports[$0] != nil }
+        var opened: [(BoundListener, any Channel)] = []
+        for kind in kinds {
+            let port = configuration.ports[kind] ?? 0
+            do {
+                let channel = try await bind(kind, port: port)
+                let local = channel.localAddress
+                var bound = BoundListener(kind: kind, host: local?.ipAddress ?? configuration.host, port: local?.port ?? port)
+                if kind.transport == "udp" {
+                    bound.receiveBufferBytes = await Self.enlargeReceiveBuffer(channel, to: configuration.udpReceiveBufferBytes)
+                }
+                opened.append((bound, channel))
+                counters.register(kind)
+            } catch {
+                for (_, channel) in opened { try? await channel.close() }
+                throw Self.bindError(error, kind: kind, host: configuration.host, port: port)
+            }
+        }
+        let bound = opened.map(\.0)
+        let channels = opened.map(\.1)
+        let stale: [any Channel]? = state.withLock { s in
+            if s.started { return channels }
+            s.started = true
+            s.bound = bound
+            s.listenerChannels = channels
+            return nil
+        }
+        if let stale {
+            for channel in stale { try? await channel.close() }
+            throw IngestError.cannotBind(kinds.first ?? .jaegerCompact, host: configuration.host, port: 0,
+                                         reason: "the server was already started")
+        }
+        return bound
+    }
+
+    /// Stops accepting (closes the UDP sockets and listening sockets), asks
+    /// open HTTP connections to finish the request in flight and close, and
+    /// waits for them (at most `shutdownGrace`, then closes them).
+    public func shutdown() async {
+        let listeners = state.withLock { s in
+            let channels = s.listenerChannels
+            s.listenerChannels = []
+            s.bound = []
+            s.shuttingDown = true
+            return channels
+        }
+        for channel in listeners {
+            try? await channel.close()
+        }
+        let connections = state.withLock { s in Array(s.connections.values) }
+        for connection in connections {
+            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        let deadline = NIODeadline.now() + Self.shutdownGrace
+        for connection in connections {
+            let remaining = deadline - .now()
+            let closed = connection.closeFuture
+            let timer = connection.eventLoop.scheduleTask(in: max(remaining, .zero)) {
+                connection.close(promise: nil)
+            }
+            try? await closed.get()
+            timer.cancel()
+        }
+    }
+
+    // MARK: Binding
+
+    private func bind(_ kind: ListenerKind, port: Int) async throws -> any Channel {
+        let host = configuration.host
+        switch kind {
+        case .jaegerCompact, .jaegerBinary, .zipkinCompact:
+            let sink = self.sink, counters = self.counters
+            let vector = Self.datagramsPerVectorRead
+            return try await DatagramBootstrap(group: group)
+                .channelOption(.socketOption(.so_reuseaddr), value: 0)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramCapacity * vector))
+                .channelOption(.datagramVectorReadMessageCount, value: vector)
+                .channelOption(.maxMessagesPerRead, value: 16)
+                .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(clamping: configuration.udpReceiveBufferBytes))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(UDPAgentHandler(kind: kind, sink: sink, counters: counters))
+                    }
+                }
+                .bind(host: host, port: port)
+                .get()
+        case .jaegerCollector, .otlpHTTP, .zipkinHTTP:
+            let settings = HTTPReceiverSettings(
+                kind: kind, maxBodyBytes: configuration.maxBodyBytes,
+                maxDecompressedBytes: configuration.maxDecompressedBytes, sink: sink, counters: counters)
+            return try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { [weak self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let self, self.track(channel) else {
+                            throw ChannelError.ioOnClosedChannel  // shutting down: refuse the connection
+                        }
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(HTTPIngestHandler(settings: settings))
+                    }
+                }
+                .bind(host: host, port: port)
+                .get()
+        }
+    }
+
+    /// Remembers an HTTP connection until it closes, so shutdown can wait for it.
+    private func track(_ channel: any Channel) -> Bool {
+        let id = ObjectIdentifier(channel)
+        let accepted = state.withLock { s in
+            if s.shuttingDown { return false }
+            s.connections[id] = channel
+            return true
+        }
+        guard accepted else { return false }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.state.withLock { s in s.connections.removeValue(forKey: id) }
+        }
+        return true
+    }
+
+    /// Asks for `bytes` of receive buffer; if the kernel's `rmem_max` capped
+    /// it and we may (CAP_NET_ADMIN), forces it. Returns what the kernel
+    /// reports (Linux doubles the request for its bookkeeping).
+    private static func enlargeReceiveBuffer(_ channel: any Channel, to bytes: Int) async -> Int? {
+        let wanted = SocketOptionValue(clamping: bytes)
+        let option = ChannelOptions.socketOption(.so_rcvbuf)
+        guard var granted = try? await channel.getOption(option).get() else { return nil }
+        #if os(Linux)
+        if granted / 2 < wanted {
+            let force = ChannelOptions.Types.SocketOption(level: .socket, name: .init(rawValue: SO_RCVBUFFORCE))
+            if (try? await channel.setOption(force, value: wanted).get()) != nil,
+               let forced = try? await channel.getOption(option).get() {
+                granted = forced
+            }
+        }
+        #endif
+        return Int(granted)
+    }
+
+    static func bindError(_ error: any Error, kind: ListenerKind, host: String, port: Int) -> IngestError {
+        if let io = error as? IOError {
+            if io.errnoCode == EADDRINUSE { return .portInUse(kind, host: host, port: port) }
+            return .cannotBind(kind, host: host, port: port, reason: String(cString: strerror(io.errnoCode)))
+        }
+        return .cannotBind(kind, host: host, port: port, reason: "\(error)")
+    }
+}
+
+private struct ServerState {
+    var started = false
+    var shuttingDown = false
+    var bound: [BoundListener] = []
+    var listenerChannels: [any Channel] = []
+    var connections: [ObjectIdentifier: any Channel] = [:]
+}

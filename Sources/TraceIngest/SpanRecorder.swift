@@ -1,0 +1,282 @@
+import Dispatch
+import NIOPosix
+import Synchronization
+import TraceFormats
+import TraceModel
+
+/// What a recorder did, once finished.
+public struct RecorderSummary: Sendable, Hashable {
+    public var path: String
+    public var spansWritten: Int
+    public var spansDropped: Int
+    /// Why spans were dropped (`recorder queue full`, `recorder closed`, `write failed: ...`), most first.
+    public var dropReasons: [DropReason]
+
+    public struct DropReason: Sendable, Hashable {
+        public var reason: String
+        public var spans: Int
+
+        public init(reason: String, spans: Int) {
+            self.reason = reason
+            self.spans = spans
+        }
+    }
+
+    /// `recorded 1,234 spans to out.jsonl, 0 dropped`
+    public var summaryLine: String {
+        var line = "recorded \(grouped(spansWritten)) spans to \(path), \(grouped(spansDropped)) dropped"
+        if !dropReasons.isEmpty {
+            line += " (" + dropReasons.map { "\($0.reason): \(grouped($0.spans))" }.joined(separator: "; ") + ")"
+        }
+        return line
+    }
+}
+
+/// A live view of a recorder, for a status bar.
+public struct RecorderStatus: Sendable, Hashable {
+    public var queuedSpans: Int
+    public var spansWritten: Int
+    public var spansDropped: Int
+}
+
+public enum RecorderError: Error, Sendable, Equatable, CustomStringConvertible {
+    case cannotOpen(path: String, reason: String)
+    /// Writing, syncing or closing failed; `summary` says what made it to the file.
+    case writeFailed(path: String, reason: String, summary: RecorderSummary)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason): return "cannot record to \(path): \(reason)"
+        case .writeFailed(let path, let reason, let summary):
+            return "recording to \(path) failed: \(reason) (\(grouped(summary.spansWritten)) spans written)"
+        }
+    }
+}
+
+/// Appends every span it is given to an OTLP JSON lines file without ever
+/// blocking the caller: `accept` only enqueues (bounded, in spans; what does
+/// not fit is dropped and counted with a reason), and a dedicated writer
+/// thread drains the queue in batches, flushing whenever it catches up.
+/// `finish()` writes everything queued, fsyncs and closes.
+public final class SpanRecorder: SpanSink, Sendable {
+    public static let queueFullReason = "recorder queue full"
+    public static let closedReason = "recorder closed"
+
+    public let path: String
+    /// Spans held in memory at most (queued plus being written).
+    public let maxQueuedSpans: Int
+    /// Spans per `DumpWriter.write` call (lines hold up to 1,000 spans each).
+    static let writeChunk = 8192
+
+    private let state = Mutex(RecorderState())
+    /// Touched only by the writer thread once `init` returns (the lock is never contended).
+    private let writer: Mutex<DumpWriter?>
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let thread: NIOThreadPool
+
+    public init(path: String, append: Bool = false, maxQueuedSpans: Int = 2_000_000) throws(RecorderError) {
+        self.path = path
+        self.maxQueuedSpans = max(1, maxQueuedSpans)
+        let file: DumpWriter
+        do {
+            file = try DumpWriter(path: path, append: append)
+        } catch {
+            switch error {
+            case .cannotOpen(_, let reason): throw .cannotOpen(path: path, reason: reason)
+            default: throw .cannotOpen(path: path, reason: error.description)
+            }
+        }
+        writer = Mutex(file)
+        thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        thread.submit { [self] _ in self.runWriter() }
+    }
+
+    public func accept(_ spans: [Span], from listener: ListenerKind) {
+        guard !spans.isEmpty else { return }
+        let bound = maxQueuedSpans
+        let signal = state.withLock { s -> Bool in
+            if s.finishing {
+                s.drop(spans.count, Self.closedReason)
+                return false
+            }
+            let room = bound - s.queuedSpans
+            if room <= 0 {
+                s.drop(spans.count, Self.queueFullReason)
+                return false
+            }
+            if spans.count <= room {
+                s.queue.append(spans)
+                s.queuedSpans += spans.count
+            } else {
+                s.queue.append(Array(spans.prefix(room)))
+                s.queuedSpans += room
+                s.drop(spans.count - room, Self.queueFullReason)
+            }
+            if s.writerWaiting {
+                s.writerWaiting = false
+                return true
+            }
+            return false
+        }
+        if signal { wake.signal() }
+    }
+
+    public var status: RecorderStatus {
+        state.withLock { s in
+            RecorderStatus(queuedSpans: s.queuedSpans, spansWritten: s.written, spansDropped: s.dropped)
+        }
+    }
+
+    /// Writes everything accepted so far, fsyncs and closes the file. Spans
+    /// offered afterwards are dropped as `recorder closed`. Blocks until done;
+    /// call it after the listeners have stopped. Safe to call more than once.
+    public func finish() throws(RecorderError) -> RecorderSummary {
+        let signal = state.withLock { s -> Bool in
+            s.finishing = true
+            if s.writerWaiting {
+                s.writerWaiting = false
+                return true
+            }
+            return false
+        }
+        if signal { wake.signal() }
+        done.wait()
+        done.signal()  // let any other caller of finish() through too
+        let (summary, failure, firstFinish) = state.withLock { s in
+            let first = !s.threadReleased
+            s.threadReleased = true
+            return (s.summary(path: path), s.writeError, first)
+        }
+        if firstFinish { thread.shutdownGracefully { _ in } }
+        if let failure { throw .writeFailed(path: path, reason: failure, summary: summary) }
+        return summary
+    }
+
+    // MARK: Writer thread
+
+    private func runWriter() {
+        while true {
+            let (work, finishing) = state.withLock { s -> ([[Span]], Bool) in
+                if s.queue.isEmpty {
+                    if s.finishing { return ([], true) }
+                    s.writerWaiting = true
+                    return ([], false)
+                }
+                let work = s.queue
+                s.queue = []
+                return (work, false)
+            }
+            if finishing { break }
+            if work.isEmpty {
+                flushIdle()
+                wake.wait()
+                continue
+            }
+            write(work)
+        }
+        let failure: String? = writer.withLock { w -> String? in
+            defer { w = nil }
+            do {
+                try w?.sync()
+                try w?.close()
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        state.withLock { s in
+            if s.writeError == nil, let failure { s.writeError = failure }
+        }
+        done.signal()
+    }
+
+    private func write(_ work: [[Span]]) {
+        var chunk: [Span] = []
+        chunk.reserveCapacity(Self.writeChunk)
+        var index = 0
+        while index < work.count {
+            chunk.removeAll(keepingCapacity: true)
+            while index < work.count && (chunk.isEmpty || chunk.count + work[index].count <= Self.writeChunk) {
+                chunk.append(contentsOf: work[index])
+                index += 1
+            }
+            let failure: String? = writer.withLock { w -> String? in
+                guard let file = w else { return "writer is closed" }
+                do {
+                    try file.write(chunk)
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+            let count = chunk.count
+            state.withLock { s in
+                s.queuedSpans -= count
+                if let failure {
+                    s.drop(count, "write failed: \(failure)")
+                    if s.writeError == nil { s.writeError = failure }
+                } else {
+                    s.written += count
+                }
+            }
+        }
+    }
+
+    /// Caught up: hand the buffered lines to the kernel, so a crash loses little.
+    private func flushIdle() {
+        let failure: String? = writer.withLock { w -> String? in
+            do {
+                try w?.flush()
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        if let failure {
+            state.withLock { s in if s.writeError == nil { s.writeError = failure } }
+        }
+    }
+}
+
+private struct RecorderState {
+    var queue: [[Span]] = []
+    var queuedSpans = 0
+    var writerWaiting = false
+    var finishing = false
+    var threadReleased = false
+    var written = 0
+    var dropped = 0
+    var dropReasons: [String: Int] = [:]
+    var writeError: String?
+
+    mutating func drop(_ count: Int, _ reason: String) {
+        dropped += count
+        if dropReasons[reason] != nil || dropReasons.count < 16 {
+            dropReasons[reason, default: 0] += count
+        } else {
+            dropReasons["other", default: 0] += count
+        }
+    }
+
+    func summary(path: String) -> RecorderSummary {
+        RecorderSummary(
+            path: path, spansWritten: written, spansDropped: dropped,
+            dropReasons: dropReasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                .map { RecorderSummary.DropReason(reason: $0.key, spans: $0.value) })
+    }
+}
+
+/// Hands every batch to each sink in turn (e.g. the store feeding the UI, and a recorder).
+public struct FanOutSink: SpanSink {
+    public let sinks: [any SpanSink]
+
+    public init(_ sinks: [any SpanSink]) {
+        self.sinks = sinks
+    }
+
+    public func accept(_ spans: [Span], from listener: ListenerKind) {
+        for sink in sinks { sink.accept(spans, from: listener) }
+    }
+}

@@ -1,0 +1,279 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import TraceModel
+import TraceFormats
+import TraceIngest
+import TraceExplorer
+import TerminalUI
+
+/// Where the listeners bind. Shared by `live` and `record`.
+struct ListenerOptions: ParsableArguments {
+    @Option(help: "Address to listen on (0.0.0.0 for every interface: only when you mean it).")
+    var host = "127.0.0.1"
+
+    @Option(help: "UDP port for Jaeger Thrift compact (Agent.emitBatch); 0 picks a free one.")
+    var jaegerCompactPort = ListenerKind.jaegerCompact.defaultPort
+
+    @Option(help: "UDP port for Jaeger Thrift binary (Agent.emitBatch).")
+    var jaegerBinaryPort = ListenerKind.jaegerBinary.defaultPort
+
+    @Option(help: "UDP port for Thrift compact emitZipkinBatch / emitBatch.")
+    var zipkinCompactPort = ListenerKind.zipkinCompact.defaultPort
+
+    @Option(help: "HTTP port for the Jaeger collector (POST /api/traces, Thrift binary Batch).")
+    var collectorPort = ListenerKind.jaegerCollector.defaultPort
+
+    @Option(help: "HTTP port for OTLP/HTTP (POST /v1/traces, protobuf or JSON, gzip ok).")
+    var otlpHttpPort = ListenerKind.otlpHTTP.defaultPort
+
+    @Option(help: "HTTP port for Zipkin v2 JSON (POST /api/v2/spans).")
+    var zipkinPort = ListenerKind.zipkinHTTP.defaultPort
+
+    @Option(name: .customLong("off"), help: ArgumentHelp(
+        "Turn a listener off (repeatable): \(ListenerKind.allCases.map(\.rawValue).joined(separator: ", ")).",
+        valueName: "listener"))
+    var off: [String] = []
+
+    @Option(help: "Largest HTTP body accepted, in bytes (413 past it).")
+    var maxBodyBytes = 16 << 20
+
+    func validate() throws {
+        for name in off where ListenerKind(rawValue: name) == nil {
+            throw ValidationError("--off \(name): no such listener; one of \(ListenerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        for (kind, port) in ports where !(0...65_535).contains(port) {
+            throw ValidationError("\(kind.portOption) \(port): a port is 0...65535")
+        }
+        if ports.count == off.count { throw ValidationError("every listener is turned off") }
+        guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+    }
+
+    var ports: [(ListenerKind, Int)] {
+        [(.jaegerCompact, jaegerCompactPort), (.jaegerBinary, jaegerBinaryPort), (.zipkinCompact, zipkinCompactPort),
+         (.jaegerCollector, collectorPort), (.otlpHTTP, otlpHttpPort), (.zipkinHTTP, zipkinPort)]
+    }
+
+    var configuration: IngestConfiguration {
+        let disabled = Set(off.compactMap(ListenerKind.init(rawValue:)))
+        var ports: [ListenerKind: Int] = [:]
+        for (kind, port) in self.ports where !disabled.contains(kind) { ports[kind] = port }
+        return IngestConfiguration(host: host, ports: ports, maxBodyBytes: maxBodyBytes)
+    }
+}
+
+/// Spans from the listeners: into the UI's queue, and to the recorder if any.
+struct LiveSink: SpanSink {
+    let queue: SpanQueue?
+    let recorder: SpanRecorder?
+
+    func accept(_ spans: [Span], from listener: ListenerKind) {
+        queue?.push(spans)
+        recorder?.accept(spans, from: listener)
+    }
+}
+
+/// Live: drains the listeners' queue into the store on the loop's thread and
+/// reports rates and counters.
+final class LiveFeed: ExplorerFeed {
+    let queue: SpanQueue
+    let counters: IngestCounters
+    let listeners: [BoundListener]
+    let recorder: SpanRecorder?
+    let recordPath: String?
+    private var window: [(ContinuousClock.Instant, Int)] = []
+
+    init(queue: SpanQueue, counters: IngestCounters, listeners: [BoundListener], recorder: SpanRecorder?, recordPath: String?) {
+        self.queue = queue
+        self.counters = counters
+        self.listeners = listeners
+        self.recorder = recorder
+        self.recordPath = recordPath
+    }
+
+    func poll(into store: SharedTraceStore) -> IngestStatus {
+        for batch in queue.drain() { store.add(batch) }
+        let snapshot = counters.snapshot()
+        let now = ContinuousClock.now
+        // spans/s over the last second: accepted totals sampled each tick.
+        window.append((now, snapshot.spansAccepted))
+        while let first = window.first, now - first.0 > .seconds(1), window.count > 2 { window.removeFirst() }
+        var live = LiveStatus()
+        live.listeners = listeners.count
+        live.addresses = listeners.map(\.description)
+        if let first = window.first, let last = window.last, last.0 > first.0 {
+            let seconds = Double((last.0 - first.0).components.attoseconds) / 1e18 + Double((last.0 - first.0).components.seconds)
+            live.spansPerSecond = Double(last.1 - first.1) / max(seconds, 1e-3)
+        }
+        live.spansReceived = snapshot.spansAccepted
+        live.malformed = snapshot.malformed
+        // The commonest reason of the first listener with bad input, e.g.
+        // "jaeger-compact: thrift compact: byte 3: truncated".
+        if let figures = snapshot.listeners.first(where: { $0.malformed > 0 }),
+           let reason = figures.malformedReasons.max(by: { $0.count < $1.count }) {
+            live.lastMalformedReason = figures.kind.rawValue + ": " + reason.lastExample
+        }
+        live.dropped = queue.totals.dropped + (recorder?.status.spansDropped ?? 0)
+        live.clientDropped = Int(snapshot.clientDropped)
+        live.seqGaps = Int(snapshot.missingBatches)
+        live.recordingTo = recordPath
+        var status = IngestStatus()
+        status.live = live
+        let counters = store.counters
+        status.spansDropped = counters.spansDroppedTraceFull
+        status.tracesEvicted = counters.tracesEvicted
+        return status
+    }
+}
+
+/// Starts the listeners; a taken port is a one-line error before anything else happens.
+func startListeners(_ options: ListenerOptions, sink: SpanSink, counters: IngestCounters) async throws -> (IngestServer, [BoundListener]) {
+    let server = IngestServer(configuration: options.configuration, sink: sink, counters: counters)
+    do {
+        let bound = try await server.start()
+        return (server, bound)
+    } catch {
+        printError("tracetty: \(error)")
+        throw ExitCode(2)
+    }
+}
+
+struct LiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "Receive spans (Jaeger agent UDP, Jaeger collector, OTLP/HTTP, Zipkin) and explore them as they arrive."
+    )
+
+    @OptionGroup var listeners: ListenerOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Also append every accepted span to FILE (OTLP JSON lines).")
+    var record: String?
+
+    @Option(help: "Colours: auto (NO_COLOR and the terminal decide), always (256 colours), never.")
+    var color: ColorChoice = .auto
+
+    func run() async throws {
+        let queue = SpanQueue(capacity: max(store.maxSpans, 100_000))
+        let counters = IngestCounters()
+        var recorder: SpanRecorder?
+        if let record {
+            do {
+                recorder = try SpanRecorder(path: record)
+            } catch {
+                printError("tracetty: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        let (server, bound) = try await startListeners(listeners, sink: LiveSink(queue: queue, recorder: recorder), counters: counters)
+        let sharedStore = SharedTraceStore(limits: store.limits)
+        let feed = LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: recorder, recordPath: record)
+        var loop = ExplorerLoop(store: sharedStore, feed: feed, title: "live · \(bound.count) listeners on \(listeners.host)",
+                                colorMode: color.mode, utcOffsetSeconds: store.utcOffsetSeconds)
+        loop.follow = true
+        let exit: Int32
+        do {
+            exit = try loop.run()
+        } catch {
+            await server.shutdown()
+            _ = try? recorder?.finish()
+            throw error
+        }
+        await server.shutdown()
+        // What came in, on stderr once the terminal is back (scripts read it).
+        for line in counters.snapshot().summaryLines { printError(line) }
+        if let recorder, let record {
+            let summary = try recorder.finish()
+            printError("tracetty: recorded \(summary.spansWritten) spans to \(record)"
+                       + (summary.spansDropped > 0 ? ", \(summary.spansDropped) dropped (recorder queue full)" : ""))
+        }
+        if exit != 0 { throw ExitCode(exit) }
+    }
+}
+
+struct RecordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Receive spans with no UI and append them to a dump (OTLP JSON lines); SIGINT or SIGTERM stops, flushes and prints a summary."
+    )
+
+    @OptionGroup var listeners: ListenerOptions
+
+    @Option(name: .shortAndLong, help: "The dump to append to (OTLP JSON lines).")
+    var output: String
+
+    func run() async throws {
+        let recorder: SpanRecorder
+        do {
+            recorder = try SpanRecorder(path: output)
+        } catch {
+            printError("tracetty: \(error)")
+            throw ExitCode(2)
+        }
+        let counters = IngestCounters()
+        // Handle the stop signals ourselves before any listener is up.
+        let stop = StopSignal()
+        let (server, bound) = try await startListeners(listeners, sink: LiveSink(queue: nil, recorder: recorder), counters: counters)
+        for listener in bound { printNow(listener.description) }
+        let signal = await stop.wait()
+        await server.shutdown()
+        let summary = try recorder.finish()
+        printNow("stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"): wrote \(summary.spansWritten) spans to \(output)"
+                 + (summary.spansDropped > 0 ? ", \(summary.spansDropped) dropped (recorder queue full)" : ""))
+        for line in counters.snapshot().summaryLines { printNow(line) }
+    }
+}
+
+/// A line to stdout at once (stdout may be a pipe a script is reading).
+func printNow(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Waits for SIGINT or SIGTERM (their default action is turned off).
+final class StopSignal: Sendable {
+    struct State {
+        var waiter: CheckedContinuation<Int32, Never>?
+        var received: Int32?
+    }
+
+    /// A class, so the signal handlers can hold it (a Mutex is not copyable).
+    final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+
+    private let shared = Shared()
+    // Kept only so the sources live as long as this object: written once in
+    // init, never read or mutated afterwards, so sharing it is safe.
+    nonisolated(unsafe) private let sources: [DispatchSourceSignal]
+
+    init() {
+        var made: [DispatchSourceSignal] = []
+        let shared = self.shared
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                let waiter = shared.state.withLock { s -> CheckedContinuation<Int32, Never>? in
+                    if s.received == nil { s.received = sig }
+                    defer { s.waiter = nil }
+                    return s.waiter
+                }
+                waiter?.resume(returning: sig)
+            }
+            source.resume()
+            made.append(source)
+        }
+        sources = made
+    }
+
+    /// The first stop signal, as soon as it has arrived (or already had).
+    func wait() async -> Int32 {
+        await withCheckedContinuation { c in
+            let early = shared.state.withLock { s -> Int32? in
+                if s.received == nil { s.waiter = c }
+                return s.received
+            }
+            if let early { c.resume(returning: early) }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import TraceModel
+import TraceFormats
+
+/// `tracetty record` and `tracetty live` with real sockets on ephemeral ports.
+@Suite(.serialized) struct LiveCommandsTests {
+    static var ready: Bool { TmuxSession.tracettyPath != nil }
+    static let everyListenerOnPortZero = ["--jaeger-compact-port", "0", "--jaeger-binary-port", "0", "--zipkin-compact-port", "0",
+                                          "--collector-port", "0", "--otlp-http-port", "0", "--zipkin-port", "0"]
+
+    /// A seed trace with its own ids, so each listener's spans can be told apart.
+    static func trace(_ n: UInt64) -> [Span] {
+        SyntheticTraces.seedTrace(
+            traceID: TraceID(high: 0xfeed, low: n), rootSpanID: SpanID(n << 8 | 1), clientSpanID: SpanID(n << 8 | 2),
+            serverSpanID: SpanID(n << 8 | 3), name: "user\(n)")
+    }
+
+    static func zipkinJSON(_ spans: [Span]) -> [UInt8] {
+        let items = spans.map { span -> String in
+            let parent = span.parentSpanID.map { #","parentId":"\#($0.hex)""# } ?? ""
+            return #"{"traceId":"\#(span.traceID.hex)","id":"\#(span.spanID.hex)"\#(parent),"name":"\#(span.name)","timestamp":\#(span.startTimeUnixNano / 1000),"duration":\#(span.durationNano / 1000),"localEndpoint":{"serviceName":"\#(span.serviceName)"}}"#
+        }
+        return Array(("[" + items.joined(separator: ",") + "]").utf8)
+    }
+
+    @Test(.enabled(if: ready, "needs the built tracetty"))
+    func recordWritesEverySpanFromEveryListenerExactlyOnce() throws {
+        let binary = try #require(TmuxSession.tracettyPath)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-record-\(getpid()).ndjson").path
+        try? FileManager.default.removeItem(atPath: output)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let child = try RunningChild(binary, ["record", "--output", output] + Self.everyListenerOnPortZero)
+        var ports: [String: Int] = [:]
+        while ports.count < 6, let line = child.readLine() {
+            // listening NAME TRANSPORT HOST:PORT
+            let parts = line.split(separator: " ")
+            if parts.count == 4, parts[0] == "listening", let port = parts[3].split(separator: ":").last.flatMap({ Int($0) }) {
+                ports[String(parts[1])] = port
+            }
+        }
+        try #require(ports.count == 6, "listening lines: \(child.allOutput)")
+
+        var expected: [Span] = []
+        func process(_ spans: [Span]) -> Resource { spans[0].resource }
+        let compact = Self.trace(1), binaryTrace = Self.trace(2), zipkinCompact = Self.trace(3)
+        let collector = Self.trace(4), otlpProto = Self.trace(5), otlpJSON = Self.trace(6), zipkin = Self.trace(7)
+        // UDP: one datagram per process, as a client reports.
+        for (trace, port, kind) in [(compact, "jaeger-compact", ThriftProtocolKind.compact), (binaryTrace, "jaeger-binary", .binary),
+                                    (zipkinCompact, "zipkin-compact", .compact)] {
+            for service in ["server-1", "server-2"] {
+                let spans = trace.filter { $0.serviceName == service }
+                let datagram = JaegerThriftEncoder.emitBatch(process: process(spans), spans: spans, protocolKind: kind)
+                #expect(Loopback.sendUDP(datagram, port: ports[port]!))
+            }
+            expected += trace
+        }
+        for service in ["server-1", "server-2"] {
+            let spans = collector.filter { $0.serviceName == service }
+            #expect(Loopback.post(port: ports["jaeger-collector"]!, path: "/api/traces", contentType: "application/x-thrift",
+                                  body: JaegerThriftEncoder.batch(process: process(spans), spans: spans)) == 202)
+        }
+        expected += collector
+        #expect(Loopback.post(port: ports["otlp-http"]!, path: "/v1/traces", contentType: "application/x-protobuf",
+                              body: OTLPProtobufEncoder.encode(otlpProto)) == 200)
+        #expect(Loopback.post(port: ports["otlp-http"]!, path: "/v1/traces", contentType: "application/json",
+                              body: OTLPJSONEncoder.encodeLine(otlpJSON)) == 200)
+        #expect(Loopback.post(port: ports["zipkin-http"]!, path: "/api/v2/spans", contentType: "application/json",
+                              body: Self.zipkinJSON(zipkin)) == 202)
+        expected += otlpProto + otlpJSON + zipkin
+        // Bad input is answered and counted, and changes nothing.
+        #expect(Loopback.post(port: ports["otlp-http"]!, path: "/v1/traces", contentType: "text/plain", body: [1]) == 415)
+        #expect(Loopback.sendUDP([0x82, 0x21, 0xff], port: ports["jaeger-compact"]!))
+
+        // UDP has no answer: give the listener a moment, then stop.
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(kill(child.pid, SIGTERM) == 0)
+        let status = child.wait()
+        #expect(status == 0, "\(child.allOutput)")
+        #expect(child.allOutput.contains("stopped by SIGTERM: wrote \(expected.count) spans"), "\(child.allOutput)")
+        #expect(child.allOutput.contains("malformed"))
+
+        var recorded: [Span] = []
+        let summary = try DumpReader(path: output).read(onSpans: { recorded += $0 })
+        #expect(summary.issueCount == 0)
+        let key = { (s: Span) in "\(s.traceID.hex)/\(s.spanID.hex)" }
+        #expect(recorded.count == expected.count)
+        #expect(Set(recorded.map(key)) == Set(expected.map(key)))
+    }
+
+    @Test(.enabled(if: ready, "needs the built tracetty"))
+    func aTakenPortIsAClearErrorBeforeAnythingStarts() throws {
+        let binary = try #require(TmuxSession.tracettyPath)
+        // Hold a UDP port, then ask tracetty for it.
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let result = try ChildProcess.run(binary, ["record", "--output", "/dev/null"] + Self.everyListenerOnPortZero
+                                          + ["--jaeger-compact-port", "\(port)"], timeout: .seconds(20))
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("port \(port)"))
+        #expect(result.stderr.contains("--jaeger-compact-port"))
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
+    @Test(.enabled(if: ready && TmuxSession.tmuxPath != nil, "needs tmux and the built tracetty"))
+    func liveExplorerShowsATraceArriveAndItsWaterfallGrow() throws {
+        let binary = try #require(TmuxSession.tracettyPath)
+        let session = try TmuxSession(command: "'\(binary)' live --jaeger-compact-port 0 --off jaeger-binary --off zipkin-compact "
+                                      + "--off jaeger-collector --off otlp-http --off zipkin-http; sleep 30")
+        defer { session.kill() }
+        let waiting = try session.waitFor("the listening address") { $0.contains("listening jaeger-compact udp 127.0.0.1:") }
+        let line = try #require(waiting.split(separator: "\n").first { $0.contains("listening jaeger-compact udp") })
+        let port = try #require(line.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+        let trace = Self.trace(42)
+        let server1 = trace.filter { $0.serviceName == "server-1" }
+        let server2 = trace.filter { $0.serviceName == "server-2" }
+        #expect(Loopback.sendUDP(JaegerThriftEncoder.emitBatch(process: server1[0].resource, spans: server1), port: port))
+        var screen = try session.waitFor("the trace in the list") { $0.contains("server-1: server-1") && $0.contains("● live") }
+        #expect(screen.contains("FOLLOW"))
+        try session.send("Enter")
+        screen = try session.waitFor("the waterfall") { $0.contains("server-1 server-1_to_server-2") }
+        #expect(!screen.contains("server-2 server-2"))
+        // server-2 reports later: its span joins the open waterfall.
+        #expect(Loopback.sendUDP(JaegerThriftEncoder.emitBatch(process: server2[0].resource, spans: server2), port: port))
+        screen = try session.waitFor("server-2 in the waterfall") { $0.contains("server-2 server-2") }
+        #expect(screen.contains("3 spans"))
+        try session.send("q")
+    }
+}

@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Testing
+import TraceFormats
+import TraceIngest
+import TraceModel
+
+/// A socket holding a 127.0.0.1 port (UDP, or TCP listening), closed on deinit.
+final class PortHolder {
+    let fd: Int32
+    let port: Int
+
+    init(udp: Bool) throws {
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32((udp ? SOCK_DGRAM : SOCK_STREAM).rawValue), 0)
+        #else
+        let fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw SocketFailure("socket") }
+        var address = loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, udp || listen(fd, 8) == 0 else {
+            close(fd)
+            throw SocketFailure("bind")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
+}
+
+@Suite struct IngestServerTests {
+    @Test("a UDP port in use: portInUse naming the listener; nothing left bound", arguments: [true, false])
+    func portInUse(udp: Bool) async throws {
+        let holder = try PortHolder(udp: udp)
+        let busy: ListenerKind = udp ? .zipkinCompact : .otlpHTTP
+        // Earlier listeners bind first (ephemeral), then the busy one fails.
+        var ports: [ListenerKind: Int] = [.jaegerCompact: 0, .jaegerCollector: 0]
+        ports[busy] = holder.port
+        let server = IngestServer(configuration: IngestConfiguration(ports: ports), sink: CollectingSink())
+        do {
+            _ = try await server.start()
+            Issue.record("start() succeeded on a port in use")
+        } catch {
+            #expect(error == .portInUse(busy, host: "127.0.0.1", port: holder.port))
+            #expect(error.description.contains("port \(holder.port)"))
+            #expect(error.description.contains(busy.portOption))
+        }
+        #expect(server.listeners.isEmpty)
+        // Starting again with the busy listener off works: the others were released.
+        ports[busy] = nil
+        let retry = IngestServer(configuration: IngestConfiguration(ports: ports), sink: CollectingSink())
+        let bound = try await retry.start()
+        #expect(bound.map(\.kind) == [.jaegerCompact, .jaegerCollector])
+        await retry.shutdown()
+    }
+
+    @Test("a host that cannot be bound gives cannotBind with the reason")
+    func cannotBind() async throws {
+        let server = IngestServer(configuration: IngestConfiguration(host: "192.0.2.1", ports: [.jaegerCollector: 0]),
+                                  sink: CollectingSink())
+        await #expect(throws: IngestError.self) { _ = try await server.start() }
+        do {
+            _ = try await server.start()
+        } catch {
+            guard case .cannotBind(let kind, let host, _, let reason) = error else {
+                Issue.record("expected cannotBind, got \(error)")
+                return
+            }
+            #expect(kind == .jaegerCollector && host == "192.0.2.1" && !reason.isEmpty)
+        }
+    }
+
+    @Test("every listener at once on ephemeral ports; listening lines; shutdown releases the ports")
+    func allListeners() async throws {
+        let running = try await RunningServer.start(ListenerKind.allCases)
+        let lines = running.server.listeners.map(\.description)
+        #expect(lines.count == 6)
+        #expect(lines[0].hasPrefix("listening jaeger-compact udp 127.0.0.1:"))
+        #expect(lines[3].hasPrefix("listening jaeger-collector http 127.0.0.1:"))
+        #expect(running.counters.snapshot().listeners.map(\.kind) == ListenerKind.allCases)
+        #expect(running.counters.snapshot().summaryLines.first == "jaeger-compact: 0 spans in 0 traces, 0 datagrams, 0 malformed")
+        let ports = running.ports
+        await running.server.shutdown()
+        // The same ports bind again. Other tests run in parallel and their
+        // client sockets take ephemeral ports too, so a freed port can be
+        // borrowed for a moment: retry briefly before calling it a failure.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let again = IngestServer(configuration: IngestConfiguration(ports: ports), sink: CollectingSink())
+            do {
+                let bound = try await again.start()
+                #expect(Dictionary(uniqueKeysWithValues: bound.map { ($0.kind, $0.port) }) == ports)
+                await again.shutdown()
+                break
+            } catch {
+                guard case .portInUse = error, attempt < 40 else { throw error }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+}
