@@ -34,7 +34,7 @@ public enum SpanDetailView {
         } else {
             field("Parent ID", "none (root)", Theme.dim)
         }
-        field("Trace ID", span.traceID.hex)
+        field("Trace ID", span.traceID.shortHex)
         field("Kind", span.kind.name)
         switch span.status.code {
         case .unset: field("Status", "unset", Theme.dim)

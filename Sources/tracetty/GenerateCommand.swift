@@ -24,6 +24,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Milliseconds between the starts of consecutive traces.")
     var intervalMs: UInt64 = 1000
 
+    @Flag(help: "Only the seed's 3-span traces (no wide or deep ones).")
+    var seedShapedOnly = false
+
     @Option(help: "Spans per line (one TracesData object per line).")
     var spansPerLine = 100
 
@@ -34,6 +37,7 @@ struct GenerateCommand: ParsableCommand {
         var pending: [Span] = []
         while written < spans {
             let trace = generator.nextTrace()
+            if seedShapedOnly && trace.count != 3 { continue }
             pending.append(contentsOf: trace)
             written += trace.count
             if pending.count >= spansPerLine {
