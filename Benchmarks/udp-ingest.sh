@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end UDP ingest over loopback into the store with the live UI running.
 #
+# The sender pre-encodes rate x seconds distinct seed-shaped server-1 spans
+# (root + hop of fresh traces; at most 3,000,000, then they repeat) before
+# it starts the clock, so the receiver sees new traces as from a real service.
+#
 # For each datagram shape (65,000-byte emitBatch datagrams; one span per
 # datagram) and each rate of a ladder, one run: `tracetty live` in tmux
 # (120x36, the explorer drawing, follow mode) listening on a free port,
@@ -27,7 +31,7 @@ single_rates="${UDP_SINGLE_RATES:-50000 100000 200000 300000 400000}"
 secs="${SECONDS_PER_RUN:-3}"
 tmp="$(mktemp -d)"
 socket="tracetty-udp-bench-$$"
-trap 'tmux -L "$socket" kill-server 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'for s in /tmp/tmux-$(id -u)/tracetty-udp-bench-$$-*; do tmux -S "$s" kill-server 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -39,7 +43,8 @@ printf '%-7s %12s %12s %12s %8s %10s\n' shape "target/s" "sent" "accepted" "loss
 best_big=0; best_single=0
 run() { # shape rate
     local shape=$1 rate=$2 port; port=$(free_port)
-    tmux -L "$socket" kill-server 2>/dev/null || true
+    # A tmux server per run: a server still exiting must not meet the next run.
+    local socket="tracetty-udp-bench-$$-$shape-$rate"
     tmux -L "$socket" new-session -d -s live -x 120 -y 36 \
         "env TERM=xterm-256color '$bin' live --jaeger-compact-port $port --off jaeger-binary --off zipkin-compact --off jaeger-collector --off otlp-http --off zipkin-http --max-spans 20000000 2> '$tmp/summary'; sleep 3"
     for _ in $(seq 50); do tmux -L "$socket" capture-pane -p -t live 2>/dev/null | grep -q "live" && break; sleep 0.1; done
@@ -47,6 +52,7 @@ run() { # shape rate
     sleep 1.5
     tmux -L "$socket" send-keys -t live q
     for _ in $(seq 100); do grep -q "jaeger-compact" "$tmp/summary" 2>/dev/null && break; sleep 0.1; done
+    tmux -L "$socket" kill-server 2>/dev/null || true
     local sent accepted
     sent=$(sed -E 's/.* datagrams, ([0-9]+) spans.*/\1/' <<<"$sent_line")
     accepted=$(grep -m1 "jaeger-compact" "$tmp/summary" | sed -E 's/[^0-9]*([0-9,]+) spans.*/\1/' | tr -d ,)

@@ -133,7 +133,10 @@ struct UDPSendBenchCommand: ParsableCommand {
     @Option var seconds = 3.0
 
     func run() throws {
-        let spans = BenchPayloads.server1Spans(count: shape == .big ? 20_000 : 4_000)
+        // Distinct spans for the whole run (up to 3M, then they repeat), so
+        // the receiver sees fresh traces as a real service would send them.
+        let distinct = min(3_000_000, max(20_000, Int(Double(rate) * seconds)))
+        let spans = BenchPayloads.server1Spans(count: distinct)
         let datagrams = BenchPayloads.countedAgentDatagrams(spans: spans, protocolKind: .compact, maxBytes: shape == .big ? 65_000 : 1)
         let spansPerDatagram = Double(spans.count) / Double(datagrams.count)
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
