@@ -134,3 +134,86 @@ import TraceFormats
         try session.send("q")
     }
 }
+
+/// The captured payloads of real clients (../shared/fixtures), each sent to
+/// its listener over a real socket; `record` must hold every span once.
+@Suite(.serialized, .enabled(if: SharedFixtures.available && TmuxSession.tracettyPath != nil,
+                             "skipped: ../shared/fixtures not found (or tracetty not built)"))
+struct RecordFixturesTests {
+    @Test func everyFixtureSpanIsRecordedExactlyOnce() throws {
+        let binary = try #require(TmuxSession.tracettyPath)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-record-fixtures-\(getpid()).ndjson").path
+        try? FileManager.default.removeItem(atPath: output)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let child = try RunningChild(binary, ["record", "--output", output] + LiveCommandsTests.everyListenerOnPortZero)
+        var ports: [String: Int] = [:]
+        while ports.count < 6, let line = child.readLine() {
+            let parts = line.split(separator: " ")
+            if parts.count == 4, parts[0] == "listening", let port = parts[3].split(separator: ":").last.flatMap({ Int($0) }) {
+                ports[String(parts[1])] = port
+            }
+        }
+        try #require(ports.count == 6, "listening lines: \(child.allOutput)")
+
+        var expected: [String] = []
+        let key = { (s: Span) in "\(s.traceID.hex)/\(s.spanID.hex)" }
+        // UDP: every captured datagram to the compact agent port.
+        for file in SharedFixtures.files(under: "jaeger-udp", suffix: ".bin") {
+            let datagram = try SharedFixtures.bytes(file)
+            expected += try JaegerAgentDecoder.decode(datagram).spans.map(key)
+            #expect(Loopback.sendUDP(datagram, port: ports["jaeger-compact"]!))
+        }
+        // HTTP: each body with the content type and encoding it was captured with.
+        for file in SharedFixtures.files(under: "jaeger-http", suffix: ".body") + SharedFixtures.files(under: "otlp-http", suffix: ".body")
+            + SharedFixtures.files(under: "zipkin-http", suffix: ".body") {
+            let body = try SharedFixtures.bytes(file)
+            let meta = try SharedFixtures.meta(file)
+            let contentType = meta["content_type"] as? String ?? "application/json"
+            let encoding = meta["content_encoding"] as? String
+            let path = meta["path"] as? String ?? "/"
+            let (listener, status, spans): (String, Int, [Span]) = try {
+                switch path {
+                case "/api/traces": return ("jaeger-collector", 202, try JaegerBatchDecoder.decode(body).spans)
+                case "/api/v2/spans": return ("zipkin-http", 202, try ZipkinJSONDecoder.decode(body))
+                default:
+                    let plain = encoding == "gzip" ? try Gzip.decompress(body) : body
+                    let spans = contentType.contains("json") ? try OTLPJSONDecoder.decode(plain) : try OTLPProtobufDecoder.decode(plain).spans
+                    return ("otlp-http", 200, spans)
+                }
+            }()
+            expected += spans.map(key)
+            #expect(Loopback.post(port: ports[listener]!, path: path, contentType: contentType, body: body,
+                                  extraHeaders: encoding.map { ["Content-Encoding: \($0)"] } ?? []) == status, "\(file)")
+        }
+        try #require(!expected.isEmpty)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(kill(child.pid, SIGTERM) == 0)
+        #expect(child.wait() == 0, "\(child.allOutput)")
+        #expect(child.allOutput.contains("wrote \(expected.count) spans"), "\(child.allOutput)")
+        var recorded: [Span] = []
+        _ = try DumpReader(path: output).read(onSpans: { recorded += $0 })
+        #expect(recorded.map(key).sorted() == expected.sorted())
+    }
+}
+
+/// ../shared/fixtures, found from this file (CI always has it; a fresh clone may not).
+enum SharedFixtures {
+    static let root: URL = TmuxSession.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+    static var available: Bool { FileManager.default.fileExists(atPath: root.path) }
+
+    static func files(under folder: String, suffix: String) -> [String] {
+        let base = root.appendingPathComponent(folder)
+        guard let walker = FileManager.default.enumerator(atPath: base.path) else { return [] }
+        return walker.compactMap { $0 as? String }.filter { $0.hasSuffix(suffix) }.sorted().map { base.appendingPathComponent($0).path }
+    }
+
+    static func bytes(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    static func meta(_ bodyPath: String) throws -> [String: Any] {
+        let metaPath = String(bodyPath.dropLast(".body".count)) + ".meta.json"
+        let data = try Data(contentsOf: URL(fileURLWithPath: metaPath))
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+}
