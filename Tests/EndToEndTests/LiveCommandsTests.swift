@@ -9,6 +9,18 @@ import TraceFormats
     static let everyListenerOnPortZero = ["--jaeger-compact-port", "0", "--jaeger-binary-port", "0", "--zipkin-compact-port", "0",
                                           "--collector-port", "0", "--otlp-http-port", "0", "--zipkin-port", "0"]
 
+    /// `listening NAME TRANSPORT HOST:PORT` lines, as `record` prints them on start.
+    static func listeningPorts(_ child: RunningChild, expecting count: Int = 6) -> [String: Int] {
+        var ports: [String: Int] = [:]
+        while ports.count < count, let line = child.readLine() {
+            let parts = line.split(separator: " ")
+            if parts.count == 4, parts[0] == "listening", let port = parts[3].split(separator: ":").last.flatMap({ Int($0) }) {
+                ports[String(parts[1])] = port
+            }
+        }
+        return ports
+    }
+
     /// A seed trace with its own ids, so each listener's spans can be told apart.
     static func trace(_ n: UInt64) -> [Span] {
         SyntheticTraces.seedTrace(
@@ -31,14 +43,7 @@ import TraceFormats
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try RunningChild(binary, ["record", "--output", output] + Self.everyListenerOnPortZero)
-        var ports: [String: Int] = [:]
-        while ports.count < 6, let line = child.readLine() {
-            // listening NAME TRANSPORT HOST:PORT
-            let parts = line.split(separator: " ")
-            if parts.count == 4, parts[0] == "listening", let port = parts[3].split(separator: ":").last.flatMap({ Int($0) }) {
-                ports[String(parts[1])] = port
-            }
-        }
+        let ports = Self.listeningPorts(child)
         try #require(ports.count == 6, "listening lines: \(child.allOutput)")
 
         var expected: [Span] = []
@@ -146,13 +151,7 @@ struct RecordFixturesTests {
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try RunningChild(binary, ["record", "--output", output] + LiveCommandsTests.everyListenerOnPortZero)
-        var ports: [String: Int] = [:]
-        while ports.count < 6, let line = child.readLine() {
-            let parts = line.split(separator: " ")
-            if parts.count == 4, parts[0] == "listening", let port = parts[3].split(separator: ":").last.flatMap({ Int($0) }) {
-                ports[String(parts[1])] = port
-            }
-        }
+        let ports = LiveCommandsTests.listeningPorts(child)
         try #require(ports.count == 6, "listening lines: \(child.allOutput)")
 
         var expected: [String] = []
