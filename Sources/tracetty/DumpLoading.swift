@@ -12,6 +12,7 @@ final class DumpLoader: Sendable {
     private let status = Mutex(IngestStatus())
     private let finished = Mutex(false)
     private let failures = Mutex<[String]>([])
+    private let reports = Mutex<[String]>([])
 
     init(files: [String], store: SharedTraceStore) {
         self.files = files
@@ -23,6 +24,8 @@ final class DumpLoader: Sendable {
     var isFinished: Bool { finished.withLock { $0 } }
     /// Files that could not be read at all, as one-line messages.
     var fileErrors: [String] { failures.withLock { $0 } }
+    /// Malformed lines, `file:line: reason`, for stderr once the screen is free.
+    var issueReports: [String] { reports.withLock { $0 } }
 
     func start() {
         let thread = Thread { [self] in self.run() }
@@ -59,11 +62,12 @@ final class DumpLoader: Sendable {
                     s.spansRead = spansBefore
                     s.bytesRead = bytesBefore
                 }
-                for issue in summary.issues {
-                    FileHandle.standardError.write(Data(("tracetty: " + issue.description + "\n").utf8))
-                }
-                if summary.issueCount > summary.issues.count {
-                    FileHandle.standardError.write(Data("tracetty: \(file): \(summary.issueCount - summary.issues.count) more malformed lines not shown\n".utf8))
+                // Kept, not printed: while the explorer runs, stderr is the screen.
+                reports.withLock { lines in
+                    lines += summary.issues.map(\.description)
+                    if summary.issueCount > summary.issues.count {
+                        lines.append("\(file): \(summary.issueCount - summary.issues.count) more malformed lines not shown")
+                    }
                 }
             } catch {
                 let message = "\(error)"

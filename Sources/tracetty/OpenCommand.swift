@@ -28,7 +28,7 @@ struct OpenCommand: ParsableCommand {
         let exit = try ExplorerLoop(store: store, feed: DumpFeed(loader: loader), title: title,
                                     colorMode: color.mode, utcOffsetSeconds: dump.store.utcOffsetSeconds).run()
         let errors = loader.fileErrors
-        for message in errors { printError("tracetty: " + message) }
+        for message in loader.issueReports + errors { printError("tracetty: " + message) }
         if exit != 0 { throw ExitCode(exit) }
         if loader.isFinished, store.spanCount == 0, !errors.isEmpty { throw ExitCode(1) }
     }

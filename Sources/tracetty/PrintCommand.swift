@@ -29,7 +29,7 @@ struct PrintCommand: ParsableCommand {
         let store = SharedTraceStore(limits: dump.store.limits)
         let loader = DumpLoader(files: dump.files, store: store)
         loader.run()
-        for message in loader.fileErrors { printError("tracetty: " + message) }
+        for message in loader.issueReports + loader.fileErrors { printError("tracetty: " + message) }
         let summaries = store.summaries().sorted { ($0.startUnixNano, $0.traceID) < ($1.startUnixNano, $1.traceID) }
         if summaries.isEmpty {
             printError("tracetty: no spans could be read from \(dump.files.joined(separator: ", "))")

@@ -63,6 +63,24 @@ import Testing
     }
 
     @Test(.enabled(if: ready, "needs tmux and the built tracetty (swift build)"))
+    func malformedLinesShowInTheStatusBarAndOnStderrAfterwards() throws {
+        let binary = try #require(TmuxSession.tracettyPath)
+        let sample = try String(contentsOfFile: Self.seedSample, encoding: .utf8)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-bad-\(getpid()).ndjson").path
+        try (sample + "{\"resourceSpans\": [}\n").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let session = try TmuxSession(command: "'\(binary)' open '\(path)'; echo TRACETTY-EXIT=$?; sleep 30", width: 120, height: 30)
+        defer { session.kill() }
+        let screen = try session.waitFor("the malformed count") { $0.contains("1 malformed") }
+        // The report waits for the screen to be free: the explorer's rows are intact.
+        #expect(screen.split(separator: "\n").first?.contains("tracetty") == true)
+        #expect(!screen.contains("tracetty: "))
+        try session.send("q")
+        let after = try session.waitFor("the report on stderr") { $0.contains("TRACETTY-EXIT=0") }
+        #expect(after.contains("tracetty-bad-\(getpid()).ndjson:13: "))
+    }
+
+    @Test(.enabled(if: ready, "needs tmux and the built tracetty (swift build)"))
     func resizeRedrawsAndTooSmallSaysSo() throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let session = try TmuxSession(command: "'\(binary)' open '\(Self.seedSample)'; sleep 30", width: 100, height: 30)
