@@ -87,6 +87,7 @@ struct ExplorerLoop {
         if follow { state.setFollow(true) }
         var seenVersion: UInt64 = .max
         var lastRefresh = ContinuousClock.now
+        var lastRefreshCost: Duration = .zero
         var lastDrawn: ExplorerRenderKey?
         var wasLoading = true
         while true {
@@ -96,7 +97,11 @@ struct ExplorerLoop {
             // most every 100 ms.
             let now = ContinuousClock.now
             let version = store.version
-            let interval: Duration = ingest.loading ? .milliseconds(250) : .milliseconds(100)
+            // A refresh re-derives and re-sorts the whole list: with a million
+            // traces that is not free, so the next one waits at least four
+            // times as long as this one took (the loop keeps draining spans
+            // and answering keys in between).
+            let interval = max(ingest.loading ? .milliseconds(250) : .milliseconds(100), lastRefreshCost * 4)
             if !state.paused, version != seenVersion,
                wasLoading != ingest.loading || now - lastRefresh >= interval {
                 seenVersion = version
@@ -106,6 +111,7 @@ struct ExplorerLoop {
                    let newer = store.trace(open.traceID) {
                     state.updateOpenTrace(newer)
                 }
+                lastRefreshCost = ContinuousClock.now - now
             }
             state.storedSpans = store.spanCount
             wasLoading = ingest.loading
