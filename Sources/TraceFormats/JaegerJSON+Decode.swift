@@ -268,22 +268,7 @@ enum JaegerJSONReader {
             links.append(SpanLink(traceID: refTrace, spanID: refSpan, referenceType: ref.type))
         }
         var tags = f.tags
-        var kind = SpanKind.unspecified
-        var status = SpanStatus.unset
-        var kindIndex: Int? = nil
-        for (i, tag) in tags.enumerated() {
-            guard case .string(let v) = tag.value else { continue }
-            switch tag.key {
-            case "span.kind":
-                if let k = SpanKind(name: v) { kind = k; kindIndex = i }
-            case "otel.status_code":
-                status.code = v == "ERROR" ? .error : v == "OK" ? .ok : status.code
-            case "otel.status_description":
-                status.message = v
-            default: break
-            }
-        }
-        if let kindIndex { tags.remove(at: kindIndex) }
+        let (kind, status) = JaegerTagMapping.kindAndStatus(from: &tags)
         var resource = Resource.unknown
         if let p = f.process {
             resource = p

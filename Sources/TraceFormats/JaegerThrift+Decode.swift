@@ -419,22 +419,7 @@ enum JaegerThriftReader {
             }
             links.append(SpanLink(traceID: ref.traceID, spanID: ref.spanID, referenceType: ref.type))
         }
-        var kind = SpanKind.unspecified
-        var status = SpanStatus.unset
-        var kindIndex: Int? = nil
-        for (i, tag) in tags.enumerated() {
-            guard case .string(let v) = tag.value else { continue }
-            switch tag.key {
-            case "span.kind":
-                if let k = SpanKind(name: v) { kind = k; kindIndex = i }
-            case "otel.status_code":
-                status.code = v == "ERROR" ? .error : v == "OK" ? .ok : status.code
-            case "otel.status_description":
-                status.message = v
-            default: break
-            }
-        }
-        if let kindIndex { tags.remove(at: kindIndex) }
+        let (kind, status) = JaegerTagMapping.kindAndStatus(from: &tags)
         ctx.spans.append(Span(
             traceID: traceID, spanID: SpanID(UInt64(bitPattern: spanID)), parentSpanID: parent, name: name,
             kind: kind, status: status,

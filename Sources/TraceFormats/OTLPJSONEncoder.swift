@@ -20,26 +20,7 @@ public enum OTLPJSONEncoder {
 
     /// One `TracesData` object (no newline) appended to `out`.
     public static func encode(_ spans: [Span], into out: inout [UInt8]) {
-        // Group by resource, then scope, in order of first appearance.
-        var resourceIndex: [Resource: Int] = [:]
-        var groups: [(resource: Resource, scopes: [(scope: InstrumentationScope, spans: [Int])])] = []
-        for (i, span) in spans.enumerated() {
-            let r: Int
-            if let last = groups.indices.last, groups[last].resource === span.resource {
-                r = last
-            } else if let existing = resourceIndex[span.resource] {
-                r = existing
-            } else {
-                r = groups.count
-                resourceIndex[span.resource] = r
-                groups.append((span.resource, []))
-            }
-            if let s = groups[r].scopes.lastIndex(where: { $0.scope === span.scope || $0.scope == span.scope }) {
-                groups[r].scopes[s].spans.append(i)
-            } else {
-                groups[r].scopes.append((span.scope, [i]))
-            }
-        }
+        let groups = SpanGrouping.byResourceAndScope(spans)
         out.append(contentsOf: #"{"resourceSpans":["#.utf8)
         for (g, group) in groups.enumerated() {
             if g > 0 { out.append(ASCII.comma) }

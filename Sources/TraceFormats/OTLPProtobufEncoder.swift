@@ -6,25 +6,7 @@ import TraceModel
 /// status always present (as the Python and Go SDKs write it).
 public enum OTLPProtobufEncoder {
     public static func encode(_ spans: [Span]) -> [UInt8] {
-        var groups: [(resource: Resource, scopes: [(scope: InstrumentationScope, spans: [Int])])] = []
-        var resourceIndex: [Resource: Int] = [:]
-        for (i, span) in spans.enumerated() {
-            let r: Int
-            if let last = groups.indices.last, groups[last].resource === span.resource {
-                r = last
-            } else if let existing = resourceIndex[span.resource] {
-                r = existing
-            } else {
-                r = groups.count
-                resourceIndex[span.resource] = r
-                groups.append((span.resource, []))
-            }
-            if let s = groups[r].scopes.lastIndex(where: { $0.scope === span.scope || $0.scope == span.scope }) {
-                groups[r].scopes[s].spans.append(i)
-            } else {
-                groups[r].scopes.append((span.scope, [i]))
-            }
-        }
+        let groups = SpanGrouping.byResourceAndScope(spans)
         var w = ProtobufWriter()
         w.bytes.reserveCapacity(spans.count * 200 + 64)
         for group in groups {

@@ -1,0 +1,27 @@
+import TraceModel
+
+/// Jaeger carries kind and status as tags: `span.kind` becomes the model's
+/// kind (and leaves the tags), `otel.status_code` / `otel.status_description`
+/// set the status (and stay, as Jaeger shows them). Shared by the Jaeger
+/// JSON and Thrift decoders so both map alike.
+enum JaegerTagMapping {
+    static func kindAndStatus(from tags: inout [Attribute]) -> (SpanKind, SpanStatus) {
+        var kind = SpanKind.unspecified
+        var status = SpanStatus.unset
+        var kindIndex: Int? = nil
+        for (i, tag) in tags.enumerated() {
+            guard case .string(let v) = tag.value else { continue }
+            switch tag.key {
+            case "span.kind":
+                if let k = SpanKind(name: v) { kind = k; kindIndex = i }
+            case "otel.status_code":
+                status.code = v == "ERROR" ? .error : v == "OK" ? .ok : status.code
+            case "otel.status_description":
+                status.message = v
+            default: break
+            }
+        }
+        if let kindIndex { tags.remove(at: kindIndex) }
+        return (kind, status)
+    }
+}

@@ -1,0 +1,30 @@
+import TraceModel
+
+/// Spans grouped as OTLP nests them: by resource, then by scope, each in
+/// order of first appearance. Shared by the JSON and protobuf encoders.
+enum SpanGrouping {
+    typealias Groups = [(resource: Resource, scopes: [(scope: InstrumentationScope, spans: [Int])])]
+
+    static func byResourceAndScope(_ spans: [Span]) -> Groups {
+        var groups: Groups = []
+        var resourceIndex: [Resource: Int] = [:]
+        for (i, span) in spans.enumerated() {
+            let r: Int
+            if let last = groups.indices.last, groups[last].resource === span.resource {
+                r = last
+            } else if let existing = resourceIndex[span.resource] {
+                r = existing
+            } else {
+                r = groups.count
+                resourceIndex[span.resource] = r
+                groups.append((span.resource, []))
+            }
+            if let s = groups[r].scopes.lastIndex(where: { $0.scope === span.scope || $0.scope == span.scope }) {
+                groups[r].scopes[s].spans.append(i)
+            } else {
+                groups[r].scopes.append((span.scope, [i]))
+            }
+        }
+        return groups
+    }
+}
