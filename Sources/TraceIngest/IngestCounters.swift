@@ -58,33 +58,38 @@ public final class IngestCounters: Sendable {
         guard !delta.isEmpty else { return }
         let reasonsBound = maxReasonsPerListener, clientBound = maxTrackedClients, traceBound = maxTrackedTraces
         state.withLock { s in
-            var l = s.listeners[listener] ?? ListenerState()
-            l.received += delta.received
-            l.bytes += delta.bytes
-            l.spansAccepted += delta.accepted
-            l.spansRejected += delta.rejected
-            if let r = delta.lastRejection { l.lastRejection = r }
-            for event in delta.malformed {
-                l.malformed += 1
-                let key: String
-                if l.reasons[event.reason] != nil || l.reasons.count < reasonsBound {
-                    key = event.reason
-                } else {
-                    key = MalformedReason.otherKey
-                }
-                l.reasons[key, default: ReasonState(firstSeen: l.malformed)].count += 1
-                l.reasons[key]?.lastExample = event.example
-            }
-            for trace in delta.traces where !l.tracesSaturated {
-                if l.traces.count >= traceBound {
-                    if !l.traces.contains(trace) { l.tracesSaturated = true }
-                } else {
-                    l.traces.insert(trace)
-                }
-            }
-            s.listeners[listener] = l
+            // Mutated in place: a copy out of the dictionary would copy the
+            // (up to 100k-entry) trace set on every datagram.
+            Self.apply(delta, to: &s.listeners[listener, default: ListenerState()],
+                       reasonsBound: reasonsBound, traceBound: traceBound)
             for report in delta.clients {
                 s.record(report, bound: clientBound)
+            }
+        }
+    }
+
+    private static func apply(_ delta: ListenerDelta, to l: inout ListenerState, reasonsBound: Int, traceBound: Int) {
+        l.received += delta.received
+        l.bytes += delta.bytes
+        l.spansAccepted += delta.accepted
+        l.spansRejected += delta.rejected
+        if let r = delta.lastRejection { l.lastRejection = r }
+        for event in delta.malformed {
+            l.malformed += 1
+            let key: String
+            if l.reasons[event.reason] != nil || l.reasons.count < reasonsBound {
+                key = event.reason
+            } else {
+                key = MalformedReason.otherKey
+            }
+            l.reasons[key, default: ReasonState(firstSeen: l.malformed)].count += 1
+            l.reasons[key]?.lastExample = event.example
+        }
+        for trace in delta.traces where !l.tracesSaturated {
+            if l.traces.count >= traceBound {
+                if !l.traces.contains(trace) { l.tracesSaturated = true }
+            } else {
+                l.traces.insert(trace)
             }
         }
     }
