@@ -142,25 +142,53 @@ public final class InstrumentationScope: Sendable, Hashable {
     public static let none = InstrumentationScope(name: "")
 }
 
+/// The parts of a span most spans leave empty (events, links, status
+/// message, scope, trace state), kept behind one shared reference so that a
+/// `Span` stays small: a store of millions of them copies and retains less.
+/// Immutable: a change makes a new one (copy on write by hand).
+final class SpanExtras: Sendable {
+    let statusMessage: String
+    let events: [SpanEvent]
+    let links: [SpanLink]
+    let scope: InstrumentationScope
+    let traceState: String
+
+    init(statusMessage: String, events: [SpanEvent], links: [SpanLink], scope: InstrumentationScope, traceState: String) {
+        self.statusMessage = statusMessage
+        self.events = events
+        self.links = links
+        self.scope = scope
+        self.traceState = traceState
+    }
+
+    /// nil when every part is empty: most spans carry no extras at all.
+    static func make(statusMessage: String, events: [SpanEvent], links: [SpanLink],
+                     scope: InstrumentationScope, traceState: String) -> SpanExtras? {
+        if statusMessage.isEmpty, events.isEmpty, links.isEmpty, scope === InstrumentationScope.none, traceState.isEmpty {
+            return nil
+        }
+        return SpanExtras(statusMessage: statusMessage, events: events, links: links, scope: scope, traceState: traceState)
+    }
+}
+
 /// One span, whatever wire format it came from. Times are nanoseconds.
+/// 96 bytes: ids, times, name, attributes and resource inline; the rarely
+/// used parts in `SpanExtras`.
 public struct Span: Hashable, Sendable {
     public var traceID: TraceID
     public var spanID: SpanID
-    /// nil for a root span.
-    public var parentSpanID: SpanID?
+    private var parentRaw: UInt64
     public var name: String
-    public var kind: SpanKind
-    public var status: SpanStatus
     public var startTimeUnixNano: UInt64
     public var durationNano: UInt64
     public var attributes: [Attribute]
-    public var events: [SpanEvent]
-    public var links: [SpanLink]
     public var resource: Resource
-    public var scope: InstrumentationScope
-    /// W3C trace state and OTLP flags, kept for a faithful round trip.
-    public var traceState: String
+    private var extras: SpanExtras?
+    /// OTLP flags, kept for a faithful round trip.
     public var flags: UInt32
+    public var kind: SpanKind
+    private var statusCode: SpanStatus.Code
+    private var hasParent: Bool
 
     public init(
         traceID: TraceID,
@@ -181,19 +209,68 @@ public struct Span: Hashable, Sendable {
     ) {
         self.traceID = traceID
         self.spanID = spanID
-        self.parentSpanID = parentSpanID
+        self.parentRaw = parentSpanID?.raw ?? 0
+        self.hasParent = parentSpanID != nil
         self.name = name
         self.kind = kind
-        self.status = status
+        self.statusCode = status.code
         self.startTimeUnixNano = startTimeUnixNano
         self.durationNano = durationNano
         self.attributes = attributes
-        self.events = events
-        self.links = links
         self.resource = resource
-        self.scope = scope
-        self.traceState = traceState
         self.flags = flags
+        self.extras = SpanExtras.make(statusMessage: status.message, events: events, links: links,
+                                      scope: scope, traceState: traceState)
+    }
+
+    /// nil for a root span.
+    public var parentSpanID: SpanID? {
+        get { hasParent ? SpanID(parentRaw) : nil }
+        set {
+            hasParent = newValue != nil
+            parentRaw = newValue?.raw ?? 0
+        }
+    }
+
+    public var status: SpanStatus {
+        get { SpanStatus(code: statusCode, message: extras?.statusMessage ?? "") }
+        set {
+            statusCode = newValue.code
+            if newValue.message != (extras?.statusMessage ?? "") { updateExtras(statusMessage: newValue.message) }
+        }
+    }
+
+    /// Span events (OTLP) or logs (Jaeger).
+    public var events: [SpanEvent] {
+        get { extras?.events ?? [] }
+        set { updateExtras(events: newValue) }
+    }
+
+    /// Links, and Jaeger references other than the parent.
+    public var links: [SpanLink] {
+        get { extras?.links ?? [] }
+        set { updateExtras(links: newValue) }
+    }
+
+    public var scope: InstrumentationScope {
+        get { extras?.scope ?? .none }
+        set { updateExtras(scope: newValue) }
+    }
+
+    /// W3C trace state, kept for a faithful round trip.
+    public var traceState: String {
+        get { extras?.traceState ?? "" }
+        set { updateExtras(traceState: newValue) }
+    }
+
+    private mutating func updateExtras(statusMessage: String? = nil, events: [SpanEvent]? = nil, links: [SpanLink]? = nil,
+                                       scope: InstrumentationScope? = nil, traceState: String? = nil) {
+        extras = SpanExtras.make(
+            statusMessage: statusMessage ?? extras?.statusMessage ?? "",
+            events: events ?? extras?.events ?? [],
+            links: links ?? extras?.links ?? [],
+            scope: scope ?? extras?.scope ?? .none,
+            traceState: traceState ?? extras?.traceState ?? "")
     }
 
     public var serviceName: String { resource.serviceName }
@@ -201,7 +278,7 @@ public struct Span: Hashable, Sendable {
 
     /// Status error, or an `error` tag that is true (Jaeger's convention).
     public var isError: Bool {
-        if status.code == .error { return true }
+        if statusCode == .error { return true }
         for attribute in attributes where attribute.key == "error" {
             switch attribute.value {
             case .bool(let b): return b
@@ -214,5 +291,22 @@ public struct Span: Hashable, Sendable {
 
     public func attribute(_ key: String) -> AttributeValue? {
         attributes.first { $0.key == key }?.value
+    }
+
+    /// Equal when every field is, whatever shares storage.
+    public static func == (a: Span, b: Span) -> Bool {
+        a.traceID == b.traceID && a.spanID == b.spanID && a.parentSpanID == b.parentSpanID && a.name == b.name
+            && a.kind == b.kind && a.status == b.status && a.startTimeUnixNano == b.startTimeUnixNano
+            && a.durationNano == b.durationNano && a.attributes == b.attributes && a.resource == b.resource
+            && a.flags == b.flags && a.events == b.events && a.links == b.links && a.scope == b.scope
+            && a.traceState == b.traceState
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(traceID)
+        hasher.combine(spanID)
+        hasher.combine(name)
+        hasher.combine(startTimeUnixNano)
+        hasher.combine(durationNano)
     }
 }

@@ -289,3 +289,30 @@ func shape(_ trace: Trace) -> [String] {
         #expect(queue.push(spans))  // room again after the drain
     }
 }
+
+@Suite struct SpanValueTests {
+    @Test func aSpanStaysSmall() {
+        // Millions are stored: the rare parts live behind one reference.
+        #expect(MemoryLayout<Span>.size <= 96)
+    }
+
+    @Test func extrasHaveValueSemantics() {
+        var a = seedSpans()[2]
+        a.events = [SpanEvent(timeUnixNano: 1, name: "e")]
+        var b = a
+        b.events.append(SpanEvent(timeUnixNano: 2, name: "f"))
+        b.status = SpanStatus(code: .error, message: "boom")
+        b.links = [SpanLink(traceID: seedTraceID, spanID: SpanID(9), referenceType: "FOLLOWS_FROM")]
+        #expect(a.events.count == 1 && b.events.count == 2)
+        #expect(a.status == .unset && b.status.message == "boom" && b.isError)
+        #expect(a.links.isEmpty && b.links.count == 1)
+        #expect(a != b)
+        b.events = a.events
+        b.status = .unset
+        b.links = []
+        #expect(a == b)
+        #expect(a.parentSpanID == SpanID(2))
+        b.parentSpanID = nil
+        #expect(b.parentSpanID == nil && a != b)
+    }
+}
