@@ -173,6 +173,9 @@ struct LiveCommand: AsyncParsableCommand {
         loop.follow = true
         let exit: Int32
         do {
+            // The UI loop blocks this task's thread for the session: the
+            // listeners run on NIO's own threads and the recorder on its own,
+            // so nothing else waits for the cooperative pool meanwhile.
             exit = try loop.run()
         } catch {
             await server.shutdown()
