@@ -34,21 +34,7 @@ struct ProtobufReader {
 
     @inline(__always)
     mutating func readVarint() throws(WireDecodeError) -> UInt64 {
-        let start = position
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard position < end else {
-                throw fault(.truncated(needed: 1, remaining: 0), at: position)
-            }
-            let b = base[position]
-            position &+= 1
-            if shift == 63 && b > 1 { throw fault(.malformedVarint, at: start) }
-            result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
-            shift += 7
-            if shift > 63 { throw fault(.malformedVarint, at: start) }
-        }
+        try Varint.read(base, &position, end: end, format: .protobuf)
     }
 
     /// The next field's tag, nil at the end of the current message.

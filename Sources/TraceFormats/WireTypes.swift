@@ -251,3 +251,27 @@ public final class WireDecoder {
         try decodeOTLP(try WireGzip.inflateIfGzip(body, limits: limits))
     }
 }
+
+/// Base-128 varints, as protobuf and Thrift compact write them: one reader
+/// for both, bounded to `end` and to 64 bits.
+enum Varint {
+    @inline(__always)
+    static func read(_ base: UnsafePointer<UInt8>, _ position: inout Int, end: Int,
+                     format: WireDecodeError.Format) throws(WireDecodeError) -> UInt64 {
+        let start = position
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard position < end else {
+                throw WireDecodeError(format: format, offset: position, reason: .truncated(needed: 1, remaining: 0))
+            }
+            let b = base[position]
+            position &+= 1
+            if shift == 63 && b > 1 { throw WireDecodeError(format: format, offset: start, reason: .malformedVarint) }
+            result |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 { return result }
+            shift += 7
+            if shift > 63 { throw WireDecodeError(format: format, offset: start, reason: .malformedVarint) }
+        }
+    }
+}
