@@ -273,6 +273,9 @@ public struct Span: Hashable, Sendable {
             traceState: traceState ?? extras?.traceState ?? "")
     }
 
+    /// Some rare part (events, links, status message, scope, trace state) is set.
+    var hasExtras: Bool { extras != nil }
+
     public var serviceName: String { resource.serviceName }
     public var endTimeUnixNano: UInt64 { startTimeUnixNano &+ durationNano }
 

@@ -23,17 +23,23 @@ public struct TraceStore: Sendable {
         public var spansEvicted = 0
     }
 
+    /// One trace: its spans packed by the arena (see `SpanArena`), in arrival order.
     struct Record: Sendable {
-        var spans: [Span] = []
-        var summary: TraceSummary?
-        var lastUpdate: UInt64 = 0
+        var bytes: [UInt8] = []
+        var spanCount: Int32 = 0
         /// Listed in `dirty` since its last summary.
         var isDirty = false
+        var lastUpdate: UInt64 = 0
+        var summary: TraceSummary?
     }
 
     public let limits: TraceStoreLimits
     public private(set) var counters = Counters()
     private var records: [TraceID: Record] = [:]
+    private var arena = SpanArena()
+    private var scratch: [UInt8] = []
+    private var spanScratch: [UInt8] = []
+    private var serviceLists = ServiceLists()
     /// Trace ids in order of first arrival, for oldest-first eviction.
     private var arrivalOrder: [TraceID] = []
     private var arrivalHead = 0
@@ -47,6 +53,15 @@ public struct TraceStore: Sendable {
         self.limits = limits
     }
 
+    /// A store whose string/resource/scope tables hold at most `tableCapacity` entries each.
+    init(limits: TraceStoreLimits = TraceStoreLimits(), tableCapacity: Int) {
+        self.limits = limits
+        self.arena = SpanArena(tableCapacity: tableCapacity)
+    }
+
+    /// Strings, resources and scopes written inline because their table was full.
+    public var valuesInlinedPastTableBound: Int { arena.inlinedPastBound }
+
     public var traceCount: Int { records.count }
 
     public mutating func add(_ span: Span) {
@@ -54,19 +69,24 @@ public struct TraceStore: Sendable {
         let id = span.traceID
         let version = self.version
         let limit = limits.maxSpansPerTrace
+        // Packed before the lookup: the closure below may touch only the record.
+        arena.append(span, to: &scratch, scratch: &spanScratch)
+        let packed = scratch
         // One hash lookup per span: mutate the record in place.
         let (isNew, accepted, becameDirty) = { (record: inout Record) -> (Bool, Bool, Bool) in
             let isNew = record.lastUpdate == 0
-            guard record.spans.count < limit else {
+            guard Int(record.spanCount) < limit else {
                 if isNew { record.lastUpdate = version }
                 return (isNew, false, false)
             }
-            record.spans.append(span)
+            Self.appendExactly(packed, to: &record.bytes)
+            record.spanCount += 1
             record.lastUpdate = version
             let becameDirty = !record.isDirty
             record.isDirty = true
             return (isNew, true, becameDirty)
         }(&records[id, default: Record()])
+        scratch.removeAll(keepingCapacity: true)
         if isNew { arrivalOrder.append(id) }
         if becameDirty { dirty.append(id) }
         guard accepted else {
@@ -76,6 +96,20 @@ public struct TraceStore: Sendable {
         spanCount += 1
         counters.spansAccepted += 1
         if spanCount > limits.maxSpans { evictIfNeeded(keeping: id) }
+    }
+
+    /// Small traces grow to exactly their size: most traces are a few spans,
+    /// and doubling would leave a third of their bytes unused. Past 4 KiB the
+    /// usual doubling keeps appends amortised O(1).
+    private static func appendExactly(_ bytes: [UInt8], to storage: inout [UInt8]) {
+        let needed = storage.count + bytes.count
+        if needed > storage.capacity, needed < 4096 {
+            var grown: [UInt8] = []
+            grown.reserveCapacity(needed)
+            grown.append(contentsOf: storage)
+            storage = grown
+        }
+        storage.append(contentsOf: bytes)
     }
 
     public mutating func add<S: Sequence>(contentsOf spans: S) where S.Element == Span {
@@ -93,9 +127,9 @@ public struct TraceStore: Sendable {
             }
             // Entries of traces already evicted are skipped.
             guard let record = records.removeValue(forKey: oldest) else { continue }
-            spanCount -= record.spans.count
+            spanCount -= Int(record.spanCount)
             counters.tracesEvicted += 1
-            counters.spansEvicted += record.spans.count
+            counters.spansEvicted += Int(record.spanCount)
         }
         // Compact the queue now and then so it does not grow without bound.
         if arrivalHead > 4096, arrivalHead * 2 > arrivalOrder.count {
@@ -107,7 +141,7 @@ public struct TraceStore: Sendable {
     /// The assembled trace, or nil if the store does not hold it.
     public func trace(_ id: TraceID) -> Trace? {
         guard let record = records[id] else { return nil }
-        return Trace(traceID: id, spans: record.spans, lastUpdate: record.lastUpdate)
+        return Trace(traceID: id, spans: spans(of: record, id: id), lastUpdate: record.lastUpdate)
     }
 
     /// The version of a trace: changes when one of its spans arrives.
@@ -117,13 +151,25 @@ public struct TraceStore: Sendable {
     public mutating func refreshSummaries() {
         for id in dirty {
             // Evicted since it was listed: nothing to do.
-            guard let spans = records[id]?.spans, let lastUpdate = records[id]?.lastUpdate else { continue }
-            let tree = TraceTree(spans: spans)
-            let summary = Trace.summarize(traceID: id, spans: spans, tree: tree, lastUpdate: lastUpdate)
+            guard let record = records[id] else { continue }
+            let source = StoredSpans(arena: arena, bytes: record.bytes, count: Int(record.spanCount))
+            let tree = TraceTree(source: source)
+            let summary = Trace.summarize(traceID: id, source: source, tree: tree, lastUpdate: record.lastUpdate,
+                                          services: &serviceLists)
             records[id]?.summary = summary
             records[id]?.isDirty = false
         }
         dirty.removeAll(keepingCapacity: true)
+    }
+
+    private func spans(of record: Record, id: TraceID) -> [Span] {
+        var spans: [Span] = []
+        spans.reserveCapacity(Int(record.spanCount))
+        var offset = 0
+        while offset < record.bytes.count {
+            spans.append(arena.span(in: record.bytes, at: &offset, traceID: id))
+        }
+        return spans
     }
 
     /// Every trace's summary, in no particular order.
@@ -172,6 +218,44 @@ public final class SharedTraceStore: Sendable {
 }
 
 extension TraceStore {
-    /// The spans of a trace, arrival order (copy-on-write: cheap).
-    public func traceSpans(_ id: TraceID) -> [Span]? { records[id]?.spans }
+    /// The spans of a trace, arrival order, made from the stored form.
+    public func traceSpans(_ id: TraceID) -> [Span]? {
+        guard let record = records[id] else { return nil }
+        return spans(of: record, id: id)
+    }
+}
+
+/// A trace's stored spans as the tree and the summary read them: headers
+/// only, attributes skipped.
+struct StoredSpans: SummarySource {
+    let arena: SpanArena
+    let bytes: [UInt8]
+    let headers: [SpanArena.Header]
+
+    init(arena: SpanArena, bytes: [UInt8], count: Int) {
+        self.arena = arena
+        self.bytes = bytes
+        var headers: [SpanArena.Header] = []
+        headers.reserveCapacity(count)
+        var offset = 0
+        while offset < bytes.count { headers.append(arena.header(in: bytes, at: &offset)) }
+        self.headers = headers
+    }
+
+    var count: Int { headers.count }
+    func spanID(_ i: Int) -> SpanID { headers[i].spanID }
+    func parentID(_ i: Int) -> SpanID? { headers[i].parentID }
+    func start(_ i: Int) -> UInt64 { headers[i].start }
+    func duration(_ i: Int) -> UInt64 { headers[i].duration }
+    func isError(_ i: Int) -> Bool { headers[i].isError }
+    func serviceKey(_ i: Int) -> UInt {
+        // Inline resources (past the table's bound) get a key of their own.
+        headers[i].resource >= 0 ? UInt(headers[i].resource) : UInt.max - UInt(headers[i].offset)
+    }
+    func serviceName(_ i: Int) -> String {
+        arena.serviceName(ofResource: headers[i].resource, in: bytes, spanAt: headers[i].offset)
+    }
+    func nameAndService(_ i: Int) -> (name: String, service: String) {
+        arena.nameAndService(in: bytes, at: headers[i].offset)
+    }
 }

@@ -43,25 +43,33 @@ public struct Trace: Sendable {
     public func span(atRow row: Int) -> Span { spans[Int(tree.rows[row].spanIndex)] }
 
     static func summarize(traceID: TraceID, spans: [Span], tree: TraceTree, lastUpdate: UInt64) -> TraceSummary {
-        // Fields are read in place (no whole-span copies: see TraceTree).
+        var services = ServiceLists()
+        return summarize(traceID: traceID, source: SpanList(spans: spans), tree: tree, lastUpdate: lastUpdate,
+                         services: &services)
+    }
+
+    static func summarize<Source: SummarySource>(traceID: TraceID, source spans: Source, tree: TraceTree,
+                                                 lastUpdate: UInt64, services lists: inout ServiceLists) -> TraceSummary {
         var start = UInt64.max
         var end: UInt64 = 0
         var errors = 0
-        for i in spans.indices {
-            start = min(start, spans[i].startTimeUnixNano)
-            end = max(end, spans[i].startTimeUnixNano &+ spans[i].durationNano)
-            if spans[i].isError { errors += 1 }
+        for i in 0..<spans.count {
+            start = min(start, spans.start(i))
+            end = max(end, spans.start(i) &+ spans.duration(i))
+            if spans.isError(i) { errors += 1 }
         }
-        // Distinct services in tree order; resources are shared, so compare
-        // by identity first and only then by name.
+        // Distinct services in tree order; spans of one process share a key,
+        // so compare keys first and only then names.
         var services: [String] = []
-        var lastResource: Resource?
+        var lastKey: UInt?
         var incomplete = false
         for node in tree.rows {
-            let resource = spans[Int(node.spanIndex)].resource
-            if resource !== lastResource {
-                lastResource = resource
-                if !services.contains(resource.serviceName) { services.append(resource.serviceName) }
+            let index = Int(node.spanIndex)
+            let key = spans.serviceKey(index)
+            if key != lastKey {
+                lastKey = key
+                let name = spans.serviceName(index)
+                if !services.contains(name) { services.append(name) }
             }
             if node.marks.contains(.missingParent) { incomplete = true }
         }
@@ -70,22 +78,52 @@ public struct Trace: Sendable {
         var root: Int?
         for node in tree.rows where node.parentRow < 0 {
             let index = Int(node.spanIndex)
-            if spans[index].parentSpanID == nil { root = index; break }
+            if spans.parentID(index) == nil { root = index; break }
             if root == nil { root = index }
         }
+        let rootNames = root.map { spans.nameAndService($0) }
         return TraceSummary(
             traceID: traceID,
-            rootService: root.map { spans[$0].serviceName } ?? "",
-            rootOperation: root.map { spans[$0].name } ?? "",
-            startUnixNano: spans.isEmpty ? 0 : start,
-            durationNano: spans.isEmpty ? 0 : end - start,
+            rootService: rootNames?.service ?? "",
+            rootOperation: rootNames?.name ?? "",
+            startUnixNano: spans.count == 0 ? 0 : start,
+            durationNano: spans.count == 0 ? 0 : end - start,
             spanCount: spans.count,
-            services: services,
+            services: lists.shared(services),
             errorCount: errors,
-            depth: spans.isEmpty ? 0 : tree.maxDepth + 1,
+            depth: spans.count == 0 ? 0 : tree.maxDepth + 1,
             rootCount: tree.rootCount,
             isIncomplete: incomplete,
             lastUpdate: lastUpdate
         )
+    }
+}
+
+/// What a summary reads of each span beyond the tree's fields.
+protocol SummarySource: TreeSource {
+    func isError(_ i: Int) -> Bool
+    /// Spans with the same key have the same service (a cheap check before names).
+    func serviceKey(_ i: Int) -> UInt
+    func serviceName(_ i: Int) -> String
+    func nameAndService(_ i: Int) -> (name: String, service: String)
+}
+
+extension SpanList: SummarySource {
+    func isError(_ i: Int) -> Bool { spans[i].isError }
+    func serviceKey(_ i: Int) -> UInt { UInt(bitPattern: ObjectIdentifier(spans[i].resource)) }
+    func serviceName(_ i: Int) -> String { spans[i].serviceName }
+    func nameAndService(_ i: Int) -> (name: String, service: String) { (spans[i].name, spans[i].serviceName) }
+}
+
+/// One shared array per distinct list of services: a million traces of the
+/// same two services hold one array between them, not a million.
+struct ServiceLists: Sendable {
+    private var lists: Set<[String]> = []
+    private let capacity = 4096
+
+    mutating func shared(_ services: [String]) -> [String] {
+        if let existing = lists.firstIndex(of: services) { return lists[existing] }
+        if lists.count < capacity { lists.insert(services) }
+        return services
     }
 }

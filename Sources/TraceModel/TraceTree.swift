@@ -36,6 +36,10 @@ public struct TraceTree: Sendable {
     public private(set) var maxDepth: Int
 
     public init(spans: [Span]) {
+        self.init(source: SpanList(spans: spans))
+    }
+
+    init<Source: TreeSource>(source spans: Source) {
         let count = spans.count
         rows = []
         rows.reserveCapacity(count)
@@ -52,7 +56,7 @@ public struct TraceTree: Sendable {
         occurrences.reserveCapacity(count)
         for i in 0..<count {
             let index = Int32(i)
-            occurrences[spans[i].spanID, default: (index, index)].last = index
+            occurrences[spans.spanID(i), default: (index, index)].last = index
         }
 
         var parentOf = [Int32](repeating: -1, count: count)
@@ -60,12 +64,12 @@ public struct TraceTree: Sendable {
         var childCounts = [Int32](repeating: 0, count: count)
         for i in 0..<count {
             let index = Int32(i)
-            let first = occurrences[spans[i].spanID]?.first ?? index
+            let first = occurrences[spans.spanID(i)]?.first ?? index
             if first != index {
                 marks[i].insert(.duplicateID)
                 marks[Int(first)].insert(.duplicateID)
                 parentOf[i] = first
-            } else if let parentID = spans[i].parentSpanID {
+            } else if let parentID = spans.parentID(i) {
                 if let p = occurrences[parentID]?.last {
                     if p != index { parentOf[i] = p } else { marks[i].insert(.cycle) }
                 } else {
@@ -86,7 +90,7 @@ public struct TraceTree: Sendable {
             fill[p] += 1
         }
         let byStart: (Int32, Int32) -> Bool = { a, b in
-            let sa = spans[Int(a)].startTimeUnixNano, sb = spans[Int(b)].startTimeUnixNano
+            let sa = spans.start(Int(a)), sb = spans.start(Int(b))
             return sa != sb ? sa < sb : a < b
         }
         for i in 0..<count where childCounts[i] > 1 {
@@ -98,15 +102,15 @@ public struct TraceTree: Sendable {
         // sorted by start, so one sweep per span does it.
         var selfTimes = [UInt64](repeating: 0, count: count)
         for i in 0..<count {
-            let lo = spans[i].startTimeUnixNano
-            let duration = spans[i].durationNano
+            let lo = spans.start(i)
+            let duration = spans.duration(i)
             let hi = lo &+ duration
             var covered: UInt64 = 0
             var cursor = lo
             for c in Int(childStart[i])..<Int(childStart[i + 1]) {
                 let child = Int(childList[c])
-                let start = max(spans[child].startTimeUnixNano, cursor)
-                let end = min(spans[child].startTimeUnixNano &+ spans[child].durationNano, hi)
+                let start = max(spans.start(child), cursor)
+                let end = min(spans.start(child) &+ spans.duration(child), hi)
                 if end > start {
                     covered += end - start
                     cursor = end
@@ -164,4 +168,22 @@ public struct TraceTree: Sendable {
             if p >= 0 { rows[p].subtreeEnd = max(rows[p].subtreeEnd, rows[r].subtreeEnd) }
         }
     }
+}
+
+/// What the tree reads of each span: `Span` values, or the store's packed headers.
+protocol TreeSource {
+    var count: Int { get }
+    func spanID(_ i: Int) -> SpanID
+    func parentID(_ i: Int) -> SpanID?
+    func start(_ i: Int) -> UInt64
+    func duration(_ i: Int) -> UInt64
+}
+
+struct SpanList: TreeSource {
+    let spans: [Span]
+    var count: Int { spans.count }
+    func spanID(_ i: Int) -> SpanID { spans[i].spanID }
+    func parentID(_ i: Int) -> SpanID? { spans[i].parentSpanID }
+    func start(_ i: Int) -> UInt64 { spans[i].startTimeUnixNano }
+    func duration(_ i: Int) -> UInt64 { spans[i].durationNano }
 }

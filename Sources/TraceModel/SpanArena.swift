@@ -1,0 +1,401 @@
+/// The store's compact form of spans: each trace's spans packed into one byte
+/// array, with strings, resources and scopes shared through bounded tables.
+/// A seed-shaped span takes ~60 bytes here against ~500 as a `Span` with its
+/// own attribute array; `Span` values are made again only for the trace a
+/// reader asks for.
+///
+/// One encoded span:
+///
+///     varint   length of the rest (a reader skips a span in O(1))
+///     u64 x 4  span id, parent id, start, duration (little endian)
+///     u8       kind (3 bits) | status code << 3 | has parent << 5 | is error << 6 | has extras << 7
+///     varint   flags
+///     str      name
+///     varint   resource (table index + 1; 0: written inline)
+///     varint   attribute count, then each attribute
+///     extras   (when flagged) status message, scope, trace state, events, links
+///
+/// A `str` is `varint(index << 1)` for a string in the table, or
+/// `varint(length << 1 | 1)` and its UTF-8 bytes.
+struct SpanArena: Sendable {
+    /// Strings at most this long are shared through the table.
+    static let maxInternedLength = 64
+
+    private(set) var strings: [String] = []
+    private var stringIndex: [String: UInt32] = [:]
+    private(set) var resources: [Resource] = []
+    private var resourceIndex: [Resource: UInt32] = [:]
+    private var scopes: [InstrumentationScope] = []
+    private var scopeIndex: [InstrumentationScope: UInt32] = [:]
+    /// The last resource seen and its reference: a batch's spans share one object.
+    private var lastResource: (object: Resource, ref: UInt32)?
+    /// Bounds on each table, so that hostile high-cardinality input (a new
+    /// string or process per span) cannot grow them without end: past a bound
+    /// the value is written inline, and counted.
+    let tableCapacity: Int
+    private(set) var inlinedPastBound = 0
+
+    init(tableCapacity: Int = 1 << 16) {
+        self.tableCapacity = tableCapacity
+    }
+
+    // MARK: Writing
+
+    /// Appends one encoded span to `out`.
+    mutating func append(_ span: Span, to out: inout [UInt8], scratch: inout [UInt8]) {
+        scratch.removeAll(keepingCapacity: true)
+        writeFixed(span.spanID.raw, &scratch)
+        writeFixed(span.parentSpanID?.raw ?? 0, &scratch)
+        writeFixed(span.startTimeUnixNano, &scratch)
+        writeFixed(span.durationNano, &scratch)
+        let extras = span.hasExtras
+        var bits = span.kind.rawValue & 0x7
+        bits |= (span.status.code.rawValue & 0x3) << 3
+        if span.parentSpanID != nil { bits |= 1 << 5 }
+        if span.isError { bits |= 1 << 6 }
+        if extras { bits |= 1 << 7 }
+        scratch.append(bits)
+        writeVarint(UInt64(span.flags), &scratch)
+        writeString(span.name, &scratch, intern: true)
+        let resource = resourceRef(span.resource)
+        writeVarint(UInt64(resource), &scratch)
+        if resource == 0 { writeInlineResource(span.resource, &scratch) }
+        writeAttributes(span.attributes, &scratch)
+        if extras {
+            writeString(span.status.message, &scratch, intern: false)
+            let scope = scopeRef(span.scope)
+            writeVarint(UInt64(scope), &scratch)
+            if scope == 0 {
+                writeString(span.scope.name, &scratch, intern: true)
+                writeString(span.scope.version, &scratch, intern: true)
+                writeAttributes(span.scope.attributes, &scratch)
+            }
+            writeString(span.traceState, &scratch, intern: false)
+            let events = span.events
+            writeVarint(UInt64(events.count), &scratch)
+            for event in events {
+                writeFixed(event.timeUnixNano, &scratch)
+                writeString(event.name, &scratch, intern: true)
+                writeAttributes(event.attributes, &scratch)
+            }
+            let links = span.links
+            writeVarint(UInt64(links.count), &scratch)
+            for link in links {
+                writeFixed(link.traceID.high, &scratch)
+                writeFixed(link.traceID.low, &scratch)
+                writeFixed(link.spanID.raw, &scratch)
+                if let type = link.referenceType {
+                    scratch.append(1)
+                    writeString(type, &scratch, intern: true)
+                } else {
+                    scratch.append(0)
+                }
+                writeAttributes(link.attributes, &scratch)
+            }
+        }
+        writeVarint(UInt64(scratch.count), &out)
+        out.append(contentsOf: scratch)
+    }
+
+    private mutating func resourceRef(_ resource: Resource) -> UInt32 {
+        if let last = lastResource, last.object === resource { return last.ref }
+        var ref: UInt32 = 0
+        if let index = resourceIndex[resource] {
+            ref = index + 1
+        } else if resources.count < tableCapacity {
+            resourceIndex[resource] = UInt32(resources.count)
+            resources.append(resource)
+            ref = UInt32(resources.count)
+        } else {
+            inlinedPastBound += 1
+            return 0
+        }
+        lastResource = (resource, ref)
+        return ref
+    }
+
+    private mutating func writeInlineResource(_ resource: Resource, _ out: inout [UInt8]) {
+        writeString(resource.serviceName, &out, intern: true)
+        writeAttributes(resource.attributes, &out)
+    }
+
+    private mutating func scopeRef(_ scope: InstrumentationScope) -> UInt32 {
+        if let index = scopeIndex[scope] { return index + 1 }
+        guard scopes.count < tableCapacity else {
+            inlinedPastBound += 1
+            return 0
+        }
+        scopeIndex[scope] = UInt32(scopes.count)
+        scopes.append(scope)
+        return UInt32(scopes.count)
+    }
+
+    private mutating func writeAttributes(_ attributes: [Attribute], _ out: inout [UInt8]) {
+        writeVarint(UInt64(attributes.count), &out)
+        for attribute in attributes {
+            writeString(attribute.key, &out, intern: true)
+            writeValue(attribute.value, &out)
+        }
+    }
+
+    private mutating func writeValue(_ value: AttributeValue, _ out: inout [UInt8]) {
+        switch value {
+        case .string(let s):
+            out.append(ValueTag.string)
+            writeString(s, &out, intern: true)
+        case .bool(let b):
+            out.append(b ? ValueTag.boolTrue : ValueTag.boolFalse)
+        case .int(let i):
+            out.append(ValueTag.int)
+            writeVarint(UInt64(bitPattern: (i << 1) ^ (i >> 63)), &out)
+        case .double(let d):
+            out.append(ValueTag.double)
+            writeFixed(d.bitPattern, &out)
+        case .bytes(let bytes):
+            out.append(ValueTag.bytes)
+            writeVarint(UInt64(bytes.count), &out)
+            out.append(contentsOf: bytes)
+        case .array(let values):
+            out.append(ValueTag.array)
+            writeVarint(UInt64(values.count), &out)
+            for v in values { writeValue(v, &out) }
+        case .map(let attributes):
+            out.append(ValueTag.map)
+            writeAttributes(attributes, &out)
+        }
+    }
+
+    private mutating func writeString(_ string: String, _ out: inout [UInt8], intern: Bool) {
+        var string = string
+        let length = string.utf8.count
+        if intern, length <= Self.maxInternedLength {
+            if let index = stringIndex[string] {
+                writeVarint(UInt64(index) << 1, &out)
+                return
+            }
+            if strings.count < tableCapacity {
+                let index = UInt32(strings.count)
+                stringIndex[string] = index
+                strings.append(string)
+                writeVarint(UInt64(index) << 1, &out)
+                return
+            }
+            inlinedPastBound += 1
+        }
+        writeVarint(UInt64(length) << 1 | 1, &out)
+        string.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    // MARK: Reading
+
+    /// The span that starts at `offset` in `bytes`, made whole again; `offset`
+    /// moves past it.
+    func span(in bytes: [UInt8], at offset: inout Int, traceID: TraceID) -> Span {
+        var r = Reader(bytes: bytes, offset: offset)
+        let length = Int(r.varint())
+        let end = r.offset + length
+        let spanID = SpanID(r.fixed())
+        let parentRaw = r.fixed()
+        let start = r.fixed()
+        let duration = r.fixed()
+        let bits = r.byte()
+        let flags = UInt32(truncatingIfNeeded: r.varint())
+        let name = string(&r)
+        let resource = resource(&r)
+        let attributes = readAttributes(&r)
+        var span = Span(
+            traceID: traceID, spanID: spanID, parentSpanID: bits & (1 << 5) != 0 ? SpanID(parentRaw) : nil,
+            name: name, kind: SpanKind(rawValue: bits & 0x7) ?? .unspecified,
+            status: SpanStatus(code: SpanStatus.Code(rawValue: (bits >> 3) & 0x3) ?? .unset),
+            startTimeUnixNano: start, durationNano: duration, attributes: attributes, resource: resource, flags: flags)
+        if bits & (1 << 7) != 0 {
+            let message = string(&r)
+            let scopeRef = Int(r.varint())
+            let scope: InstrumentationScope
+            if scopeRef == 0 {
+                let name = string(&r)
+                let version = string(&r)
+                scope = InstrumentationScope(name: name, version: version, attributes: readAttributes(&r))
+            } else {
+                scope = scopes[scopeRef - 1]
+            }
+            let traceState = string(&r)
+            var events: [SpanEvent] = []
+            let eventCount = Int(r.varint())
+            events.reserveCapacity(eventCount)
+            for _ in 0..<eventCount {
+                let time = r.fixed()
+                let name = string(&r)
+                events.append(SpanEvent(timeUnixNano: time, name: name, attributes: readAttributes(&r)))
+            }
+            var links: [SpanLink] = []
+            let linkCount = Int(r.varint())
+            links.reserveCapacity(linkCount)
+            for _ in 0..<linkCount {
+                let high = r.fixed()
+                let low = r.fixed()
+                let linked = SpanID(r.fixed())
+                let type: String? = r.byte() == 1 ? string(&r) : nil
+                links.append(SpanLink(traceID: TraceID(high: high, low: low), spanID: linked, referenceType: type,
+                                      attributes: readAttributes(&r)))
+            }
+            span.status = SpanStatus(code: span.status.code, message: message)
+            span.scope = scope
+            span.traceState = traceState
+            span.events = events
+            span.links = links
+        }
+        offset = end
+        return span
+    }
+
+    /// What the tree and the summary need of a span, without its attributes.
+    struct Header {
+        var spanID: SpanID
+        var parentID: SpanID?
+        var start: UInt64
+        var duration: UInt64
+        var isError: Bool
+        /// Where the span starts in its trace's bytes (to read its name later).
+        var offset: Int
+        /// Resource table index, or -1 when written inline.
+        var resource: Int32
+    }
+
+    func header(in bytes: [UInt8], at offset: inout Int) -> Header {
+        var r = Reader(bytes: bytes, offset: offset)
+        let length = Int(r.varint())
+        let end = r.offset + length
+        let spanID = SpanID(r.fixed())
+        let parentRaw = r.fixed()
+        let start = r.fixed()
+        let duration = r.fixed()
+        let bits = r.byte()
+        _ = r.varint()  // flags
+        skipString(&r)
+        let resource = Int32(r.varint()) - 1
+        let header = Header(spanID: spanID, parentID: bits & (1 << 5) != 0 ? SpanID(parentRaw) : nil, start: start,
+                            duration: duration, isError: bits & (1 << 6) != 0, offset: offset, resource: resource)
+        offset = end
+        return header
+    }
+
+    /// The name and service of the span at `offset`.
+    func nameAndService(in bytes: [UInt8], at offset: Int) -> (name: String, service: String) {
+        var r = Reader(bytes: bytes, offset: offset)
+        _ = r.varint()
+        r.offset += 33
+        _ = r.varint()
+        let name = string(&r)
+        return (name, resource(&r).serviceName)
+    }
+
+    func serviceName(ofResource index: Int32, in bytes: [UInt8], spanAt offset: Int) -> String {
+        index >= 0 ? resources[Int(index)].serviceName : nameAndService(in: bytes, at: offset).service
+    }
+
+    private func resource(_ r: inout Reader) -> Resource {
+        let ref = Int(r.varint())
+        if ref > 0 { return resources[ref - 1] }
+        let service = string(&r)
+        return Resource(serviceName: service, attributes: readAttributes(&r))
+    }
+
+    private func readAttributes(_ r: inout Reader) -> [Attribute] {
+        let count = Int(r.varint())
+        guard count > 0 else { return [] }
+        var attributes: [Attribute] = []
+        attributes.reserveCapacity(count)
+        for _ in 0..<count {
+            let key = string(&r)
+            attributes.append(Attribute(key, value(&r)))
+        }
+        return attributes
+    }
+
+    private func value(_ r: inout Reader) -> AttributeValue {
+        switch r.byte() {
+        case ValueTag.string: return .string(string(&r))
+        case ValueTag.boolTrue: return .bool(true)
+        case ValueTag.boolFalse: return .bool(false)
+        case ValueTag.int:
+            let z = r.varint()
+            return .int(Int64(bitPattern: z >> 1) ^ -Int64(bitPattern: z & 1))
+        case ValueTag.double: return .double(Double(bitPattern: r.fixed()))
+        case ValueTag.bytes:
+            let count = Int(r.varint())
+            defer { r.offset += count }
+            return .bytes(Array(r.bytes[r.offset..<r.offset + count]))
+        case ValueTag.array:
+            let count = Int(r.varint())
+            var values: [AttributeValue] = []
+            values.reserveCapacity(count)
+            for _ in 0..<count { values.append(value(&r)) }
+            return .array(values)
+        default:
+            return .map(readAttributes(&r))
+        }
+    }
+
+    private func string(_ r: inout Reader) -> String {
+        let ref = r.varint()
+        if ref & 1 == 0 { return strings[Int(ref >> 1)] }
+        let length = Int(ref >> 1)
+        defer { r.offset += length }
+        return String(decoding: r.bytes[r.offset..<r.offset + length], as: UTF8.self)
+    }
+
+    private func skipString(_ r: inout Reader) {
+        let ref = r.varint()
+        if ref & 1 == 1 { r.offset += Int(ref >> 1) }
+    }
+
+    private enum ValueTag {
+        static let string: UInt8 = 0, boolFalse: UInt8 = 1, boolTrue: UInt8 = 2, int: UInt8 = 3
+        static let double: UInt8 = 4, bytes: UInt8 = 5, array: UInt8 = 6, map: UInt8 = 7
+    }
+
+    /// Reads what `append` wrote: the bytes come from this arena, never from
+    /// the network, so a bad read is a bug (and traps) rather than input.
+    private struct Reader {
+        let bytes: [UInt8]
+        var offset: Int
+
+        mutating func byte() -> UInt8 {
+            defer { offset += 1 }
+            return bytes[offset]
+        }
+
+        mutating func fixed() -> UInt64 {
+            var value: UInt64 = 0
+            for i in 0..<8 { value |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+            offset += 8
+            return value
+        }
+
+        mutating func varint() -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let b = bytes[offset]
+                offset += 1
+                value |= UInt64(b & 0x7f) << shift
+                if b < 0x80 { return value }
+                shift += 7
+            }
+        }
+    }
+}
+
+private func writeFixed(_ value: UInt64, _ out: inout [UInt8]) {
+    withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+}
+
+private func writeVarint(_ value: UInt64, _ out: inout [UInt8]) {
+    var v = value
+    while v >= 0x80 {
+        out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+        v >>= 7
+    }
+    out.append(UInt8(v))
+}

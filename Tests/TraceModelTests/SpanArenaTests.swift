@@ -1,0 +1,88 @@
+import Testing
+@testable import TraceModel
+
+/// The store keeps spans packed (`SpanArena`); what it gives back must equal
+/// what went in, field for field, whatever the span carries.
+@Suite struct SpanArenaTests {
+    static let traceID = TraceID(high: 0xfeed, low: 0xbeef)
+
+    static func kitchenSink(_ n: Int) -> Span {
+        let scope = InstrumentationScope(name: "lib-\(n % 3)", version: "1.\(n)",
+                                         attributes: [Attribute("scope.k", .string("v"))])
+        let resource = Resource(serviceName: "svc-\(n % 5) ünïcødé", attributes: [
+            Attribute("service.name", .string("svc-\(n % 5) ünïcødé")),
+            Attribute("host", .string(String(repeating: "h", count: 70 + n))),
+        ])
+        return Span(
+            traceID: traceID, spanID: SpanID(UInt64(n) &* 0x9E37_79B9_7F4A_7C15 | 1),
+            parentSpanID: n % 4 == 0 ? nil : SpanID(UInt64(n)), name: n % 2 == 0 ? "op \u{1b}[31m\(n)" : "",
+            kind: SpanKind(rawValue: UInt8(n % 6)) ?? .internal,
+            status: SpanStatus(code: n % 3 == 0 ? .error : .ok, message: n % 3 == 0 ? "boom \(n)" : ""),
+            startTimeUnixNano: UInt64.max - UInt64(n), durationNano: UInt64(n) << 40,
+            attributes: [
+                Attribute("s", .string("value-\(n)")),
+                Attribute("long", .string(String(repeating: "x", count: 65 + n))),
+                Attribute("empty", .string("")),
+                Attribute("neg", .int(-Int64(n) - 1)),
+                Attribute("min", .int(Int64.min)),
+                Attribute("max", .int(Int64.max)),
+                Attribute("d", .double(-0.5 * Double(n))),
+                Attribute("nan-free", .double(.infinity)),
+                Attribute("t", .bool(true)), Attribute("f", .bool(false)),
+                Attribute("b", .bytes([0, 255, UInt8(n % 256)])),
+                Attribute("arr", .array([.int(1), .string("two"), .array([.bool(false)])])),
+                Attribute("map", .map([Attribute("inner", .map([Attribute("deep", .double(1e300))]))])),
+            ],
+            events: n % 2 == 0 ? [] : [
+                SpanEvent(timeUnixNano: 5, name: "log", attributes: [Attribute("event", .string("error"))]),
+                SpanEvent(timeUnixNano: UInt64.max, name: ""),
+            ],
+            links: n % 5 == 0 ? [] : [
+                SpanLink(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), referenceType: "FOLLOWS_FROM",
+                         attributes: [Attribute("k", .int(7))]),
+                SpanLink(traceID: TraceID(low: 9), spanID: SpanID(10)),
+            ],
+            resource: resource, scope: n % 7 == 0 ? .none : scope,
+            traceState: n % 2 == 0 ? "" : "vendor=\(n)", flags: UInt32(n) << 8 | 1)
+    }
+
+    @Test func everyFieldSurvivesTheStore() throws {
+        let spans = (0..<40).map(Self.kitchenSink)
+        var store = TraceStore()
+        store.add(contentsOf: spans)
+        let back = try #require(store.traceSpans(Self.traceID))
+        #expect(back.count == spans.count)
+        for (a, b) in zip(spans, back) {
+            #expect(a == b)
+            #expect(a.events == b.events && a.links == b.links && a.status == b.status)
+            #expect(a.resource.attributes == b.resource.attributes && a.scope.attributes == b.scope.attributes)
+        }
+        #expect(store.valuesInlinedPastTableBound == 0)
+    }
+
+    @Test func fullTablesWriteValuesInlineAndLoseNothing() throws {
+        let spans = (0..<40).map(Self.kitchenSink)
+        var store = TraceStore(tableCapacity: 3)
+        store.add(contentsOf: spans)
+        let back = try #require(store.traceSpans(Self.traceID))
+        #expect(back == spans)
+        #expect(back.map(\.resource.serviceName) == spans.map(\.resource.serviceName))
+        #expect(store.valuesInlinedPastTableBound > 0)
+        // Summaries read inline resources too.
+        let summary = try #require(store.summaries().first)
+        #expect(summary.services.count == 5)
+        #expect(summary.spanCount == 40)
+    }
+
+    @Test func summaryFromThePackedFormMatchesTheOneFromSpans() throws {
+        var spans = seedSpans()
+        spans[2].attributes = [Attribute("error", .string("true"))]
+        var store = TraceStore()
+        store.add(contentsOf: spans.reversed())
+        let packed = try #require(store.summaries().first)
+        let direct = Trace(traceID: seedTraceID, spans: spans.reversed(), lastUpdate: packed.lastUpdate).summary
+        #expect(packed == direct)
+        #expect(packed.rootOperation == "server-1" && packed.services == ["server-1", "server-2"])
+        #expect(packed.errorCount == 1)
+    }
+}
