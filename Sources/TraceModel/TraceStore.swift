@@ -24,13 +24,31 @@ public struct TraceStore: Sendable {
     }
 
     /// One trace: its spans packed by the arena (see `SpanArena`), in arrival order.
+    /// 72 bytes and one byte array per trace: with millions of spans in
+    /// small traces, per-trace costs weigh as much as per-span ones.
     struct Record: Sendable {
         var bytes: [UInt8] = []
+        var lastUpdate: UInt64 = 0
         var spanCount: Int32 = 0
         /// Listed in `dirty` since its last summary.
         var isDirty = false
-        var lastUpdate: UInt64 = 0
-        var summary: TraceSummary?
+        var hasSummary = false
+        var summary = PackedSummary()
+    }
+
+    /// A trace summary without its strings: names are read from the root
+    /// span's bytes and the services list from `ServiceLists` when asked.
+    struct PackedSummary: Sendable {
+        var start: UInt64 = 0
+        var duration: UInt64 = 0
+        /// Byte offset of the root span in the record, -1 for none.
+        var rootOffset = -1
+        var errorCount: Int32 = 0
+        var depth: Int32 = 0
+        var rootCount: Int32 = 0
+        /// Index in `serviceLists`, or `UInt32.max` when that table was full.
+        var services: UInt32 = 0
+        var isIncomplete = false
     }
 
     public let limits: TraceStoreLimits
@@ -153,13 +171,35 @@ public struct TraceStore: Sendable {
             // Evicted since it was listed: nothing to do.
             guard let record = records[id] else { continue }
             let source = StoredSpans(arena: arena, bytes: record.bytes, count: Int(record.spanCount))
-            let tree = TraceTree(source: source)
-            let summary = Trace.summarize(traceID: id, source: source, tree: tree, lastUpdate: record.lastUpdate,
-                                          services: &serviceLists)
-            records[id]?.summary = summary
+            let facts = SummaryFacts(source: source, tree: TraceTree(source: source))
+            let packed = PackedSummary(
+                start: facts.start, duration: facts.duration, rootOffset: facts.root.map { source.headers[$0].offset } ?? -1,
+                errorCount: Int32(clamping: facts.errorCount), depth: Int32(clamping: facts.depth),
+                rootCount: Int32(clamping: facts.rootCount), services: serviceLists.index(of: facts.services) ?? .max,
+                isIncomplete: facts.isIncomplete)
+            records[id]?.summary = packed
+            records[id]?.hasSummary = true
             records[id]?.isDirty = false
         }
         dirty.removeAll(keepingCapacity: true)
+    }
+
+    private func unpack(_ record: Record, id: TraceID) -> TraceSummary? {
+        guard record.hasSummary else { return nil }
+        let packed = record.summary
+        let names = packed.rootOffset >= 0 ? arena.nameAndService(in: record.bytes, at: packed.rootOffset) : (name: "", service: "")
+        let services: [String]
+        if packed.services != .max {
+            services = serviceLists[packed.services]
+        } else {
+            let source = StoredSpans(arena: arena, bytes: record.bytes, count: Int(record.spanCount))
+            services = SummaryFacts(source: source, tree: TraceTree(source: source)).services
+        }
+        return TraceSummary(
+            traceID: id, rootService: names.service, rootOperation: names.name, startUnixNano: packed.start,
+            durationNano: packed.duration, spanCount: Int(record.spanCount), services: services,
+            errorCount: Int(packed.errorCount), depth: Int(packed.depth), rootCount: Int(packed.rootCount),
+            isIncomplete: packed.isIncomplete, lastUpdate: record.lastUpdate)
     }
 
     private func spans(of record: Record, id: TraceID) -> [Span] {
@@ -175,11 +215,18 @@ public struct TraceStore: Sendable {
     /// Every trace's summary, in no particular order.
     public mutating func summaries() -> [TraceSummary] {
         refreshSummaries()
-        return records.values.compactMap(\.summary)
+        var all: [TraceSummary] = []
+        all.reserveCapacity(records.count)
+        for (id, record) in records {
+            if let summary = unpack(record, id: id) { all.append(summary) }
+        }
+        return all
     }
 
     /// The summary as of the last `refreshSummaries`.
-    public func summary(_ id: TraceID) -> TraceSummary? { records[id]?.summary }
+    public func summary(_ id: TraceID) -> TraceSummary? {
+        records[id].flatMap { unpack($0, id: id) }
+    }
 
     public var allTraceIDs: [TraceID] { Array(records.keys) }
 }

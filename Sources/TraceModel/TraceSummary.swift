@@ -43,26 +43,46 @@ public struct Trace: Sendable {
     public func span(atRow row: Int) -> Span { spans[Int(tree.rows[row].spanIndex)] }
 
     static func summarize(traceID: TraceID, spans: [Span], tree: TraceTree, lastUpdate: UInt64) -> TraceSummary {
-        var services = ServiceLists()
-        return summarize(traceID: traceID, source: SpanList(spans: spans), tree: tree, lastUpdate: lastUpdate,
-                         services: &services)
+        let list = SpanList(spans: spans)
+        let facts = SummaryFacts(source: list, tree: tree)
+        let root = facts.root.map { list.nameAndService($0) }
+        return facts.summary(traceID: traceID, rootService: root?.service ?? "", rootOperation: root?.name ?? "",
+                             services: facts.services, lastUpdate: lastUpdate)
     }
+}
 
-    static func summarize<Source: SummarySource>(traceID: TraceID, source spans: Source, tree: TraceTree,
-                                                 lastUpdate: UInt64, services lists: inout ServiceLists) -> TraceSummary {
+/// What a trace's summary is derived from, read off its spans and tree.
+struct SummaryFacts {
+    var start: UInt64 = 0
+    var duration: UInt64 = 0
+    var spanCount: Int
+    var errorCount = 0
+    /// Distinct services, in tree order.
+    var services: [String] = []
+    var isIncomplete = false
+    /// The span shown as the trace's root: its first true root (no parent),
+    /// else its first top-level span.
+    var root: Int?
+    var depth: Int
+    var rootCount: Int
+
+    init<Source: SummarySource>(source spans: Source, tree: TraceTree) {
+        spanCount = spans.count
+        depth = spans.count == 0 ? 0 : tree.maxDepth + 1
+        rootCount = tree.rootCount
         var start = UInt64.max
         var end: UInt64 = 0
-        var errors = 0
         for i in 0..<spans.count {
             start = min(start, spans.start(i))
             end = max(end, spans.start(i) &+ spans.duration(i))
-            if spans.isError(i) { errors += 1 }
+            if spans.isError(i) { errorCount += 1 }
         }
-        // Distinct services in tree order; spans of one process share a key,
-        // so compare keys first and only then names.
-        var services: [String] = []
+        if spans.count > 0 {
+            self.start = start
+            duration = end - start
+        }
+        // Spans of one process share a key: compare keys first, names after.
         var lastKey: UInt?
-        var incomplete = false
         for node in tree.rows {
             let index = Int(node.spanIndex)
             let key = spans.serviceKey(index)
@@ -71,31 +91,20 @@ public struct Trace: Sendable {
                 let name = spans.serviceName(index)
                 if !services.contains(name) { services.append(name) }
             }
-            if node.marks.contains(.missingParent) { incomplete = true }
+            if node.marks.contains(.missingParent) { isIncomplete = true }
         }
-        // The root shown for a trace: its first true root (no parent), else its
-        // first top-level span.
-        var root: Int?
         for node in tree.rows where node.parentRow < 0 {
             let index = Int(node.spanIndex)
             if spans.parentID(index) == nil { root = index; break }
             if root == nil { root = index }
         }
-        let rootNames = root.map { spans.nameAndService($0) }
-        return TraceSummary(
-            traceID: traceID,
-            rootService: rootNames?.service ?? "",
-            rootOperation: rootNames?.name ?? "",
-            startUnixNano: spans.count == 0 ? 0 : start,
-            durationNano: spans.count == 0 ? 0 : end - start,
-            spanCount: spans.count,
-            services: lists.shared(services),
-            errorCount: errors,
-            depth: spans.count == 0 ? 0 : tree.maxDepth + 1,
-            rootCount: tree.rootCount,
-            isIncomplete: incomplete,
-            lastUpdate: lastUpdate
-        )
+    }
+
+    func summary(traceID: TraceID, rootService: String, rootOperation: String, services: [String],
+                 lastUpdate: UInt64) -> TraceSummary {
+        TraceSummary(traceID: traceID, rootService: rootService, rootOperation: rootOperation, startUnixNano: start,
+                     durationNano: duration, spanCount: spanCount, services: services, errorCount: errorCount,
+                     depth: depth, rootCount: rootCount, isIncomplete: isIncomplete, lastUpdate: lastUpdate)
     }
 }
 
@@ -115,15 +124,22 @@ extension SpanList: SummarySource {
     func nameAndService(_ i: Int) -> (name: String, service: String) { (spans[i].name, spans[i].serviceName) }
 }
 
-/// One shared array per distinct list of services: a million traces of the
-/// same two services hold one array between them, not a million.
+/// Each distinct list of services once, by index: a million traces of the
+/// same two services share one array. Bounded; past the bound a trace's list
+/// is not kept and is derived again when asked for.
 struct ServiceLists: Sendable {
-    private var lists: Set<[String]> = []
+    private(set) var lists: [[String]] = []
+    private var index: [[String]: UInt32] = [:]
     private let capacity = 4096
 
-    mutating func shared(_ services: [String]) -> [String] {
-        if let existing = lists.firstIndex(of: services) { return lists[existing] }
-        if lists.count < capacity { lists.insert(services) }
-        return services
+    mutating func index(of services: [String]) -> UInt32? {
+        if let existing = index[services] { return existing }
+        guard lists.count < capacity else { return nil }
+        let i = UInt32(lists.count)
+        index[services] = i
+        lists.append(services)
+        return i
     }
+
+    subscript(i: UInt32) -> [String] { lists[Int(i)] }
 }
