@@ -192,22 +192,17 @@ struct SpanArena: Sendable {
     /// moves past it.
     func span(in bytes: [UInt8], at offset: inout Int, traceID: TraceID) -> Span {
         var r = Reader(bytes: bytes, offset: offset)
-        let length = Int(r.varint())
-        let end = r.offset + length
-        let spanID = SpanID(r.fixed())
-        let parentRaw = r.fixed()
-        let start = r.fixed()
-        let duration = r.fixed()
-        let bits = r.byte()
-        let flags = UInt32(truncatingIfNeeded: r.varint())
+        let head = fixedPart(&r)
         let name = string(&r)
         let resource = resource(&r)
         let attributes = readAttributes(&r)
+        let bits = head.bits
         var span = Span(
-            traceID: traceID, spanID: spanID, parentSpanID: bits & (1 << 5) != 0 ? SpanID(parentRaw) : nil,
+            traceID: traceID, spanID: head.spanID, parentSpanID: head.parentID,
             name: name, kind: SpanKind(rawValue: bits & 0x7) ?? .unspecified,
             status: SpanStatus(code: SpanStatus.Code(rawValue: (bits >> 3) & 0x3) ?? .unset),
-            startTimeUnixNano: start, durationNano: duration, attributes: attributes, resource: resource, flags: flags)
+            startTimeUnixNano: head.start, durationNano: head.duration, attributes: attributes, resource: resource,
+            flags: head.flags)
         if bits & (1 << 7) != 0 {
             let message = string(&r)
             let scopeRef = Int(r.varint())
@@ -245,7 +240,7 @@ struct SpanArena: Sendable {
             span.events = events
             span.links = links
         }
-        offset = end
+        offset = head.end
         return span
     }
 
@@ -264,6 +259,27 @@ struct SpanArena: Sendable {
 
     func header(in bytes: [UInt8], at offset: inout Int) -> Header {
         var r = Reader(bytes: bytes, offset: offset)
+        let head = fixedPart(&r)
+        skipString(&r)
+        let resource = Int32(r.varint()) - 1
+        let header = Header(spanID: head.spanID, parentID: head.parentID, start: head.start, duration: head.duration,
+                            isError: head.bits & (1 << 6) != 0, offset: offset, resource: resource)
+        offset = head.end
+        return header
+    }
+
+    /// The part of a span before its name: length, ids, times, bits, flags.
+    private struct FixedPart {
+        var end: Int
+        var spanID: SpanID
+        var parentID: SpanID?
+        var start: UInt64
+        var duration: UInt64
+        var bits: UInt8
+        var flags: UInt32
+    }
+
+    private func fixedPart(_ r: inout Reader) -> FixedPart {
         let length = Int(r.varint())
         let end = r.offset + length
         let spanID = SpanID(r.fixed())
@@ -271,21 +287,15 @@ struct SpanArena: Sendable {
         let start = r.fixed()
         let duration = r.fixed()
         let bits = r.byte()
-        _ = r.varint()  // flags
-        skipString(&r)
-        let resource = Int32(r.varint()) - 1
-        let header = Header(spanID: spanID, parentID: bits & (1 << 5) != 0 ? SpanID(parentRaw) : nil, start: start,
-                            duration: duration, isError: bits & (1 << 6) != 0, offset: offset, resource: resource)
-        offset = end
-        return header
+        let flags = UInt32(truncatingIfNeeded: r.varint())
+        return FixedPart(end: end, spanID: spanID, parentID: bits & (1 << 5) != 0 ? SpanID(parentRaw) : nil,
+                         start: start, duration: duration, bits: bits, flags: flags)
     }
 
     /// The name and service of the span at `offset`.
     func nameAndService(in bytes: [UInt8], at offset: Int) -> (name: String, service: String) {
         var r = Reader(bytes: bytes, offset: offset)
-        _ = r.varint()
-        r.offset += 33
-        _ = r.varint()
+        _ = fixedPart(&r)
         let name = string(&r)
         return (name, resource(&r).serviceName)
     }
