@@ -41,10 +41,23 @@ enum ChildProcess {
             argv.forEach { free($0) }
             env.forEach { free($0) }
         }
+        // The child keeps only 0, 1 and 2. swift-nio opens its sockets
+        // without close-on-exec, so a tracetty or tmux started by one test
+        // would otherwise hold other tests' listening ports for its lifetime.
+        if let closeFrom = closeFromAction { _ = closeFrom(&actions, 3) }
         var pid: pid_t = 0
         let code = posix_spawn(&pid, path, &actions, &attributes, argv, env)
         return (pid, code)
     }
+
+    /// glibc 2.34's `posix_spawn_file_actions_addclosefrom_np`, which the
+    /// Glibc module does not import: looked up at run time.
+    private static let closeFromAction: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            return nil
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     /// - Parameter capture: false sends output to /dev/null: needed for a
     ///   program that leaves a daemon behind (tmux), which would hold a pipe open.
@@ -203,6 +216,12 @@ enum Loopback {
 
     /// One HTTP/1.1 POST; returns the status code (nil if no answer).
     static func post(port: Int, path: String, contentType: String, body: [UInt8], extraHeaders: [String] = []) -> Int? {
+        request(port: port, "POST", path, headers: ["Content-Type: \(contentType)"] + extraHeaders, body: body)?.status
+    }
+
+    /// One HTTP/1.1 request with `Connection: close`: status and body (nil if no answer).
+    static func request(port: Int, _ method: String, _ path: String, headers: [String] = [],
+                        body: [UInt8] = []) -> (status: Int, body: String)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -216,8 +235,8 @@ enum Loopback {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { return nil }
-        let head = (["POST \(path) HTTP/1.1", "Host: 127.0.0.1:\(port)", "Content-Type: \(contentType)",
-                     "Content-Length: \(body.count)", "Connection: close"] + extraHeaders).joined(separator: "\r\n") + "\r\n\r\n"
+        let head = (["\(method) \(path) HTTP/1.1", "Host: 127.0.0.1:\(port)", "Content-Length: \(body.count)",
+                     "Connection: close"] + headers).joined(separator: "\r\n") + "\r\n\r\n"
         let request = Array(head.utf8) + body
         var offset = 0
         while offset < request.count {
@@ -225,16 +244,19 @@ enum Loopback {
             guard n > 0 else { return nil }
             offset += n
         }
+        // The server closes after answering (Connection: close); bounded read.
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while response.count < 65_536 {
+        while response.count < 1 << 20 {
             let n = read(fd, &buffer, buffer.count)
             guard n > 0 else { break }
             response += buffer[0..<n]
-            if String(decoding: response, as: UTF8.self).contains("\r\n") { break }
         }
-        let statusLine = String(decoding: response, as: UTF8.self).split(separator: "\r\n").first ?? ""
+        let text = String(decoding: response, as: UTF8.self)
+        let statusLine = text.split(separator: "\r\n").first ?? ""
         let parts = statusLine.split(separator: " ")
-        return parts.count >= 2 ? Int(parts[1]) : nil
+        guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
+        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+        return (status, body)
     }
 }

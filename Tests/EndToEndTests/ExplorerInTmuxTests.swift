@@ -18,7 +18,11 @@ import Testing
         // Oldest trace is the seed's first request: go to it and open it.
         try session.send("G")
         try session.send("Enter")
-        screen = try session.waitFor("the waterfall") { $0.contains("SERVICE OPERATION") }
+        // Wait for the rows, not just the header: under load a capture can
+        // land between the two.
+        screen = try session.waitFor("the waterfall") {
+            $0.contains("SERVICE OPERATION") && $0.contains("server-2 server-2")
+        }
         #expect(screen.contains("server-1 server-1_to_server-2"))
         #expect(screen.contains("server-2 server-2"))
         try session.send("j")

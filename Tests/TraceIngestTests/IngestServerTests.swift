@@ -90,24 +90,29 @@ final class PortHolder {
         #expect(lines[3].hasPrefix("listening jaeger-collector http 127.0.0.1:"))
         #expect(running.counters.snapshot().listeners.map(\.kind) == ListenerKind.allCases)
         #expect(running.counters.snapshot().summaryLines.first == "jaeger-compact: 0 spans in 0 traces, 0 datagrams, 0 malformed")
-        let ports = running.ports
         await running.server.shutdown()
-        // The same ports bind again. Other tests run in parallel and their
-        // client sockets take ephemeral ports too, so a freed port can be
-        // borrowed for a moment: retry briefly before calling it a failure.
-        var attempt = 0
-        while true {
-            attempt += 1
-            let again = IngestServer(configuration: IngestConfiguration(ports: ports), sink: CollectingSink())
+        // Shutdown releases the ports: the same ports bind again. Ports from
+        // the ephemeral range (what port 0 gave) can be taken in between by
+        // other tests' sockets, so this part uses ports below that range
+        // (Linux hands out 32768-60999), where only explicit binds land.
+        var generator = SystemRandomNumberGenerator()
+        var first: [ListenerKind: Int] = [:]
+        for attempt in 1...50 {
+            let base = Int.random(in: 20_000..<32_000, using: &generator)
+            let ports = Dictionary(uniqueKeysWithValues: ListenerKind.allCases.enumerated().map { ($1, base + $0) })
+            let server = IngestServer(configuration: IngestConfiguration(ports: ports), sink: CollectingSink())
             do {
-                let bound = try await again.start()
-                #expect(Dictionary(uniqueKeysWithValues: bound.map { ($0.kind, $0.port) }) == ports)
-                await again.shutdown()
+                _ = try await server.start()
+                await server.shutdown()
+                first = ports
                 break
             } catch {
-                guard case .portInUse = error, attempt < 40 else { throw error }
-                try await Task.sleep(for: .milliseconds(50))
+                guard case .portInUse = error, attempt < 50 else { throw error }
             }
         }
+        let again = IngestServer(configuration: IngestConfiguration(ports: first), sink: CollectingSink())
+        let bound = try await again.start()
+        #expect(Dictionary(uniqueKeysWithValues: bound.map { ($0.kind, $0.port) }) == first)
+        await again.shutdown()
     }
 }
