@@ -11,10 +11,16 @@ let package = Package(
         .executable(name: "tracetty", targets: ["tracetty"]),
         .library(name: "TraceModel", targets: ["TraceModel"]),
         .library(name: "TraceFormats", targets: ["TraceFormats"]),
+        .library(name: "JaegerTracing", targets: ["JaegerTracing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "TraceModel"),
@@ -33,10 +39,35 @@ let package = Package(
         .target(name: "TraceExplorer", dependencies: ["TraceModel", "TerminalUI"]),
         .systemLibrary(name: "CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
         .target(name: "NCursesTerminal", dependencies: ["TerminalUI", "CNCursesW"]),
+        // A Jaeger UDP tracer for swift-distributed-tracing: no NIO, no Hummingbird.
+        .target(
+            name: "JaegerTracing",
+            dependencies: [
+                "TraceModel", "TraceFormats",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The seed's two services; the only targets that pull Hummingbird and async-http-client.
+        .target(
+            name: "DemoServers",
+            dependencies: [
+                "JaegerTracing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "tracetty",
             dependencies: [
                 "TraceModel", "TraceFormats", "TraceIngest", "TerminalUI", "TraceExplorer", "NCursesTerminal",
+                "JaegerTracing", "DemoServers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +81,15 @@ let package = Package(
             exclude: ["__Snapshots__"]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["TraceFormats", "TraceModel"]),
+        .testTarget(name: "JaegerTracingTests", dependencies: ["JaegerTracing", "TraceFormats", "TraceModel"]),
+        .testTarget(
+            name: "DemoServersTests",
+            dependencies: [
+                "DemoServers", "JaegerTracing", "TraceIngest", "TraceFormats", "TraceModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

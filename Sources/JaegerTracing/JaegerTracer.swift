@@ -1,0 +1,166 @@
+import ServiceLifecycle
+import Tracing
+import struct TraceModel.SpanID
+import struct TraceModel.TraceID
+
+/// A swift-distributed-tracing `Tracer` reporting finished spans the way
+/// jaeger-client-go does: Thrift compact `Agent.emitBatch` datagrams of up
+/// to `maxDatagramBytes` over UDP to the agent, with `seqNo` and
+/// `ClientStats`, every span sampled (a const sampler).
+///
+/// Run it as a swift-service-lifecycle `Service` (first in the group, so it
+/// shuts down last): `run()` sends full datagrams as they fill and the rest
+/// every `flushInterval`, and flushes everything on graceful shutdown.
+/// Without `run()`, spans wait in the bounded queue for `flush()`.
+///
+/// Independent of `InstrumentationSystem`: pass the tracer to the code that
+/// makes spans; several tracers (one per service) can share a process.
+public final class JaegerTracer: Tracer, Service, Sendable {
+    public typealias Span = JaegerSpan
+
+    /// The `jaeger.version` process tag, as jaeger-client-go writes `Go-2.30.0`.
+    public static let libraryVersion = "Swift-tracetty-1.0.0"
+
+    public let configuration: JaegerTracerConfiguration
+    private let reporter: JaegerReporter
+    private let ids = RandomIDGenerator()
+
+    /// Resolves the agent address and connects the UDP socket (no packet is
+    /// sent); throws `JaegerTracerError` when the address cannot be resolved.
+    public init(configuration: JaegerTracerConfiguration) throws {
+        guard configuration.maxDatagramBytes >= 1024, configuration.maxDatagramBytes <= 65_507 else {
+            throw JaegerTracerError.invalidConfiguration("maxDatagramBytes must be within 1024...65507")
+        }
+        guard configuration.maxQueuedSpans > 0 else {
+            throw JaegerTracerError.invalidConfiguration("maxQueuedSpans must be positive")
+        }
+        guard configuration.flushInterval > .zero else {
+            throw JaegerTracerError.invalidConfiguration("flushInterval must be positive")
+        }
+        self.configuration = configuration
+        let socket = try UDPAgentSocket(host: configuration.agentHost, port: configuration.agentPort,
+                                        sendBufferBytes: 16 * configuration.maxDatagramBytes)
+        reporter = JaegerReporter(socket: socket, serviceName: configuration.serviceName,
+                                  processTags: Self.processTags(configuration.processTags),
+                                  maxQueuedSpans: configuration.maxQueuedSpans,
+                                  maxDatagramBytes: configuration.maxDatagramBytes)
+    }
+
+    /// `hostname`, `ip`, `jaeger.version`, then the configured tags by key
+    /// (a configured key among the first three replaces its value in place).
+    static func processTags(_ extra: [String: String]) -> [(String, String)] {
+        var tags = [("hostname", HostFacts.hostname()), ("ip", HostFacts.ipv4()), ("jaeger.version", libraryVersion)]
+        for (key, value) in extra.sorted(by: { $0.key < $1.key }) {
+            if let index = tags.firstIndex(where: { $0.0 == key }) { tags[index].1 = value } else { tags.append((key, value)) }
+        }
+        return tags
+    }
+
+    // MARK: Tracer
+
+    public func startSpan<Instant: TracerInstant>(
+        _ operationName: String,
+        context: @autoclosure () -> InstrumentationContext,
+        ofKind kind: SpanKind,
+        at instant: @autoclosure () -> Instant,
+        function: String,
+        file fileID: String,
+        line: UInt
+    ) -> JaegerSpan {
+        var context = context()
+        let startNanos = instant().nanosecondsSinceEpoch
+        let spanContext: JaegerSpanContext
+        let startsTrace: Bool
+        if let parent = context.jaegerSpanContext {
+            // Always sampled (const sampler); other flags (debug) are inherited.
+            spanContext = JaegerSpanContext(traceID: parent.traceID, spanID: SpanID(ids.next()), parentSpanID: parent.spanID,
+                                            flags: parent.flags | 1, traceState: parent.traceState)
+            startsTrace = false
+        } else {
+            // As jaeger-client-go: a root's span id is its trace id's low half.
+            let (high, low) = ids.nextPair()
+            let traceID = TraceID(high: configuration.traceIDBits == .bits128 ? high : 0, low: low)
+            spanContext = JaegerSpanContext(traceID: traceID, spanID: SpanID(low), flags: 1)
+            startsTrace = true
+        }
+        context.jaegerSpanContext = spanContext
+        reporter.spanStarted()
+        return JaegerSpan(operationName: operationName, kind: kind, startNanos: startNanos, context: context,
+                          spanContext: spanContext, startsTrace: startsTrace, reporter: reporter)
+    }
+
+    public func forceFlush() {
+        flush()
+    }
+
+    // MARK: Instrument
+
+    /// Reads `traceparent` (with `tracestate`) or else `uber-trace-id`; a
+    /// missing or malformed header leaves `context` unchanged, so the next
+    /// span starts a new trace.
+    public func extract<Carrier, Extract>(_ carrier: Carrier, into context: inout InstrumentationContext,
+                                          using extractor: Extract)
+    where Extract: Extractor, Extract.Carrier == Carrier {
+        if let remote = JaegerPropagation.extract(carrier, using: extractor) {
+            context.jaegerSpanContext = remote
+        }
+    }
+
+    /// Writes the headers of `configuration.propagation` for the context's span.
+    public func inject<Carrier, Inject>(_ context: InstrumentationContext, into carrier: inout Carrier,
+                                        using injector: Inject)
+    where Inject: Injector, Inject.Carrier == Carrier {
+        JaegerPropagation.inject(context, into: &carrier, using: injector, formats: configuration.propagation)
+    }
+
+    // MARK: reporting
+
+    /// Sends everything queued now, the last datagram partly filled.
+    public func flush() {
+        reporter.flush(sendPartial: true)
+    }
+
+    /// Stops accepting spans (later ones are dropped and counted), sends
+    /// what is queued, and ends a running `run()`. Idempotent.
+    public func shutdown() {
+        reporter.stopAccepting()
+        reporter.requestStop()
+        reporter.flush(sendPartial: true)
+    }
+
+    public var statistics: JaegerTracerStatistics { reporter.statistics }
+
+    /// Sends full datagrams as they fill and everything every
+    /// `flushInterval`, until graceful shutdown or cancellation; then shuts
+    /// the tracer down (final flush). Throws `alreadyRunning` if called twice.
+    public func run() async throws {
+        try reporter.beginRunning()
+        defer { reporter.endRunning() }
+        let interval = configuration.flushInterval
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [reporter] in
+                while true {
+                    do { try await Task.sleep(for: interval) } catch { return }
+                    reporter.timerFired()
+                }
+            }
+            await withTaskCancellationOrGracefulShutdownHandler {
+                await flushLoop()
+            } onCancelOrGracefulShutdown: { [reporter] in
+                reporter.requestStop()
+            }
+            group.cancelAll()
+        }
+        shutdown()
+    }
+
+    private func flushLoop() async {
+        while true {
+            switch await reporter.waitForWork() {
+            case .batchReady: reporter.flush(sendPartial: false)
+            case .timer: reporter.flush(sendPartial: true)
+            case .stop: return
+            }
+        }
+    }
+}

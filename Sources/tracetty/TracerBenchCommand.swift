@@ -1,0 +1,214 @@
+import ArgumentParser
+import Foundation
+import JaegerTracing
+import Synchronization
+import TraceFormats
+import Tracing
+
+/// `tracetty tracer-bench`: the JaegerTracer's cost per span (start, set
+/// tags, end, report) on one thread, and the spans it gets onto the wire
+/// into a real UDP sink on 127.0.0.1 (see BENCHMARKS.md).
+struct TracerBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tracer-bench",
+        abstract: "JaegerTracer overhead per span and spans/s emitted into a UDP sink (see BENCHMARKS.md).",
+        shouldDisplay: false
+    )
+
+    @Option(help: "Spans per run.")
+    var spans = 1_000_000
+
+    @Option(help: "Attributes set on each span (string, int, string, bool, ...).")
+    var tags = 4
+
+    @Option(help: "Runs; the median is reported.")
+    var runs = 3
+
+    @Option(help: "The tracer's maxQueuedSpans.")
+    var queue = 10_000
+
+    func validate() throws {
+        guard spans > 0, tags >= 0, runs > 0, queue > 0 else { throw ValidationError("--spans, --runs and --queue must be positive") }
+    }
+
+    func run() throws {
+        let sink = try TracerBenchSink()
+        let keys = (0..<tags).map { index in
+            ["http.method", "http.status_code", "http.url", "cache.hit"].indices.contains(index)
+                ? ["http.method", "http.status_code", "http.url", "cache.hit"][index] : "tag.\(index)"
+        }
+        let values: [SpanAttribute] = (0..<tags).map { index in
+            switch index % 4 {
+            case 0: return .string("GET")
+            case 1: return .int64(200)
+            case 2: return .string("/alice")
+            default: return .bool(false)
+            }
+        }
+        print("tracer-bench: \(spans) spans x \(runs) runs, \(tags) tags each, queue \(queue), sink 127.0.0.1:\(sink.port)")
+        print("run | ns/span (caller: start + \(tags) tags + end) | spans/s (caller) | spans/s emitted | spans/s received | datagrams | dropped (queue full)")
+        var results: [(nsPerSpan: Double, caller: Double, emitted: Double, received: Double)] = []
+        for run in 1...runs {
+            sink.reset()
+            var configuration = JaegerTracerConfiguration(serviceName: "tracer-bench", agentHost: "127.0.0.1", agentPort: sink.port)
+            configuration.maxQueuedSpans = queue
+            let tracer = try JaegerTracer(configuration: configuration)
+            let runner = Task.detached { try? await tracer.run() }
+            // Let the flush loop start before timing.
+            while !sink.isReady { usleep(1_000) }
+            usleep(20_000)
+
+            let clock = ContinuousClock()
+            let start = clock.now
+            // The spans come from a thread of their own, as from an event loop: the
+            // concurrency pool (where the flush loop runs) keeps all its threads.
+            let callerElapsed = TracerBenchSink.onThread { [spans] in
+                for _ in 0..<spans {
+                    let span = tracer.startSpan("GET /alice", ofKind: .server)
+                    for index in 0..<keys.count { span.attributes[keys[index]] = values[index] }
+                    span.end()
+                }
+                return clock.now - start
+            }
+            tracer.shutdown()  // the final flush: part of "emitted"
+            let emittedElapsed = clock.now - start
+            runner.cancel()
+            let received = sink.waitForQuiet()
+            let statistics = tracer.statistics
+
+            let callerSeconds = seconds(callerElapsed)
+            let emittedSeconds = seconds(emittedElapsed)
+            let receivedSeconds = max(emittedSeconds, received.lastArrival.map { seconds($0 - start) } ?? emittedSeconds)
+            let result = (nsPerSpan: callerSeconds * 1e9 / Double(spans), caller: Double(spans) / callerSeconds,
+                          emitted: Double(statistics.spansReported) / emittedSeconds,
+                          received: Double(received.spans) / receivedSeconds)
+            results.append(result)
+            print("\(run) | \(String(format: "%.0f", result.nsPerSpan)) | \(Int(result.caller)) | \(Int(result.emitted)) | "
+                  + "\(Int(result.received)) (\(received.spans) spans) | \(received.datagrams) | \(statistics.droppedQueueFull)")
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        print("median | \(String(format: "%.0f", median(results.map(\.nsPerSpan)))) ns/span | \(Int(median(results.map(\.caller)))) | "
+              + "\(Int(median(results.map(\.emitted)))) | \(Int(median(results.map(\.received))))")
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// A UDP socket on 127.0.0.1:0 read by its own thread: datagrams are kept
+/// (up to 1 GB) and decoded after the run, so the timing pays only for recv.
+final class TracerBenchSink: Sendable {
+    struct Received {
+        var datagrams = 0
+        var spans = 0
+        var lastArrival: ContinuousClock.Instant?
+    }
+
+    private struct State {
+        var datagrams: [[UInt8]] = []
+        var bytes = 0
+        var count = 0
+        var lastArrival: ContinuousClock.Instant?
+        var ready = false
+    }
+
+    let port: Int
+    private let descriptor: Int32
+    private let state = Mutex(State())
+    private static let maxKeptBytes = 1 << 30
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw ValidationError("socket: \(String(cString: strerror(errno)))") }
+        var size: Int32 = 64 << 20
+        // SO_RCVBUFFORCE passes rmem_max when allowed; otherwise the plain option caps at it.
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { close(fd); throw ValidationError("bind: \(String(cString: strerror(errno)))") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in receiveLoop() }
+        thread.start()
+    }
+
+    var isReady: Bool { state.withLock { $0.ready } }
+
+    /// Runs `body` on a new thread and waits for its result.
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+        let result = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let value = body()
+            result.withLock { $0 = value }
+            done.signal()
+        }.start()
+        done.wait()
+        return result.withLock { $0! }
+    }
+
+    private func receiveLoop() {
+        state.withLock { $0.ready = true }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let clock = ContinuousClock()
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard n >= 0 else {
+                if errno == EINTR { continue }
+                return
+            }
+            let now = clock.now
+            let datagram = Array(buffer.prefix(n))
+            state.withLock { s in
+                s.count += 1
+                s.lastArrival = now
+                if s.bytes + n <= Self.maxKeptBytes {
+                    s.bytes += n
+                    s.datagrams.append(datagram)
+                }
+            }
+        }
+    }
+
+    func reset() {
+        state.withLock { s in
+            s.datagrams = []
+            s.bytes = 0
+            s.count = 0
+            s.lastArrival = nil
+        }
+    }
+
+    /// Waits until 300 ms pass without a datagram, then counts the spans received.
+    func waitForQuiet() -> Received {
+        var lastCount = -1
+        while true {
+            usleep(300_000)
+            let count = state.withLock { $0.count }
+            if count == lastCount { break }
+            lastCount = count
+        }
+        let (datagrams, count, last) = state.withLock { s in
+            let taken = s.datagrams
+            s.datagrams = []
+            return (taken, s.count, s.lastArrival)
+        }
+        let decoder = WireDecoder()
+        var spans = 0
+        for datagram in datagrams {
+            spans += (try? decoder.decodeAgent(datagram, protocolKind: .compact).spans.count) ?? 0
+        }
+        return Received(datagrams: count, spans: spans, lastArrival: last)
+    }
+}
