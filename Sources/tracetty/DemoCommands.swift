@@ -210,7 +210,7 @@ struct DemoCommand: AsyncParsableCommand {
         printNow("tracetty demo: stopped. \(traffic.sent) generated requests (\(traffic.succeeded) answered 200"
                  + (traffic.failed > 0 ? ", \(traffic.failed) failed" : "") + "), "
                  + "\(counters.snapshot().spansAccepted) spans received.")
-        for line in hint.dropFirst() { printNow(line) }
+        printNow("Run it again and send your own request: curl \(Self.curlAddress(server1))/alice")
         let exit = try outcome.get()
         if exit != 0 { throw ExitCode(exit) }
     }
