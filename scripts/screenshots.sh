@@ -58,3 +58,17 @@ if [ -d "$fixtures" ]; then
     shot live
     keys q
 fi
+
+# Demo: `tracetty demo` on free ports, a few requests through the seed's two
+# servers, the newest trace's waterfall with the hop selected.
+free_tcp() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_udp() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+tmux -L "$socket" kill-server 2>/dev/null || true
+tmux -L "$socket" new-session -d -s "$session" -x 120 -y 36 \
+    "env TERM=xterm-256color LANG=C.UTF-8 TZ=UTC '$bin' demo --rate 2 --server-1-port $(free_tcp) --server-2-port $(free_tcp) --agent-port $(free_udp); sleep 5"
+sleep 4
+keys Enter
+sleep 0.3
+keys j
+shot demo
+keys q
