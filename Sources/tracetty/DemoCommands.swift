@@ -247,13 +247,3 @@ struct DemoCommand: AsyncParsableCommand {
 /// thread of the cooperative pool: the explorer's loop blocks for the whole
 /// session, while the in-process servers, their HTTP client and the traffic
 /// generator need the pool (it may be one thread wide on a one-core machine).
-func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
-    await withCheckedContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(returning: Result { try body() })
-        }
-        thread.name = "tracetty-ui"
-        thread.stackSize = 8 << 20  // as much as a main thread: the loop is the one the other commands run
-        thread.start()
-    }
-}

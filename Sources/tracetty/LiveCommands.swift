@@ -167,16 +167,23 @@ struct LiveCommand: AsyncParsableCommand {
         }
         let (server, bound) = try await startListeners(listeners, sink: LiveSink(queue: queue, recorder: recorder), counters: counters)
         let sharedStore = SharedTraceStore(limits: store.limits)
-        let feed = LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: recorder, recordPath: record)
-        var loop = ExplorerLoop(store: sharedStore, feed: feed, title: "live · \(bound.count) listeners on \(listeners.host)",
-                                colorMode: color.mode, utcOffsetSeconds: store.utcOffsetSeconds)
-        loop.follow = true
+        let title = "live · \(bound.count) listeners on \(listeners.host)"
+        let colorMode = color.mode, utcOffset = store.utcOffsetSeconds, recordPath = record, liveRecorder = recorder
         let exit: Int32
         do {
-            // The UI loop blocks this task's thread for the session: the
-            // listeners run on NIO's own threads and the recorder on its own,
-            // so nothing else waits for the cooperative pool meanwhile.
-            exit = try loop.run()
+            // The UI loop runs on a thread of its own that yields to the
+            // listeners: a list refresh of a few hundred thousand traces takes
+            // a core for ~100 ms, and a listener starved that long overflows
+            // its socket buffer (kernel drops, lost for good). A slower
+            // redraw loses nothing.
+            exit = try await runOnOwnThread(yieldingToIngest: true) { () throws -> Int32 in
+                let feed = LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: liveRecorder,
+                                    recordPath: recordPath)
+                var loop = ExplorerLoop(store: sharedStore, feed: feed, title: title, colorMode: colorMode,
+                                        utcOffsetSeconds: utcOffset)
+                loop.follow = true
+                return try loop.run()
+            }.get()
         } catch {
             await server.shutdown()
             _ = try? recorder?.finish()

@@ -160,3 +160,23 @@ struct ExplorerRenderKey: Equatable {
         height = state.height
     }
 }
+
+/// Runs `body` on a new thread (an 8 MiB stack, as a main thread's) and
+/// returns its result: the explorer loop blocks for a whole session and must
+/// not hold a cooperative thread that servers in the same process need.
+/// `yieldingToIngest` lowers the thread's priority (nice +5, this thread only
+/// on Linux) so that listeners and decoders win the CPU when it is short.
+func runOnOwnThread<T: Sendable>(yieldingToIngest: Bool = false,
+                                 _ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+    await withCheckedContinuation { continuation in
+        let thread = Thread {
+            #if os(Linux)
+            if yieldingToIngest { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5) }
+            #endif
+            continuation.resume(returning: Result { try body() })
+        }
+        thread.name = "tracetty-ui"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
