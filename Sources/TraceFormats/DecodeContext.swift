@@ -94,6 +94,24 @@ final class DecodeContext {
         var attributes: [Attribute]
     }
 
+    /// The last Thrift Process decoded without issues, and its bytes.
+    private var lastProcess: (format: WireDecodeError.Format, bytes: [UInt8], resource: Resource)?
+    private static let maxRememberedProcessBytes = 4096
+
+    func knownProcess(format: WireDecodeError.Format, at pointer: UnsafePointer<UInt8>,
+                      available: Int) -> (length: Int, resource: Resource)? {
+        guard let last = lastProcess, last.format == format, last.bytes.count <= available else { return nil }
+        let same = last.bytes.withUnsafeBufferPointer { stored in
+            stored.baseAddress.map { memcmp($0, pointer, stored.count) == 0 } ?? false
+        }
+        return same ? (last.bytes.count, last.resource) : nil
+    }
+
+    func rememberProcess(_ resource: Resource, format: WireDecodeError.Format, bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.count > 0, bytes.count <= Self.maxRememberedProcessBytes else { return }
+        lastProcess = (format, Array(bytes), resource)
+    }
+
     func resource(serviceName: String, attributes: [Attribute]) -> Resource {
         let key = ResourceKey(serviceName: serviceName, attributes: attributes)
         if let existing = resources[key] { return existing }

@@ -239,6 +239,24 @@ enum JaegerThriftReader {
     }
 
     static func decodeProcess<R: ThriftReader>(_ r: inout R, _ ctx: DecodeContext) throws(WireDecodeError) -> Resource {
+        // A client sends the same Process in every datagram: when the bytes
+        // match the last one decoded, its Resource is reused without decoding
+        // (a struct's bytes determine its value and where it ends).
+        let start = r.position
+        if let known = ctx.knownProcess(format: r.format, at: r.base + start, available: r.count - start) {
+            r.skipKnownBytes(known.length)
+            return known.resource
+        }
+        let issuesBefore = ctx.issues.count
+        let resource = try decodeProcessFields(&r, ctx)
+        if ctx.issues.count == issuesBefore {
+            ctx.rememberProcess(resource, format: r.format,
+                                bytes: UnsafeBufferPointer(start: r.base + start, count: r.position - start))
+        }
+        return resource
+    }
+
+    private static func decodeProcessFields<R: ThriftReader>(_ r: inout R, _ ctx: DecodeContext) throws(WireDecodeError) -> Resource {
         let saved = try r.beginStruct()
         var serviceName = ""
         var tags: [Attribute] = []

@@ -87,6 +87,7 @@ struct ThriftField {
 /// before that length has been checked.
 protocol ThriftReader {
     var base: UnsafePointer<UInt8> { get }
+    var count: Int { get }
     var position: Int { get }
     var format: WireDecodeError.Format { get }
 
@@ -112,6 +113,9 @@ protocol ThriftReader {
     mutating func exitContainer()
 
     func fault(_ reason: WireDecodeError.Reason, at offset: Int) -> WireDecodeError
+    /// Moves past `n` bytes the caller has already checked (a whole struct
+    /// it recognised byte for byte, so no reader state changes).
+    mutating func skipKnownBytes(_ n: Int)
 }
 
 extension ThriftReader {
@@ -199,6 +203,8 @@ struct ThriftCompactReader: ThriftReader {
     func fault(_ reason: WireDecodeError.Reason, at offset: Int) -> WireDecodeError {
         WireDecodeError(format: .thriftCompact, offset: offset, reason: reason)
     }
+
+    mutating func skipKnownBytes(_ n: Int) { position = min(count, position + n) }
 
     @inline(__always)
     private mutating func readU8() throws(WireDecodeError) -> UInt8 {
@@ -381,6 +387,8 @@ struct ThriftBinaryReader: ThriftReader {
     func fault(_ reason: WireDecodeError.Reason, at offset: Int) -> WireDecodeError {
         WireDecodeError(format: .thriftBinary, offset: offset, reason: reason)
     }
+
+    mutating func skipKnownBytes(_ n: Int) { position = min(count, position + n) }
 
     @inline(__always)
     private mutating func need(_ n: Int) throws(WireDecodeError) {

@@ -407,4 +407,25 @@ import TraceModel
         expectSameSpans(try decoder.decodeOTLPDetectingGzip(Gzip.compress(OTLPProtobufEncoder.encode(otlp))).spans, otlp)
         #expect(try decoder.decodeJaegerBatch(JaegerThriftEncoder.batch(process: WireSamples.process, spans: spans)).spans == spans)
     }
+
+    /// The decoder reuses the last Process it decoded when the next
+    /// datagram's Process bytes are the same; any difference is decoded.
+    @Test func processesThatDifferByOneByteAreDecodedApart() throws {
+        let decoder = WireDecoder()
+        func process(_ host: String) -> Resource {
+            Resource(serviceName: "server-1", attributes: [Attribute("service.name", .string("server-1")),
+                                                           Attribute("hostname", .string(host))])
+        }
+        let hosts = ["vm-a", "vm-b", "vm-b", "vm-a", "vm-a2", "vm-a"]
+        for (i, host) in hosts.enumerated() {
+            for kind in [ThriftProtocolKind.compact, .binary] {
+                let datagram = JaegerThriftEncoder.emitBatch(process: process(host), spans: [spans[i]], protocolKind: kind)
+                let batch = try decoder.decodeAgent(datagram)
+                #expect(batch.process?.attributes == process(host).attributes, "datagram \(i) (\(kind))")
+                var expected = spans[i]
+                expected.resource = process(host)
+                #expect(batch.spans == [expected])
+            }
+        }
+    }
 }
