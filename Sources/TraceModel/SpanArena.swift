@@ -33,10 +33,17 @@ struct SpanArena: Sendable {
     /// string or process per span) cannot grow them without end: past a bound
     /// the value is written inline, and counted.
     let tableCapacity: Int
+    /// Resources and scopes carry attribute lists, so their table is smaller
+    /// and only takes lists up to `maxTabledAttributes`: the tables outlive
+    /// evicted traces, and must stay small whatever a client sends (at most
+    /// ~4,096 x 64 attributes). Anything else is written inline, with its trace.
+    let objectTableCapacity: Int
+    static let maxTabledAttributes = 64
     private(set) var inlinedPastBound = 0
 
     init(tableCapacity: Int = 1 << 16) {
         self.tableCapacity = tableCapacity
+        objectTableCapacity = min(tableCapacity, 4096)
     }
 
     // MARK: Writing
@@ -102,7 +109,7 @@ struct SpanArena: Sendable {
         var ref: UInt32 = 0
         if let index = resourceIndex[resource] {
             ref = index + 1
-        } else if resources.count < tableCapacity {
+        } else if resources.count < objectTableCapacity, resource.attributes.count <= Self.maxTabledAttributes {
             resourceIndex[resource] = UInt32(resources.count)
             resources.append(resource)
             ref = UInt32(resources.count)
@@ -121,7 +128,7 @@ struct SpanArena: Sendable {
 
     private mutating func scopeRef(_ scope: InstrumentationScope) -> UInt32 {
         if let index = scopeIndex[scope] { return index + 1 }
-        guard scopes.count < tableCapacity else {
+        guard scopes.count < objectTableCapacity, scope.attributes.count <= Self.maxTabledAttributes else {
             inlinedPastBound += 1
             return 0
         }

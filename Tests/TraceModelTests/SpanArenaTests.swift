@@ -85,4 +85,16 @@ import Testing
         #expect(packed.rootOperation == "server-1" && packed.services == ["server-1", "server-2"])
         #expect(packed.errorCount == 1)
     }
+
+    @Test func aProcessWithManyTagsStaysWithItsTraceAndIsEvictedWithIt() throws {
+        let big = Resource(serviceName: "wide", attributes: (0..<65).map { Attribute("k\($0)", .int(Int64($0))) })
+        var store = TraceStore(limits: TraceStoreLimits(maxSpans: 1))
+        let first = Span(traceID: TraceID(low: 1), spanID: SpanID(1), name: "a", startTimeUnixNano: 1, durationNano: 1,
+                         resource: big)
+        store.add(first)
+        #expect(store.traceSpans(TraceID(low: 1)) == [first])
+        #expect(store.valuesInlinedPastTableBound == 1)
+        store.add(Span(traceID: TraceID(low: 2), spanID: SpanID(2), name: "b", startTimeUnixNano: 2, durationNano: 1))
+        #expect(store.traceSpans(TraceID(low: 1)) == nil)
+    }
 }
