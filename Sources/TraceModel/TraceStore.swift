@@ -89,7 +89,10 @@ public struct TraceStore: Sendable {
         let limit = limits.maxSpansPerTrace
         // Packed before the lookup: the closure below may touch only the record.
         arena.append(span, to: &scratch, scratch: &spanScratch)
-        let packed = scratch
+        // Moved out and back, not copied: a copy alive at `removeAll` would
+        // make it allocate a fresh buffer for every span.
+        var packed: [UInt8] = []
+        swap(&packed, &scratch)
         // One hash lookup per span: mutate the record in place.
         let (isNew, accepted, becameDirty) = { (record: inout Record) -> (Bool, Bool, Bool) in
             let isNew = record.lastUpdate == 0
@@ -104,7 +107,8 @@ public struct TraceStore: Sendable {
             record.isDirty = true
             return (isNew, true, becameDirty)
         }(&records[id, default: Record()])
-        scratch.removeAll(keepingCapacity: true)
+        packed.removeAll(keepingCapacity: true)
+        scratch = packed
         if isNew { arrivalOrder.append(id) }
         if becameDirty { dirty.append(id) }
         guard accepted else {
