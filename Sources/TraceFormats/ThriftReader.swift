@@ -119,6 +119,10 @@ protocol ThriftReader {
 }
 
 extension ThriftReader {
+    func fault(_ reason: WireDecodeError.Reason, at offset: Int) -> WireDecodeError {
+        WireDecodeError(format: format, offset: offset, reason: reason)
+    }
+
     /// Skips one value of `type`, recursively (depth-bounded).
     mutating func skip(_ type: ThriftType) throws(WireDecodeError) {
         switch type {
@@ -198,10 +202,6 @@ struct ThriftCompactReader: ThriftReader {
         self.base = base
         self.count = count
         self.limits = limits
-    }
-
-    func fault(_ reason: WireDecodeError.Reason, at offset: Int) -> WireDecodeError {
-        WireDecodeError(format: .thriftCompact, offset: offset, reason: reason)
     }
 
     mutating func skipKnownBytes(_ n: Int) { position = min(count, position + n) }
@@ -382,10 +382,6 @@ struct ThriftBinaryReader: ThriftReader {
         self.base = base
         self.count = count
         self.limits = limits
-    }
-
-    func fault(_ reason: WireDecodeError.Reason, at offset: Int) -> WireDecodeError {
-        WireDecodeError(format: .thriftBinary, offset: offset, reason: reason)
     }
 
     mutating func skipKnownBytes(_ n: Int) { position = min(count, position + n) }

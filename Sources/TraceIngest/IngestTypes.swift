@@ -104,12 +104,18 @@ public enum IngestError: Error, Sendable, Equatable, CustomStringConvertible {
     case portInUse(ListenerKind, host: String, port: Int)
     case cannotBind(ListenerKind, host: String, port: Int, reason: String)
 
-    public var description: String {
+    public var description: String { message(option: nil) }
+
+    /// The one-line message, naming `option` (default: the listener's own
+    /// port option, which `--off NAME` can also turn off) as what to change.
+    public func message(option: String?) -> String {
         switch self {
         case .portInUse(let kind, let host, let port):
-            return "port \(port) on \(host) is already in use (\(kind.rawValue), \(kind.portOption)): choose another port with \(kind.portOption) or turn the listener off"
+            let fix = option.map { "choose another port with \($0)" }
+                ?? "choose another port with \(kind.portOption) or turn the listener off"
+            return "port \(port) on \(host) is already in use (\(kind.rawValue), \(option ?? kind.portOption)): \(fix)"
         case .cannotBind(let kind, let host, let port, let reason):
-            return "cannot listen on \(host):\(port) for \(kind.rawValue) (\(kind.portOption)): \(reason)"
+            return "cannot listen on \(host):\(port) for \(kind.rawValue) (\(option ?? kind.portOption)): \(reason)"
         }
     }
 }

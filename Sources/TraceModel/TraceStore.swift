@@ -34,6 +34,12 @@ public struct TraceStore: Sendable {
         var isDirty = false
         var hasSummary = false
         var summary = PackedSummary()
+
+        mutating func setSummary(_ packed: PackedSummary) {
+            summary = packed
+            hasSummary = true
+            isDirty = false
+        }
     }
 
     /// A trace summary without its strings: names are read from the root
@@ -181,9 +187,7 @@ public struct TraceStore: Sendable {
                 errorCount: Int32(clamping: facts.errorCount), depth: Int32(clamping: facts.depth),
                 rootCount: Int32(clamping: facts.rootCount), services: serviceLists.index(of: facts.services) ?? .max,
                 isIncomplete: facts.isIncomplete)
-            records[id]?.summary = packed
-            records[id]?.hasSummary = true
-            records[id]?.isDirty = false
+            records[id]?.setSummary(packed)
         }
         dirty.removeAll(keepingCapacity: true)
     }

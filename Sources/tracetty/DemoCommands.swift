@@ -167,7 +167,7 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             bound = try await ingest.start()
         } catch {
-            printError("tracetty: " + Self.describe(error, option: "--agent-port"))
+            printError("tracetty: " + ((error as? IngestError)?.message(option: "--agent-port") ?? "\(error)"))
             throw ExitCode(2)
         }
         let agentHost = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
@@ -229,21 +229,4 @@ struct DemoCommand: AsyncParsableCommand {
         guard let server else { return "localhost:\(DemoService.server1.defaultPort)" }
         return ["127.0.0.1", "0.0.0.0", "::1", "::"].contains(server.host) ? "localhost:\(server.port)" : server.address
     }
-
-    /// A listener error, naming the demo's option instead of `live`'s.
-    static func describe(_ error: any Error, option: String) -> String {
-        switch error as? IngestError {
-        case .portInUse(_, let host, let port)?:
-            return "port \(port) on \(host) is already in use (jaeger agent listener, \(option)): choose another port with \(option)"
-        case .cannotBind(_, let host, let port, let reason)?:
-            return "cannot listen on \(host):\(port) for the jaeger agent listener (\(option)): \(reason)"
-        case nil:
-            return "\(error)"
-        }
-    }
 }
-
-/// Runs `body` on a thread of its own and waits for it without holding a
-/// thread of the cooperative pool: the explorer's loop blocks for the whole
-/// session, while the in-process servers, their HTTP client and the traffic
-/// generator need the pool (it may be one thread wide on a one-core machine).
