@@ -8,6 +8,10 @@ public struct SyntheticTraces: Sendable {
     public let startUnixNano: UInt64
     /// Gap between the starts of consecutive traces.
     public let traceIntervalNano: UInt64
+    /// Children of every 50th trace's root (500 by default).
+    public let wideChildren: Int
+    /// Spans in every 97th trace's chain (200 by default).
+    public let deepDepth: Int
     public private(set) var tracesMade = 0
     private var state: UInt64
 
@@ -25,10 +29,16 @@ public struct SyntheticTraces: Sendable {
     static let names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
                         "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "zoë"]
 
-    public init(seed: UInt64 = 1, startUnixNano: UInt64 = 1_700_000_000_000_000_000, traceIntervalNano: UInt64 = 50_000_000) {
+    /// Smaller `wideChildren` and `deepDepth` keep the mix of shapes with
+    /// fewer spans per trace: 10 and 20 give ~3.3 spans per trace (about
+    /// 300,000 traces per million spans, as a busy seed system makes).
+    public init(seed: UInt64 = 1, startUnixNano: UInt64 = 1_700_000_000_000_000_000, traceIntervalNano: UInt64 = 50_000_000,
+                wideChildren: Int = 500, deepDepth: Int = 200) {
         self.seed = seed
         self.startUnixNano = startUnixNano
         self.traceIntervalNano = traceIntervalNano
+        self.wideChildren = max(0, wideChildren)
+        self.deepDepth = max(1, deepDepth)
         state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x2545_F491_4F6C_DD1D
     }
 
@@ -46,13 +56,14 @@ public struct SyntheticTraces: Sendable {
     private mutating func traceID() -> TraceID { TraceID(high: next(), low: next() | 1) }
 
     /// The next trace: mostly the seed's three spans, some errors, every 50th
-    /// a wide trace (a root with 500 children), every 97th a deep one (a chain of 200).
+    /// a wide trace (a root with `wideChildren` children, 500 by default),
+    /// every 97th a deep one (a chain of `deepDepth`, 200 by default).
     public mutating func nextTrace() -> [Span] {
         let index = tracesMade
         tracesMade += 1
         let start = startUnixNano &+ UInt64(index) &* traceIntervalNano &+ below(traceIntervalNano / 2)
-        if index % 97 == 96 { return deepTrace(start: start, depth: 200) }
-        if index % 50 == 49 { return wideTrace(start: start, children: 500) }
+        if index % 97 == 96 { return deepTrace(start: start, depth: deepDepth) }
+        if index % 50 == 49 { return wideTrace(start: start, children: wideChildren) }
         let name = Self.names[Int(below(UInt64(Self.names.count)))] + (index >= Self.names.count ? "\(below(1000))" : "")
         let isError = below(20) == 0
         return Self.seedTrace(

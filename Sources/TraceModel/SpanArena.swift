@@ -367,6 +367,249 @@ struct SpanArena: Sendable {
         if ref & 1 == 1 { r.offset += Int(ref >> 1) }
     }
 
+    // MARK: Reading for queries
+
+    /// A string in a trace's bytes, without making it: a table index, or
+    /// where its inline UTF-8 sits. A query tests table strings once each.
+    struct StringRef {
+        /// Index into `strings`, or -1 for the inline bytes at `start..<start + length`.
+        var table: Int32
+        var start: Int
+        var length: Int
+    }
+
+    /// One span's fixed fields and where its variable parts start.
+    struct SpanLayout {
+        var offset: Int
+        var attributesAt: Int
+        var spanID: UInt64
+        var parentID: UInt64
+        var start: UInt64
+        var duration: UInt64
+        var name: StringRef
+        /// Resource table index, or -1 when written inline at `resourceAt`.
+        var resource: Int32
+        var resourceAt: Int
+        var bits: UInt8
+
+        var hasParent: Bool { bits & (1 << 5) != 0 }
+        var isError: Bool { bits & (1 << 6) != 0 }
+        var hasExtras: Bool { bits & (1 << 7) != 0 }
+        var kindRaw: UInt8 { bits & 0x7 }
+        var statusRaw: UInt8 { (bits >> 3) & 0x3 }
+    }
+
+    /// Every span of a trace's bytes, read as far as its attributes, into `layouts`.
+    static func layouts(of bytes: UnsafeBufferPointer<UInt8>, into layouts: inout [SpanLayout]) {
+        var r = PointerReader(bytes: bytes, offset: 0)
+        while r.offset < bytes.count {
+            let offset = r.offset
+            let length = Int(r.varint())
+            let end = r.offset + length
+            let spanID = r.fixed()
+            let parentID = r.fixed()
+            let start = r.fixed()
+            let duration = r.fixed()
+            let bits = r.byte()
+            r.skipVarint()
+            let name = r.stringRef()
+            let resource = Int32(truncatingIfNeeded: r.varint()) - 1
+            let resourceAt = r.offset
+            if resource < 0 {
+                _ = r.stringRef()
+                r.skipAttributes()
+            }
+            layouts.append(SpanLayout(
+                offset: offset, attributesAt: r.offset, spanID: spanID, parentID: parentID, start: start,
+                duration: duration, name: name, resource: resource, resourceAt: resourceAt, bits: bits))
+            r.offset = end
+        }
+    }
+
+    func string(_ ref: StringRef, in bytes: UnsafeBufferPointer<UInt8>) -> String {
+        if ref.table >= 0 { return strings[Int(ref.table)] }
+        precondition(ref.start >= 0 && ref.start + ref.length <= bytes.count, "packed string read past its trace")
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[ref.start..<ref.start + ref.length]), as: UTF8.self)
+    }
+
+    /// The service name of a span whose resource is written inline.
+    static func inlineServiceName(of layout: SpanLayout, in bytes: UnsafeBufferPointer<UInt8>) -> StringRef {
+        var r = PointerReader(bytes: bytes, offset: layout.resourceAt)
+        return r.stringRef()
+    }
+
+    /// The resource of a span, made whole only when it was written inline.
+    func resource(of layout: SpanLayout, in bytes: [UInt8]) -> Resource {
+        if layout.resource >= 0 { return resources[Int(layout.resource)] }
+        var r = Reader(bytes: bytes, offset: layout.resourceAt)
+        let service = string(&r)
+        return Resource(serviceName: service, attributes: readAttributes(&r))
+    }
+
+    /// A value that `AttributeCursor` left packed, made whole.
+    func value(at offset: Int, in bytes: [UInt8]) -> AttributeValue {
+        var r = Reader(bytes: bytes, offset: offset)
+        return value(&r)
+    }
+
+    /// An attribute value as it is packed: scalars read in place, the rest
+    /// (bytes, lists, maps) left where they are, for `value(at:in:)`.
+    enum PackedValue {
+        case string(StringRef)
+        case bool(Bool)
+        case int(Int64)
+        case double(Double)
+        case other(at: Int)
+    }
+
+    /// Walks a packed attribute list.
+    struct AttributeCursor {
+        fileprivate var reader: PointerReader
+        fileprivate var remaining: Int
+
+        fileprivate init(_ reader: PointerReader) {
+            self.reader = reader
+            remaining = Int(self.reader.varint())
+        }
+
+        mutating func next() -> (key: StringRef, value: PackedValue)? {
+            guard remaining > 0 else { return nil }
+            remaining -= 1
+            let key = reader.stringRef()
+            let at = reader.offset
+            let value: PackedValue
+            switch reader.byte() {
+            case ValueTag.string: value = .string(reader.stringRef())
+            case ValueTag.boolTrue: value = .bool(true)
+            case ValueTag.boolFalse: value = .bool(false)
+            case ValueTag.int:
+                let z = reader.varint()
+                value = .int(Int64(bitPattern: z >> 1) ^ -Int64(bitPattern: z & 1))
+            case ValueTag.double: value = .double(Double(bitPattern: reader.fixed()))
+            default:
+                reader.offset = at
+                reader.skipValue()
+                value = .other(at: at)
+            }
+            return (key, value)
+        }
+    }
+
+    /// The span's own attributes (not its resource's).
+    static func attributes(of layout: SpanLayout, in bytes: UnsafeBufferPointer<UInt8>) -> AttributeCursor {
+        AttributeCursor(PointerReader(bytes: bytes, offset: layout.attributesAt))
+    }
+
+    /// Walks a span's events: name and attributes of each.
+    struct EventCursor {
+        fileprivate var reader: PointerReader
+        fileprivate var remaining: Int
+
+        mutating func next() -> (name: StringRef, attributes: AttributeCursor)? {
+            guard remaining > 0 else { return nil }
+            remaining -= 1
+            reader.offset += 8
+            let name = reader.stringRef()
+            let attributes = AttributeCursor(reader)
+            reader.skipAttributes()
+            return (name, attributes)
+        }
+    }
+
+    /// The span's events; none when it has no extras.
+    static func events(of layout: SpanLayout, in bytes: UnsafeBufferPointer<UInt8>) -> EventCursor {
+        var r = PointerReader(bytes: bytes, offset: layout.attributesAt)
+        guard layout.hasExtras else { return EventCursor(reader: r, remaining: 0) }
+        r.skipAttributes()
+        return events(at: r)
+    }
+
+    /// The events of a span with extras whose attributes `attributes` has read to the end.
+    static func events(after attributes: AttributeCursor, in bytes: UnsafeBufferPointer<UInt8>) -> EventCursor {
+        precondition(attributes.remaining == 0, "events read before the attributes were")
+        return events(at: attributes.reader)
+    }
+
+    /// From just past a span's attributes: skips the status message, scope and trace state.
+    private static func events(at reader: PointerReader) -> EventCursor {
+        var r = reader
+        _ = r.stringRef()
+        if r.varint() == 0 {
+            _ = r.stringRef()
+            _ = r.stringRef()
+            r.skipAttributes()
+        }
+        _ = r.stringRef()
+        let count = Int(r.varint())
+        return EventCursor(reader: r, remaining: count)
+    }
+
+    /// `Reader` over memory borrowed for one trace's evaluation: no copy and
+    /// no reference counting per span. Reads stay bounds-checked, as a bad
+    /// read is a bug in the arena (and traps) rather than input.
+    fileprivate struct PointerReader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var offset: Int
+
+        @inline(__always) mutating func byte() -> UInt8 {
+            precondition(offset < bytes.count, "packed span read past its trace")
+            defer { offset += 1 }
+            return bytes[offset]
+        }
+
+        @inline(__always) mutating func fixed() -> UInt64 {
+            precondition(offset + 8 <= bytes.count, "packed span read past its trace")
+            let value = UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(as: UInt64.self)
+            offset += 8
+            return UInt64(littleEndian: value)
+        }
+
+        @inline(__always) mutating func varint() -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let b = byte()
+                value |= UInt64(b & 0x7f) << shift
+                if b < 0x80 { return value }
+                shift += 7
+            }
+        }
+
+        @inline(__always) mutating func skipVarint() {
+            while byte() >= 0x80 {}
+        }
+
+        @inline(__always) mutating func stringRef() -> StringRef {
+            let ref = varint()
+            if ref & 1 == 0 { return StringRef(table: Int32(truncatingIfNeeded: ref >> 1), start: 0, length: 0) }
+            let length = Int(ref >> 1)
+            defer { offset += length }
+            return StringRef(table: -1, start: offset, length: length)
+        }
+
+        mutating func skipAttributes() {
+            let count = Int(varint())
+            for _ in 0..<count {
+                _ = stringRef()
+                skipValue()
+            }
+        }
+
+        mutating func skipValue() {
+            switch byte() {
+            case ValueTag.string: _ = stringRef()
+            case ValueTag.boolTrue, ValueTag.boolFalse: break
+            case ValueTag.int: skipVarint()
+            case ValueTag.double: offset += 8
+            case ValueTag.bytes: offset += Int(varint())
+            case ValueTag.array:
+                let count = Int(varint())
+                for _ in 0..<count { skipValue() }
+            default: skipAttributes()
+            }
+        }
+    }
+
     private enum ValueTag {
         static let string: UInt8 = 0, boolFalse: UInt8 = 1, boolTrue: UInt8 = 2, int: UInt8 = 3
         static let double: UInt8 = 4, bytes: UInt8 = 5, array: UInt8 = 6, map: UInt8 = 7

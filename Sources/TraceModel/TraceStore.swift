@@ -15,6 +15,7 @@ public struct TraceStoreLimits: Sendable, Hashable {
 /// owned by one task; `SharedTraceStore` wraps it for a producer and the UI.
 public struct TraceStore: Sendable {
     public struct Counters: Sendable, Hashable {
+        public init() {}
         public var spansAccepted = 0
         /// Spans refused because their trace already held `maxSpansPerTrace`.
         public var spansDroppedTraceFull = 0
@@ -32,6 +33,10 @@ public struct TraceStore: Sendable {
         var spanCount: Int32 = 0
         /// Listed in `dirty` since its last summary.
         var isDirty = false
+        /// Listed in `changeLog` since the UI last took the changes.
+        var isChanged = false
+        /// The UI has been told of this trace (so its eviction must be told too).
+        var isReported = false
         var hasSummary = false
         var summary = PackedSummary()
 
@@ -59,8 +64,8 @@ public struct TraceStore: Sendable {
 
     public let limits: TraceStoreLimits
     public private(set) var counters = Counters()
-    private var records: [TraceID: Record] = [:]
-    private var arena = SpanArena()
+    var records: [TraceID: Record] = [:]
+    var arena = SpanArena()
     private var scratch: [UInt8] = []
     private var spanScratch: [UInt8] = []
     private var serviceLists = ServiceLists()
@@ -69,6 +74,11 @@ public struct TraceStore: Sendable {
     private var arrivalHead = 0
     /// Traces whose summary is stale, each listed once.
     private var dirty: [TraceID] = []
+    /// Traces new or grown since the UI last took the changes, each once;
+    /// and reported traces evicted since. See `takeChanges`.
+    private var changeLog: [TraceID] = []
+    private var changeHead = 0
+    private var evictedLog: [TraceID] = []
     public private(set) var spanCount = 0
     /// Bumped on every change; a reader redraws only when it moved.
     public private(set) var version: UInt64 = 0
@@ -100,23 +110,26 @@ public struct TraceStore: Sendable {
         var packed: [UInt8] = []
         swap(&packed, &scratch)
         // One hash lookup per span: mutate the record in place.
-        let (isNew, accepted, becameDirty) = { (record: inout Record) -> (Bool, Bool, Bool) in
+        let (isNew, accepted, becameDirty, becameChanged) = { (record: inout Record) -> (Bool, Bool, Bool, Bool) in
             let isNew = record.lastUpdate == 0
             guard Int(record.spanCount) < limit else {
                 if isNew { record.lastUpdate = version }
-                return (isNew, false, false)
+                return (isNew, false, false, false)
             }
             Self.appendExactly(packed, to: &record.bytes)
             record.spanCount += 1
             record.lastUpdate = version
             let becameDirty = !record.isDirty
             record.isDirty = true
-            return (isNew, true, becameDirty)
+            let becameChanged = !record.isChanged
+            record.isChanged = true
+            return (isNew, true, becameDirty, becameChanged)
         }(&records[id, default: Record()])
         packed.removeAll(keepingCapacity: true)
         scratch = packed
         if isNew { arrivalOrder.append(id) }
         if becameDirty { dirty.append(id) }
+        if becameChanged { changeLog.append(id) }
         guard accepted else {
             counters.spansDroppedTraceFull += 1
             return
@@ -155,6 +168,7 @@ public struct TraceStore: Sendable {
             }
             // Entries of traces already evicted are skipped.
             guard let record = records.removeValue(forKey: oldest) else { continue }
+            if record.isReported { evictedLog.append(oldest) }
             spanCount -= Int(record.spanCount)
             counters.tracesEvicted += 1
             counters.spansEvicted += Int(record.spanCount)
@@ -163,6 +177,12 @@ public struct TraceStore: Sendable {
         if arrivalHead > 4096, arrivalHead * 2 > arrivalOrder.count {
             arrivalOrder.removeFirst(arrivalHead)
             arrivalHead = 0
+        }
+        // With no reader taking changes the log keeps ids of evicted traces:
+        // drop those now and then, so it stays within the traces held.
+        if changeLog.count - changeHead > 2 * records.count + 4096 {
+            changeLog = changeLog[changeHead...].filter { records[$0] != nil }
+            changeHead = 0
         }
     }
 
@@ -177,19 +197,62 @@ public struct TraceStore: Sendable {
 
     /// Re-derives the summaries of traces that changed since the last call.
     public mutating func refreshSummaries() {
-        for id in dirty {
-            // Evicted since it was listed: nothing to do.
-            guard let record = records[id] else { continue }
-            let source = StoredSpans(arena: arena, bytes: record.bytes, count: Int(record.spanCount))
-            let facts = SummaryFacts(source: source, tree: TraceTree(source: source))
-            let packed = PackedSummary(
-                start: facts.start, duration: facts.duration, rootOffset: facts.root.map { source.headers[$0].offset } ?? -1,
-                errorCount: Int32(clamping: facts.errorCount), depth: Int32(clamping: facts.depth),
-                rootCount: Int32(clamping: facts.rootCount), services: serviceLists.index(of: facts.services) ?? .max,
-                isIncomplete: facts.isIncomplete)
-            records[id]?.setSummary(packed)
-        }
+        for id in dirty { refreshSummary(id) }
         dirty.removeAll(keepingCapacity: true)
+    }
+
+    /// Re-derives one trace's summary if it is stale.
+    private mutating func refreshSummary(_ id: TraceID) {
+        // Evicted since it was listed, or already fresh: nothing to do.
+        guard let record = records[id], record.isDirty || !record.hasSummary else { return }
+        let source = StoredSpans(arena: arena, bytes: record.bytes, count: Int(record.spanCount))
+        let facts = SummaryFacts(source: source, tree: TraceTree(source: source))
+        let packed = PackedSummary(
+            start: facts.start, duration: facts.duration, rootOffset: facts.root.map { source.headers[$0].offset } ?? -1,
+            errorCount: Int32(clamping: facts.errorCount), depth: Int32(clamping: facts.depth),
+            rootCount: Int32(clamping: facts.rootCount), services: serviceLists.index(of: facts.services) ?? .max,
+            isIncomplete: facts.isIncomplete)
+        records[id]?.setSummary(packed)
+    }
+
+    /// Everything changed since the last call, at once (tests, small stores).
+    public mutating func takeChanges(matching: ((TraceStore, TraceID) -> Bool)? = nil) -> TraceStoreChanges {
+        var changes = TraceStoreChanges()
+        takeChanges(limit: .max, into: &changes, matching: matching)
+        return changes
+    }
+
+    /// Traces changed (new or grown) since the last call that are still waiting.
+    public var pendingChanges: Int { changeLog.count - changeHead }
+
+    /// What changed since the last call, for a reader that keeps its own list:
+    /// the summaries of up to `limit` new or grown traces (oldest change
+    /// first) and the reported traces evicted since. Costs what changed, not
+    /// what is stored, so a caller can hold the lock for one chunk at a time.
+    /// `matching` is asked of each updated trace (a live filter).
+    public mutating func takeChanges(
+        limit: Int, into changes: inout TraceStoreChanges, matching: ((TraceStore, TraceID) -> Bool)? = nil
+    ) {
+        var taken = 0
+        while changeHead < changeLog.count, taken < limit {
+            let id = changeLog[changeHead]
+            changeHead += 1
+            guard records[id] != nil else { continue }
+            taken += 1
+            refreshSummary(id)
+            records[id]?.isChanged = false
+            records[id]?.isReported = true
+            guard let record = records[id], let summary = unpack(record, id: id) else { continue }
+            changes.updated.append(summary)
+            if let matching { changes.matches.append(matching(self, id)) }
+        }
+        if changeHead == changeLog.count {
+            changeLog.removeAll(keepingCapacity: true)
+            changeHead = 0
+        }
+        changes.removed.append(contentsOf: evictedLog)
+        evictedLog.removeAll(keepingCapacity: true)
+        changes.version = version
     }
 
     private func unpack(_ record: Record, id: TraceID) -> TraceSummary? {
@@ -239,6 +302,40 @@ public struct TraceStore: Sendable {
     public var allTraceIDs: [TraceID] { Array(records.keys) }
 }
 
+/// What changed in a store since a reader last asked (see `TraceStore.takeChanges`).
+public struct TraceStoreChanges: Sendable {
+    /// The store's version when the changes were taken.
+    public var version: UInt64 = 0
+    /// New or grown traces.
+    public var updated: [TraceSummary] = []
+    /// For each of `updated`, whether it passes the filter, when one was given.
+    public var matches: [Bool] = []
+    /// Traces evicted since, that this reader had been told of.
+    public var removed: [TraceID] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { updated.isEmpty && removed.isEmpty }
+}
+
+/// One consistent view for the UI: the list's changes and the open trace,
+/// read at the same store version.
+public struct StoreSnapshot: Sendable {
+    public var changes: TraceStoreChanges
+    /// The open trace when it changed since the version the reader had (nil: unchanged or gone).
+    public var openTrace: Trace?
+    public var spanCount: Int
+    public var counters: TraceStore.Counters
+    public var version: UInt64 { changes.version }
+
+    public init(changes: TraceStoreChanges, openTrace: Trace? = nil, spanCount: Int, counters: TraceStore.Counters = .init()) {
+        self.changes = changes
+        self.openTrace = openTrace
+        self.spanCount = spanCount
+        self.counters = counters
+    }
+}
+
 /// The store shared by a producer (dump loader, network listeners) and the UI.
 /// Every access is under one lock and short; the UI copies what it draws.
 public final class SharedTraceStore: Sendable {
@@ -269,6 +366,40 @@ public final class SharedTraceStore: Sendable {
         return Trace(traceID: id, spans: copied.spans, lastUpdate: copied.update)
     }
     public func lastUpdate(of id: TraceID) -> UInt64? { store.withLock { $0.lastUpdate(of: id) } }
+
+    /// The changes since the last snapshot and the open trace, from one
+    /// version. Summaries are built a chunk at a time, each chunk under the
+    /// lock once, so a producer never waits for a whole list; the last chunk
+    /// and the open trace share one acquisition.
+    /// - Parameters:
+    ///   - open: the trace on screen and the `lastUpdate` the reader has of it.
+    ///   - matching: a live filter asked of each changed trace.
+    public func snapshot(open: (id: TraceID, lastUpdate: UInt64)? = nil, chunk: Int = 4096,
+                         matching: (@Sendable (TraceStore, TraceID) -> Bool)? = nil) -> StoreSnapshot {
+        var changes = TraceStoreChanges()
+        var rounds = 0
+        while true {
+            rounds += 1
+            // After many rounds under a flood, finish in one go rather than chase it.
+            let limit = rounds < 64 ? chunk : Int.max
+            let done: (spans: [Span]?, update: UInt64, count: Int, counters: TraceStore.Counters)? = store.withLock { s in
+                s.takeChanges(limit: limit, into: &changes, matching: matching)
+                guard s.pendingChanges == 0 else { return nil }
+                var spans: [Span]?
+                var update: UInt64 = 0
+                if let open, let current = s.lastUpdate(of: open.id), current != open.lastUpdate {
+                    spans = s.traceSpans(open.id)
+                    update = current
+                }
+                return (spans, update, s.spanCount, s.counters)
+            }
+            guard let done else { continue }
+            // The tree is built outside the lock.
+            let trace = open.flatMap { o in done.spans.map { Trace(traceID: o.id, spans: $0, lastUpdate: done.update) } }
+            return StoreSnapshot(changes: changes, openTrace: trace, spanCount: done.count, counters: done.counters)
+        }
+    }
+
     public func withStore<R>(_ body: (inout TraceStore) -> R) -> R { store.withLock { body(&$0) } }
 }
 
