@@ -71,21 +71,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What several test targets share: the ../shared fixture locator and a collecting sink.
+        .target(name: "TestSupport", dependencies: ["TraceModel", "TraceIngest"], path: "Tests/TestSupport"),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
-        .testTarget(name: "TraceFormatsTests", dependencies: ["TraceFormats", "TraceModel"]),
-        .testTarget(name: "TraceIngestTests", dependencies: ["TraceIngest", "TraceFormats", "TraceModel"]),
+        .testTarget(name: "TraceFormatsTests", dependencies: ["TraceFormats", "TraceModel", "TestSupport"]),
+        .testTarget(name: "TraceIngestTests", dependencies: ["TraceIngest", "TraceFormats", "TraceModel", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(
             name: "TraceExplorerTests",
             dependencies: ["TraceExplorer", "TraceModel", "TraceFormats", "TerminalUI"],
             exclude: ["__Snapshots__"]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["TraceFormats", "TraceModel"]),
-        .testTarget(name: "JaegerTracingTests", dependencies: ["JaegerTracing", "TraceFormats", "TraceModel"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TraceFormats", "TraceModel", "TestSupport"]),
+        .testTarget(name: "JaegerTracingTests", dependencies: ["JaegerTracing", "TraceFormats", "TraceModel", "TestSupport"]),
         .testTarget(
             name: "DemoServersTests",
             dependencies: [
-                "DemoServers", "JaegerTracing", "TraceIngest", "TraceFormats", "TraceModel",
+                "DemoServers", "JaegerTracing", "TraceIngest", "TraceFormats", "TraceModel", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -28,7 +28,7 @@ public enum TerminalError: Error, CustomStringConvertible {
 /// `atexit`, quit signals — see `TerminalSignals`).
 ///
 /// Use it from one thread/task only (the UI loop). It is deliberately not `Sendable`.
-public final class NCursesTerminal {
+public final class NCursesTerminal: TerminalBackend {
     /// The colour mode in effect (the requested one, clamped to what the terminal has).
     public let colorMode: ColorMode
     /// How many distinct styles had to borrow the nearest existing colour pair because

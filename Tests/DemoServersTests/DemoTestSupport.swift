@@ -12,17 +12,7 @@ import Synchronization
 import Testing
 import TraceIngest
 import TraceModel
-
-/// Keeps every span the listener accepts, for assertions.
-final class CollectingSink: SpanSink {
-    private let spans = Mutex<[Span]>([])
-
-    func accept(_ batch: [Span], from listener: ListenerKind) {
-        spans.withLock { $0 += batch }
-    }
-
-    var all: [Span] { spans.withLock { $0 } }
-}
+import TestSupport
 
 /// A tracetty jaeger-compact listener on an ephemeral port of 127.0.0.1.
 struct AgentListener {

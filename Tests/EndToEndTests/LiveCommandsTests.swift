@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TraceModel
 import TraceFormats
+import TestSupport
 
 /// `tracetty record` and `tracetty live` with real sockets on ephemeral ports.
 @Suite(.serialized) struct LiveCommandsTests {
@@ -142,7 +143,7 @@ import TraceFormats
 
 /// The captured payloads of real clients (../shared/fixtures), each sent to
 /// its listener over a real socket; `record` must hold every span once.
-@Suite(.serialized, .enabled(if: SharedFixtures.available && TmuxSession.tracettyPath != nil,
+@Suite(.serialized, .enabled(if: Shared.available && TmuxSession.tracettyPath != nil,
                              "skipped: ../shared/fixtures not found (or tracetty not built)"))
 struct RecordFixturesTests {
     @Test func everyFixtureSpanIsRecordedExactlyOnce() throws {
@@ -157,16 +158,16 @@ struct RecordFixturesTests {
         var expected: [String] = []
         let key = { (s: Span) in "\(s.traceID.hex)/\(s.spanID.hex)" }
         // UDP: every captured datagram to the compact agent port.
-        for file in SharedFixtures.files(under: "jaeger-udp", suffix: ".bin") {
-            let datagram = try SharedFixtures.bytes(file)
+        for file in Shared.files(under: "jaeger-udp", suffix: ".bin") {
+            let datagram = try Shared.bytes(file)
             expected += try JaegerAgentDecoder.decode(datagram).spans.map(key)
             #expect(Loopback.sendUDP(datagram, port: ports["jaeger-compact"]!))
         }
         // HTTP: each body with the content type and encoding it was captured with.
-        for file in SharedFixtures.files(under: "jaeger-http", suffix: ".body") + SharedFixtures.files(under: "otlp-http", suffix: ".body")
-            + SharedFixtures.files(under: "zipkin-http", suffix: ".body") {
-            let body = try SharedFixtures.bytes(file)
-            let meta = try SharedFixtures.meta(file)
+        for file in Shared.files(under: "jaeger-http", suffix: ".body") + Shared.files(under: "otlp-http", suffix: ".body")
+            + Shared.files(under: "zipkin-http", suffix: ".body") {
+            let body = try Shared.bytes(file)
+            let meta = try Shared.metaDictionary(forBody: file)
             let contentType = meta["content_type"] as? String ?? "application/json"
             let encoding = meta["content_encoding"] as? String
             let path = meta["path"] as? String ?? "/"
@@ -195,24 +196,3 @@ struct RecordFixturesTests {
     }
 }
 
-/// ../shared/fixtures, found from this file (CI always has it; a fresh clone may not).
-enum SharedFixtures {
-    static let root: URL = TmuxSession.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-    static var available: Bool { FileManager.default.fileExists(atPath: root.path) }
-
-    static func files(under folder: String, suffix: String) -> [String] {
-        let base = root.appendingPathComponent(folder)
-        guard let walker = FileManager.default.enumerator(atPath: base.path) else { return [] }
-        return walker.compactMap { $0 as? String }.filter { $0.hasSuffix(suffix) }.sorted().map { base.appendingPathComponent($0).path }
-    }
-
-    static func bytes(_ path: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    static func meta(_ bodyPath: String) throws -> [String: Any] {
-        let metaPath = String(bodyPath.dropLast(".body".count)) + ".meta.json"
-        let data = try Data(contentsOf: URL(fileURLWithPath: metaPath))
-        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
-    }
-}

@@ -4,6 +4,7 @@ import TraceFormats
 import TraceModel
 import Tracing
 @testable import JaegerTracing
+import TestSupport
 
 /// Our datagrams against the seed's captures (jaeger-client-go shaped, from
 /// the Go services): the same envelope, process and span field order.

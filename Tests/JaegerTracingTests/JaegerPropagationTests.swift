@@ -3,6 +3,7 @@ import Testing
 import TraceModel
 import Tracing
 @testable import JaegerTracing
+import TestSupport
 
 /// `uber-trace-id` and `traceparent` in and out, real clients' headers, and
 /// malformed input that must start a new trace instead of failing.

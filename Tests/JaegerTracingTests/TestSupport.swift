@@ -9,28 +9,8 @@ import Instrumentation
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+import TestSupport
 #endif
-
-/// ../shared (the seed's captures and real clients' headers); tests that
-/// read it are skipped with a message when it is absent.
-enum Shared {
-    static let directory: URL? = {
-        let repo = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let shared = repo.deletingLastPathComponent().appendingPathComponent("shared")
-        return FileManager.default.fileExists(atPath: shared.appendingPathComponent("fixtures").path) ? shared : nil
-    }()
-
-    static var available: Bool { directory != nil }
-
-    static func url(_ relative: String) -> URL {
-        (directory ?? URL(fileURLWithPath: "/nonexistent")).appendingPathComponent(relative)
-    }
-
-    static func bytes(_ relative: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: url(relative)))
-    }
-}
 
 /// A real UDP socket on 127.0.0.1, port 0: the agent the tracer sends to.
 final class UDPSink: @unchecked Sendable {  // one test owns it; the fd is only read

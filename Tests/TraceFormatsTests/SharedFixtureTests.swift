@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TraceModel
 @testable import TraceFormats
+import TestSupport
 
 /// The spec examples and captured request bodies in ../shared. Skipped (with
 /// this reason) in a fresh clone without ../shared/fixtures.

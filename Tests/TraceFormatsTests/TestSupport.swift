@@ -2,29 +2,7 @@ import Foundation
 import Testing
 import TraceModel
 @testable import TraceFormats
-
-/// The repository's sibling `shared/` folder (spec examples, captured fixtures).
-/// Absent in a user's fresh clone: tests that need it are disabled then, and the
-/// encoder-made payloads in the other suites still cover every decoder.
-enum Shared {
-    static let directory: URL? = {
-        let repo = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let shared = repo.deletingLastPathComponent().appendingPathComponent("shared")
-        let marker = shared.appendingPathComponent("fixtures").path
-        return FileManager.default.fileExists(atPath: marker) ? shared : nil
-    }()
-
-    static var available: Bool { directory != nil }
-
-    static func path(_ relative: String) -> String {
-        (directory ?? URL(fileURLWithPath: "/nonexistent")).appendingPathComponent(relative).path
-    }
-
-    static func bytes(_ relative: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path(relative))))
-    }
-}
+import TestSupport
 
 func decodeText(_ text: String, source: String = "t.ndjson", limits: DumpLimits = DumpLimits()) throws -> (spans: [Span], summary: DumpReadSummary) {
     try DumpDecoder.decode(Array(text.utf8), source: source, limits: limits)

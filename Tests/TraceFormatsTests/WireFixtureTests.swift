@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TraceModel
 @testable import TraceFormats
+import TestSupport
 
 /// The captured datagrams and bodies in ../shared/fixtures against their
 /// `.decoded.txt` (written by independent Python decoders). Skipped, with

@@ -3,6 +3,7 @@ import Testing
 import TraceFormats
 import TraceIngest
 import TraceModel
+import TestSupport
 
 /// Live HTTP receivers on ephemeral ports, driven by a raw HTTP/1.1 client.
 @Suite struct HTTPReceiverTests {

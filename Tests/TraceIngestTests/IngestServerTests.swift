@@ -7,6 +7,7 @@ import Testing
 import TraceFormats
 import TraceIngest
 import TraceModel
+import TestSupport
 
 /// A socket holding a 127.0.0.1 port (UDP, or TCP listening), closed on deinit.
 final class PortHolder {

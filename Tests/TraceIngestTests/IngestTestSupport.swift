@@ -9,54 +9,7 @@ import Testing
 import TraceFormats
 import TraceIngest
 import TraceModel
-
-/// The repository's sibling `shared/` folder (captured client fixtures).
-/// Absent in a fresh clone: fixture tests are disabled then, and the
-/// encoder-made payloads still cover every listener.
-enum Shared {
-    static let directory: URL? = {
-        let repo = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let shared = repo.deletingLastPathComponent().appendingPathComponent("shared")
-        return FileManager.default.fileExists(atPath: shared.appendingPathComponent("fixtures").path) ? shared : nil
-    }()
-
-    static var available: Bool { directory != nil }
-
-    /// Files under `fixtures/<folder>` ending in `suffix`, sorted.
-    static func files(_ folder: String, suffix: String) -> [String] {
-        guard let base = directory?.appendingPathComponent("fixtures").appendingPathComponent(folder).path,
-              let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { return [] }
-        return names.filter { $0.hasSuffix(suffix) }.sorted().map { base + "/" + $0 }
-    }
-
-    static func bytes(_ path: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    /// `Content-Type` and `Content-Encoding` from a body's `.meta.json`.
-    static func meta(forBody path: String) throws -> (contentType: String?, encoding: String?) {
-        let metaPath = String(path.dropLast(".body".count)) + ".meta.json"
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: metaPath)))
-        let dict = object as? [String: Any] ?? [:]
-        return (dict["content_type"] as? String, dict["content_encoding"] as? String)
-    }
-}
-
-/// A sink that keeps everything, for assertions.
-final class CollectingSink: SpanSink {
-    private let batches = Mutex<[(ListenerKind, [Span])]>([])
-
-    func accept(_ spans: [Span], from listener: ListenerKind) {
-        batches.withLock { $0.append((listener, spans)) }
-    }
-
-    func spans(from listener: ListenerKind? = nil) -> [Span] {
-        batches.withLock { b in b.filter { listener == nil || $0.0 == listener }.flatMap(\.1) }
-    }
-
-    var count: Int { batches.withLock { $0.reduce(0) { $0 + $1.1.count } } }
-}
+import TestSupport
 
 /// Polls `condition` every few milliseconds until it holds or `seconds` pass.
 func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {

@@ -3,6 +3,7 @@ import Testing
 import TraceFormats
 import TraceIngest
 import TraceModel
+import TestSupport
 
 /// Live UDP listeners on ephemeral ports, fed through real sockets.
 @Suite struct UDPListenerTests {
