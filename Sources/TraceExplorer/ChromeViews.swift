@@ -3,38 +3,39 @@ import TerminalUI
 
 /// The top bar: program, sources, totals.
 enum AppBarView {
-    static func render(_ state: ExplorerState, layout: ExplorerLayout, into buffer: inout CellBuffer) {
+    static func render(_ model: ExplorerModel, layout: ExplorerLayout, into buffer: inout CellBuffer) {
         let rect = layout.appBar
         buffer.fill(rect, style: Theme.appBar)
         var x = rect.x + 1
         x += buffer.put("tracetty", x: x, y: rect.y, style: Theme.appBar)
-        if !state.title.isEmpty {
+        if !model.title.isEmpty {
             x += buffer.put("  ", x: x, y: rect.y, style: Theme.appBar)
-            x += buffer.putTruncated(state.title, x: x, y: rect.y, style: Theme.appBar, maxWidth: max(0, rect.maxX - x - 30))
+            x += buffer.putTruncated(model.title, x: x, y: rect.y, style: Theme.appBar, maxWidth: max(0, rect.maxX - x - 30))
         }
-        let totals = "\(Formatting.count(state.traces.count)) traces · \(Formatting.count(state.storedSpans)) spans "
+        let totals = "\(Formatting.count(model.list.totalCount)) traces · \(Formatting.count(model.storedSpans)) spans "
         let w = DisplayWidth.of(totals)
         if rect.maxX - w > x + 1 { buffer.put(totals, x: rect.maxX - w, y: rect.y, style: Theme.appBar) }
     }
 }
 
-/// Loading progress, malformed input and store use.
+/// Loading progress, malformed input, the filter in force and store use.
 enum StatusBarView {
-    static func render(_ state: ExplorerState, layout: ExplorerLayout, into buffer: inout CellBuffer) {
+    static func render(_ model: ExplorerModel, layout: ExplorerLayout, into buffer: inout CellBuffer) {
         let rect = layout.statusBar
         buffer.fill(rect, style: Theme.statusBar)
-        let ingest = state.ingest
+        let right = rightText(model)
+        let rightWidth = DisplayWidth.of(right.joined())
+        let limit = rect.maxX - rightWidth - 1
         var x = rect.x + 1
         let y = rect.y
         func put(_ text: String, _ style: Style = Theme.statusBar) {
-            guard x < rect.maxX - 1 else { return }
-            x += buffer.putTruncated(text, x: x, y: y, style: style, maxWidth: rect.maxX - 1 - x)
+            guard x < limit else { return }
+            x += buffer.putTruncated(text, x: x, y: y, style: style, maxWidth: limit - x)
         }
+        let ingest = model.ingest
         if let live = ingest.live {
-            renderLive(live, state: state, rect: rect, into: &buffer)
-            return
-        }
-        if ingest.loading {
+            renderLive(live, model: model, put: put)
+        } else if ingest.loading {
             put("loading ")
             if let total = ingest.totalBytes, total > 0 {
                 let fraction = min(1, Double(ingest.bytesRead) / Double(total))
@@ -50,120 +51,186 @@ enum StatusBarView {
         } else if !ingest.sourceName.isEmpty {
             put("loaded \(Formatting.count(ingest.spansRead)) spans from \(ingest.sourceName)")
         }
-        if ingest.malformed > 0 {
-            put("  \(ingest.malformed) malformed", Theme.error.with([]).withBackground(Theme.statusBar.background))
-            if let first = ingest.firstIssue { put(": " + first) }
+        if ingest.live == nil {
+            if ingest.malformed > 0 {
+                put("  \(ingest.malformed) malformed", Theme.error.with([]).withBackground(Theme.statusBar.background))
+                if let first = ingest.firstIssue { put(": " + first) }
+            }
+            if ingest.spansDropped > 0 || ingest.tracesEvicted > 0 {
+                put("  dropped \(ingest.spansDropped) spans, evicted \(ingest.tracesEvicted) traces",
+                    Theme.warning.withBackground(Theme.statusBar.background))
+            }
         }
-        if ingest.spansDropped > 0 || ingest.tracesEvicted > 0 {
-            put("  dropped \(ingest.spansDropped) spans, evicted \(ingest.tracesEvicted) traces",
-                Theme.warning.withBackground(Theme.statusBar.background))
+        var rx = rect.maxX - rightWidth
+        for (i, part) in right.enumerated() {
+            let style = i == 0 && model.list.filter != nil ? Theme.queryPrompt
+                : part == " PAUSED " ? Theme.warning.withBackground(.palette(52))
+                : part == " FOLLOW " ? Theme.progressDone.with(.bold) : Theme.statusBar
+            rx += buffer.put(part, x: rx, y: y, style: style)
         }
-        let right = " store \(Formatting.count(state.storedSpans))/\(Formatting.count(state.maxSpans)) · sort \(state.sort.rawValue) \(state.descending ? "▼" : "▲") "
-        let w = DisplayWidth.of(right)
-        if rect.maxX - w > x + 1 { buffer.put(right, x: rect.maxX - w, y: y, style: Theme.statusBar) }
     }
-}
 
-extension StatusBarView {
-    /// `● live 1.2k spans/s · 45k spans · 3 malformed: … · dropped 2 …   FOLLOW store 45k/1M`
-    static func renderLive(_ live: LiveStatus, state: ExplorerState, rect: Rect, into buffer: inout CellBuffer) {
-        let y = rect.y
-        var right = ""
-        if state.paused { right += " PAUSED " }
-        if state.follow { right += " FOLLOW " }
-        let percent = state.maxSpans > 0 ? state.storedSpans * 100 / state.maxSpans : 0
-        right += " store \(Formatting.count(state.storedSpans))/\(Formatting.count(state.maxSpans)) (\(percent)%) "
-        let rightWidth = DisplayWidth.of(right)
-        let limit = rect.maxX - rightWidth - 1
-        var x = rect.x + 1
-        func put(_ text: String, _ style: Style = Theme.statusBar) {
-            guard x < limit else { return }
-            x += buffer.putTruncated(text, x: x, y: y, style: style, maxWidth: limit - x)
+    /// Right side: the filter and its match count, PAUSED, FOLLOW, store use, sort.
+    static func rightText(_ model: ExplorerModel) -> [String] {
+        var parts: [String] = []
+        let list = model.list
+        if let filter = list.filter {
+            let text = filter.text.count > 32 ? String(filter.text.prefix(31)) + "…" : filter.text
+            parts.append(" filter \(text): \(model.filterPending ? "…" : Formatting.count(list.rows.count)) of \(Formatting.count(list.totalCount)) ")
         }
+        if model.paused { parts.append(" PAUSED ") }
+        if list.follow && model.isLive { parts.append(" FOLLOW ") }
+        if model.isLive {
+            let percent = model.maxSpans > 0 ? model.storedSpans * 100 / model.maxSpans : 0
+            parts.append(" store \(Formatting.count(model.storedSpans))/\(Formatting.count(model.maxSpans)) (\(percent)%) ")
+        } else {
+            parts.append(" store \(Formatting.count(model.storedSpans))/\(Formatting.count(model.maxSpans)) · sort \(list.sort.rawValue) \(list.descending ? "▼" : "▲") ")
+        }
+        return parts
+    }
+
+    /// `● live 1.2k spans/s · 45k spans · 3 malformed: … · dropped 2 …`
+    static func renderLive(_ live: LiveStatus, model: ExplorerModel, put: (String, Style) -> Void) {
         let badge = Theme.progressDone.with(.bold)
         put(live.listeners > 0 ? "● live" : "○ no listener", live.listeners > 0 ? badge : Theme.warning.withBackground(Theme.statusBar.background))
-        put("  \(Formatting.count(Int(live.spansPerSecond.rounded()))) spans/s  \(Formatting.count(live.spansReceived)) received")
+        put("  \(Formatting.count(Int(live.spansPerSecond.rounded()))) spans/s  \(Formatting.count(live.spansReceived)) received", Theme.statusBar)
         if live.malformed > 0 {
             put("  \(Formatting.count(live.malformed)) malformed", Theme.error.withBackground(Theme.statusBar.background))
-            if let reason = live.lastMalformedReason { put(": " + reason) }
+            if let reason = live.lastMalformedReason { put(": " + reason, Theme.statusBar) }
         }
-        let lost = live.dropped + state.ingest.spansDropped
-        if lost > 0 { put("  dropped \(Formatting.count(lost))", Theme.warning.withBackground(Theme.statusBar.background)) }
-        if state.ingest.tracesEvicted > 0 { put("  evicted \(Formatting.count(state.ingest.tracesEvicted)) traces", Theme.warning.withBackground(Theme.statusBar.background)) }
-        if live.clientDropped > 0 { put("  client dropped \(Formatting.count(live.clientDropped))", Theme.warning.withBackground(Theme.statusBar.background)) }
-        if live.seqGaps > 0 { put("  seq gaps \(live.seqGaps)", Theme.warning.withBackground(Theme.statusBar.background)) }
-        if let file = live.recordingTo { put("  rec " + file) }
-        var rx = rect.maxX - rightWidth
-        if state.paused {
-            rx += buffer.put(" PAUSED ", x: rx, y: y, style: Theme.warning.withBackground(.palette(52)))
-        }
-        if state.follow {
-            rx += buffer.put(" FOLLOW ", x: rx, y: y, style: badge)
-        }
-        buffer.put(" store \(Formatting.count(state.storedSpans))/\(Formatting.count(state.maxSpans)) (\(percent)%) ", x: rx, y: y, style: Theme.statusBar)
+        let warning = Theme.warning.withBackground(Theme.statusBar.background)
+        let lost = live.dropped + model.ingest.spansDropped
+        if lost > 0 { put("  dropped \(Formatting.count(lost))", warning) }
+        if model.ingest.tracesEvicted > 0 { put("  evicted \(Formatting.count(model.ingest.tracesEvicted)) traces", warning) }
+        if live.clientDropped > 0 { put("  client dropped \(Formatting.count(live.clientDropped))", warning) }
+        if live.seqGaps > 0 { put("  seq gaps \(live.seqGaps)", warning) }
+        if let file = live.recordingTo { put("  rec " + file, Theme.statusBar) }
     }
 }
 
-/// The keys that work here, from the keymap.
+/// The keys that work here, from the focused component's declared bindings.
 enum HintBarView {
-    static func render(_ state: ExplorerState, layout: ExplorerLayout, into buffer: inout CellBuffer) {
+    static func render(_ model: ExplorerModel, layout: ExplorerLayout, into buffer: inout CellBuffer) {
         let rect = layout.hintBar
         buffer.fill(rect, style: Theme.hintText)
         var x = rect.x + 1
-        for binding in Keymap.bindings(state.context) {
-            guard let hint = binding.hint, !binding.liveOnly || state.ingest.live != nil else { continue }
-            let need = DisplayWidth.of(binding.keys) + 1 + DisplayWidth.of(hint) + 2
+        for binding in model.activeBindings {
+            guard let hint = binding.hint, !binding.liveOnly || model.isLive else { continue }
+            let keys = binding.shortKeysLabel
+            let need = DisplayWidth.of(keys) + 1 + DisplayWidth.of(hint) + 2
             guard x + need <= rect.maxX else { break }
-            x += buffer.put(binding.keys, x: x, y: rect.y, style: Theme.hintKey)
+            x += buffer.put(keys, x: x, y: rect.y, style: Theme.hintKey)
             x += buffer.put(" " + hint + "  ", x: x, y: rect.y, style: Theme.hintText)
         }
     }
 }
 
-/// `?`: every key of every pane, and what the waterfall's marks mean.
-enum HelpView {
-    static func lines(current: KeyContext) -> [(String, String, Bool)] {
-        var result: [(String, String, Bool)] = []
-        let order: [(KeyContext, String)] = [(.traceList, "Trace list"), (.waterfall, "Waterfall"), (.detail, "Span detail")]
-        let underlying = current == .help ? KeyContext.traceList : current
-        let sorted = order.filter { $0.0 == underlying } + order.filter { $0.0 != underlying }
-        for (context, title) in sorted {
-            result.append((title, "", true))
-            for binding in Keymap.bindings(context) where !Keymap.global.contains(binding) {
-                result.append((binding.keys, binding.action, false))
-            }
-            result.append(("", "", false))
+/// The query line under the list, or the find bar under the waterfall:
+/// a prompt, the text with the cursor, and an error row when it does not parse.
+enum TextLineView {
+    /// Draws the line; returns where the terminal cursor goes.
+    static func render(prompt: String, field: TextField, status: String?, error: QueryError?, at rect: Rect,
+                       into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
+        guard rect.height > 0 else { return nil }
+        let line = Rect(x: rect.x, y: rect.y, width: rect.width, height: 1)
+        buffer.fill(line, style: Theme.queryText)
+        var x = rect.x + 1
+        x += buffer.put(prompt, x: x, y: rect.y, style: Theme.queryPrompt)
+        let statusWidth = status.map { DisplayWidth.of($0) + 2 } ?? 0
+        let textWidth = max(1, rect.maxX - x - statusWidth - 1)
+        // Scroll the text so that the cursor stays in view.
+        let characters = Array(TerminalText.sanitize(field.text))
+        let before = String(characters.prefix(field.cursor))
+        var skip = 0
+        while DisplayWidth.of(String(characters[skip..<min(field.cursor, characters.count)])) >= textWidth, skip < field.cursor { skip += 1 }
+        let shown = String(characters[skip...])
+        buffer.putTruncated(shown, x: x, y: rect.y, style: Theme.queryText, maxWidth: textWidth)
+        let cursorX = x + DisplayWidth.of(String(Array(before)[skip...]))
+        if let status {
+            buffer.put(status, x: rect.maxX - DisplayWidth.of(status) - 1, y: rect.y, style: Theme.queryPrompt)
         }
-        result.append(("Everywhere", "", true))
-        for binding in Keymap.global { result.append((binding.keys, binding.action, false)) }
-        result.append(("", "", false))
-        result.append(("Marks in the waterfall", "", true))
-        for (mark, meaning) in Keymap.legend { result.append((mark, meaning, false)) }
+        if let error, rect.height > 1 {
+            let errorLine = Rect(x: rect.x, y: rect.y + 1, width: rect.width, height: 1)
+            buffer.fill(errorLine, style: .plain)
+            // A caret under the position the error names, when it is on screen.
+            let caretX = x + error.position - 1 - skip
+            if caretX >= x, caretX < rect.maxX { buffer.put("^", x: caretX, y: rect.y + 1, style: Theme.error) }
+            let message = error.description
+            let messageX = caretX >= x && caretX + 2 + DisplayWidth.of(message) < rect.maxX ? caretX + 2 : rect.x + 1
+            buffer.putTruncated(message, x: messageX, y: rect.y + 1, style: Theme.error, maxWidth: rect.maxX - messageX - 1)
+        }
+        return (min(cursorX, rect.maxX - 1), rect.y)
+    }
+}
+
+/// `?`: every key of every component, and what the waterfall's marks mean.
+enum HelpView {
+    struct Line {
+        var keys: String
+        var text: String
+        var isTitle: Bool
+    }
+
+    static func lines(for model: ExplorerModel) -> [Line] {
+        let context = ComponentContext(isLive: model.isLive, pageRows: 1)
+        var sections: [(Focus, String, [BindingDescription])] = [
+            (.traceList, "Trace list", model.list.descriptions(context)),
+            (.queryLine, "Query line (/ in the list)", QueryLine(previous: nil, history: []).descriptions(context)),
+        ]
+        // The trace screen's keys for both panes, whatever is open now.
+        var waterfall = model.trace ?? TraceScreen(trace: Trace(traceID: TraceID(low: 1), spans: []))
+        waterfall.detail = .closed
+        var detail = waterfall
+        detail.detail = .focused
+        sections.append((.waterfall, "Waterfall", waterfall.descriptions(context)))
+        sections.append((.findBar, "Find bar (/ in the waterfall)", FindBar(text: "").descriptions(context)))
+        sections.append((.detail, "Span detail", detail.descriptions(context)))
+        let underlying: Focus
+        if case .help(let help) = model.overlay { underlying = help.underlying } else { underlying = model.screenFocus }
+        let ordered = sections.filter { $0.0 == underlying } + sections.filter { $0.0 != underlying }
+        var result: [Line] = []
+        for (_, title, bindings) in ordered {
+            result.append(Line(keys: title, text: "", isTitle: true))
+            for binding in bindings { result.append(Line(keys: binding.keysLabel, text: binding.help, isTitle: false)) }
+            result.append(Line(keys: "", text: "", isTitle: false))
+        }
+        result.append(Line(keys: "Everywhere", text: "", isTitle: true))
+        for binding in model.global.descriptions(context) {
+            result.append(Line(keys: binding.keysLabel, text: binding.help, isTitle: false))
+        }
+        result.append(Line(keys: "mouse", text: "click selects, again opens; wheel scrolls", isTitle: false))
+        result.append(Line(keys: "", text: "", isTitle: false))
+        result.append(Line(keys: "Marks in the waterfall", text: "", isTitle: true))
+        for (mark, meaning) in legend { result.append(Line(keys: mark, text: meaning, isTitle: false)) }
         return result
     }
 
-    static func render(_ state: ExplorerState, underlying: KeyContext, into buffer: inout CellBuffer) {
-        let content = lines(current: underlying)
-        let boxWidth = min(state.width - 4, 64)
-        let boxHeight = min(state.height - 2, content.count + 3)
-        let box = Rect(x: (state.width - boxWidth) / 2, y: (state.height - boxHeight) / 2, width: boxWidth, height: boxHeight)
+    /// Marks drawn in the waterfall's gutter.
+    static let legend: [(String, String)] = [
+        ("!", "error: status error or tag error=true"),
+        ("?", "parent not in the trace (yet)"),
+        ("=", "span id shared (Zipkin shared span)"),
+        ("@", "parent references loop: shown as a root"),
+    ]
+
+    static func render(_ model: ExplorerModel, help: HelpOverlay, layout: ExplorerLayout, into buffer: inout CellBuffer) {
+        let content = lines(for: model)
+        let box = layout.helpBox
         buffer.fill(box, style: Theme.helpBox)
         buffer.put(" Keys ", x: box.x + 2, y: box.y, style: Theme.helpTitle)
         let footer = " Esc close · j/k scroll "
         buffer.put(footer, x: box.maxX - DisplayWidth.of(footer) - 1, y: box.maxY - 1, style: Theme.helpBox.with(.dim))
-        let bodyHeight = boxHeight - 3
-        let scroll = min(state.helpScroll, max(0, content.count - bodyHeight))
-        let keyWidth = 15
-        for row in 0..<max(0, bodyHeight) {
-            let index = scroll + row
+        let keyWidth = 19
+        for row in 0..<layout.helpBodyHeight {
+            let index = help.scroll.top + row
             guard index < content.count else { break }
-            let (keys, action, isTitle) = content[index]
+            let line = content[index]
             let y = box.y + 1 + row
-            if isTitle {
-                buffer.put(keys, x: box.x + 2, y: y, style: Theme.helpTitle, maxWidth: boxWidth - 4)
+            if line.isTitle {
+                buffer.put(line.keys, x: box.x + 2, y: y, style: Theme.helpTitle, maxWidth: box.width - 4)
             } else {
-                buffer.put(keys, x: box.x + 4, y: y, style: Theme.helpKey, maxWidth: keyWidth)
-                buffer.putTruncated(action, x: box.x + 4 + keyWidth + 1, y: y, style: Theme.helpBox, maxWidth: boxWidth - keyWidth - 6)
+                buffer.putTruncated(line.keys, x: box.x + 3, y: y, style: Theme.helpKey, maxWidth: keyWidth)
+                buffer.putTruncated(line.text, x: box.x + 3 + keyWidth + 1, y: y, style: Theme.helpBox, maxWidth: box.width - keyWidth - 5)
             }
         }
     }
@@ -175,36 +242,59 @@ extension Style {
     }
 }
 
-/// The whole screen for a state: what the terminal shows, as cells.
+/// The whole screen for a model: what the terminal shows, as cells, and
+/// where its cursor goes (in the query line or find bar, else hidden).
 public enum ExplorerView {
-    public static func render(_ state: ExplorerState) -> CellBuffer {
-        var buffer = CellBuffer(width: max(0, state.width), height: max(0, state.height))
-        render(state, into: &buffer)
-        return buffer
+    public static func render(_ model: ExplorerModel) -> CellBuffer {
+        frame(model).buffer
     }
 
-    public static func render(_ state: ExplorerState, into buffer: inout CellBuffer) {
-        let layout = ExplorerLayout(state)
+    public static func frame(_ model: ExplorerModel) -> (buffer: CellBuffer, cursor: (x: Int, y: Int)?) {
+        var buffer = CellBuffer(width: max(0, model.width), height: max(0, model.height))
+        let cursor = render(model, into: &buffer)
+        return (buffer, cursor)
+    }
+
+    @discardableResult
+    public static func render(_ model: ExplorerModel, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
+        let layout = model.layout
         if layout.tooSmall {
-            let message = "terminal too small: \(state.width)x\(state.height), need \(ExplorerLayout.minimumWidth)x\(ExplorerLayout.minimumHeight)"
+            let message = "terminal too small: \(model.width)x\(model.height), need \(ExplorerLayout.minimumWidth)x\(ExplorerLayout.minimumHeight)"
             let lines = [message, "enlarge it, or press q to quit"]
             for (i, line) in lines.enumerated() {
                 let w = DisplayWidth.of(line)
-                buffer.put(line, x: max(0, (state.width - w) / 2), y: max(0, state.height / 2 - 1 + i), style: .bold)
+                buffer.put(line, x: max(0, (model.width - w) / 2), y: max(0, model.height / 2 - 1 + i), style: .bold)
             }
-            return
+            return nil
         }
-        AppBarView.render(state, layout: layout, into: &buffer)
-        if state.traceView != nil {
-            WaterfallView.render(state, layout: layout, into: &buffer)
-            SpanDetailView.render(state, layout: layout, into: &buffer)
+        var cursor: (x: Int, y: Int)?
+        AppBarView.render(model, layout: layout, into: &buffer)
+        if let screen = model.trace {
+            WaterfallView.render(model, layout: layout, into: &buffer)
+            SpanDetailView.render(model, layout: layout, into: &buffer)
+            if case .findBar(let bar) = model.overlay {
+                cursor = TextLineView.render(prompt: "find: ", field: bar.field, status: screen.find?.position, error: bar.error,
+                                             at: layout.findBar, into: &buffer)
+            } else if let find = screen.find {
+                _ = TextLineView.render(prompt: "find: ", field: TextField(find.text), status: find.position + " · n/N",
+                                        error: nil, at: layout.findBar, into: &buffer)
+            }
         } else {
-            TraceListView.render(state, layout: layout, into: &buffer)
+            if !layout.plot.isEmpty {
+                TraceListView.renderPlot(model, at: layout.plot, into: &buffer)
+            }
+            TraceListView.render(model, layout: layout, into: &buffer)
+            if case .queryLine(let line) = model.overlay {
+                let count = "\(Formatting.count(model.list.rows.count)) of \(Formatting.count(model.list.totalCount))"
+                cursor = TextLineView.render(prompt: "/ ", field: line.field, status: count, error: line.error,
+                                             at: layout.queryLine, into: &buffer)
+            }
         }
-        StatusBarView.render(state, layout: layout, into: &buffer)
-        HintBarView.render(state, layout: layout, into: &buffer)
-        if state.showHelp {
-            HelpView.render(state, underlying: state.underlyingContext, into: &buffer)
+        StatusBarView.render(model, layout: layout, into: &buffer)
+        HintBarView.render(model, layout: layout, into: &buffer)
+        if case .help(let help) = model.overlay {
+            HelpView.render(model, help: help, layout: layout, into: &buffer)
         }
+        return cursor
     }
 }

@@ -8,29 +8,46 @@ public struct ExplorerLayout: Sendable, Equatable {
 
     public var tooSmall: Bool
     public var appBar: Rect
-    /// Trace list: column header and rows.
+    /// Trace list: the duration plot (empty when hidden or no room), column header and rows.
+    public var plot: Rect
     public var listHeader: Rect
     public var listBody: Rect
+    /// The query line (and its error row) under the list, when open.
+    public var queryLine: Rect
     /// Trace view: trace header, time axis, waterfall rows.
     public var traceHeader: Rect
     public var axis: Rect
     public var waterfallBody: Rect
     /// Empty when the detail pane is closed. First row is its title.
     public var detail: Rect
+    /// The find bar (and its error row) under the waterfall, when open.
+    public var findBar: Rect
     public var statusBar: Rect
     public var hintBar: Rect
+    public var helpBox: Rect
 
-    /// - Parameter waterfallRows: rows the open trace has to show; with the
-    ///   detail open the waterfall takes no more than it needs.
-    public init(width: Int, height: Int, detailOpen: Bool, waterfallRows: Int = .max) {
+    /// - Parameters:
+    ///   - waterfallRows: rows the open trace has to show; with the detail
+    ///     open the waterfall takes no more than it needs.
+    ///   - lineRows: rows of an open query line or find bar (0 when closed).
+    public init(width: Int, height: Int, detailOpen: Bool, waterfallRows: Int = .max, showsPlot: Bool = false,
+                lineRows: Int = 0) {
         tooSmall = width < Self.minimumWidth || height < Self.minimumHeight
         appBar = Rect(x: 0, y: 0, width: width, height: 1)
         statusBar = Rect(x: 0, y: max(0, height - 2), width: width, height: 1)
         hintBar = Rect(x: 0, y: max(0, height - 1), width: width, height: 1)
         let contentTop = 1
-        let contentHeight = max(0, height - 3)
-        listHeader = Rect(x: 0, y: contentTop, width: width, height: 1)
-        listBody = Rect(x: 0, y: contentTop + 1, width: width, height: max(0, contentHeight - 1))
+        let contentHeight = max(0, height - 3 - lineRows)
+        let lineRect = Rect(x: 0, y: contentTop + contentHeight, width: width, height: lineRows)
+
+        // The plot needs room for itself and a useful list: at 40x10 it gives way.
+        let plotHeight = showsPlot && contentHeight >= 16 ? min(10, max(5, contentHeight / 3)) : 0
+        plot = Rect(x: 0, y: contentTop, width: width, height: plotHeight)
+        listHeader = Rect(x: 0, y: contentTop + plotHeight, width: width, height: 1)
+        listBody = Rect(x: 0, y: contentTop + plotHeight + 1, width: width, height: max(0, contentHeight - plotHeight - 1))
+        queryLine = lineRect
+        findBar = lineRect
+
         traceHeader = Rect(x: 0, y: contentTop, width: width, height: 1)
         axis = Rect(x: 0, y: contentTop + 1, width: width, height: 1)
         let bodyTop = contentTop + 2
@@ -45,13 +62,26 @@ public struct ExplorerLayout: Sendable, Equatable {
             waterfallBody = Rect(x: 0, y: bodyTop, width: width, height: bodyAndDetail)
             detail = Rect(x: 0, y: bodyTop + bodyAndDetail, width: width, height: 0)
         }
+        let boxWidth = min(width - 4, 72)
+        let boxHeight = max(0, height - 3)
+        helpBox = Rect(x: (width - boxWidth) / 2, y: 1, width: boxWidth, height: boxHeight)
     }
 
-    public init(_ state: ExplorerState) {
-        self.init(width: state.width, height: state.height, detailOpen: state.traceView?.detailOpen ?? false,
-                  waterfallRows: state.traceView?.visibleRows.count ?? .max)
+    public init(_ model: ExplorerModel) {
+        var lineRows = 0
+        switch model.overlay {
+        case .queryLine(let line): lineRows = line.error == nil ? 1 : 2
+        case .findBar(let bar): lineRows = bar.error == nil ? 1 : 2
+        // A find's matches stay on show (`3/17`) while n / N step through them.
+        default: lineRows = model.trace?.find != nil ? 1 : 0
+        }
+        self.init(width: model.width, height: model.height, detailOpen: model.trace?.isDetailOpen ?? false,
+                  waterfallRows: model.trace?.visibleRows.count ?? .max,
+                  showsPlot: model.trace == nil && model.list.showsPlot, lineRows: lineRows)
     }
 
     /// Detail rows below its title row.
     public var detailBodyHeight: Int { max(0, detail.height - 1) }
+    /// Help rows between its title and footer.
+    public var helpBodyHeight: Int { max(0, helpBox.height - 3) }
 }

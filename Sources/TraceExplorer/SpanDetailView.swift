@@ -138,31 +138,31 @@ public enum SpanDetailView {
         return out
     }
 
-    static func physicalLines(state: ExplorerState, view: TraceViewState, width: Int) -> [[Segment]] {
+    static func physicalLines(model: ExplorerModel, screen view: TraceScreen, width: Int) -> [[Segment]] {
         guard let span = view.selectedSpanValue else { return [] }
-        let logical = logicalLines(span: span, node: view.selectedRow, trace: view.trace, utcOffsetSeconds: state.utcOffsetSeconds)
+        let logical = logicalLines(span: span, node: view.selectedRow, trace: view.trace, utcOffsetSeconds: model.utcOffsetSeconds)
         return wrap(logical, width: max(1, width - 2))
     }
 
-    public static func lineCount(state: ExplorerState, view: TraceViewState, width: Int) -> Int {
-        physicalLines(state: state, view: view, width: width).count
+    public static func lineCount(model: ExplorerModel, screen: TraceScreen, width: Int) -> Int {
+        physicalLines(model: model, screen: screen, width: width).count
     }
 
-    public static func render(_ state: ExplorerState, layout: ExplorerLayout, into buffer: inout CellBuffer) {
-        guard let view = state.traceView, view.detailOpen, layout.detail.height > 0 else { return }
+    public static func render(_ model: ExplorerModel, layout: ExplorerLayout, into buffer: inout CellBuffer) {
+        guard let view = model.trace, view.isDetailOpen, layout.detail.height > 0 else { return }
         let rect = layout.detail
-        let lines = physicalLines(state: state, view: view, width: rect.width)
-        let titleStyle = view.detailFocused ? Theme.paneTitleFocused : Theme.paneTitle
+        let lines = physicalLines(model: model, screen: view, width: rect.width)
+        let titleStyle = view.detail == .focused ? Theme.paneTitleFocused : Theme.paneTitle
         buffer.fill(Rect(x: rect.x, y: rect.y, width: rect.width, height: 1), style: titleStyle)
         var title = " Span detail"
         if let span = view.selectedSpanValue { title += " · " + span.serviceName + ": " + span.name }
         let position = lines.count > layout.detailBodyHeight
-            ? " lines \(view.detailScroll + 1)-\(min(lines.count, view.detailScroll + layout.detailBodyHeight))/\(lines.count) " : " "
+            ? " lines \(view.detailScroll.top + 1)-\(min(lines.count, view.detailScroll.top + layout.detailBodyHeight))/\(lines.count) " : " "
         let positionWidth = DisplayWidth.of(position)
         buffer.putTruncated(title, x: rect.x, y: rect.y, style: titleStyle, maxWidth: rect.width - positionWidth)
         buffer.put(position, x: rect.maxX - positionWidth, y: rect.y, style: titleStyle)
         for row in 0..<layout.detailBodyHeight {
-            let index = view.detailScroll + row
+            let index = view.detailScroll.top + row
             guard index < lines.count else { break }
             var x = rect.x + 1
             for segment in lines[index] {

@@ -26,6 +26,11 @@ public enum Theme {
     public static let helpKey = Style(foreground: .palette(229), background: .palette(235), attributes: [.bold])
     public static let helpTitle = Style(foreground: .palette(179), background: .palette(235), attributes: [.bold])
 
+    public static let findMatch = Style(foreground: .palette(16), background: .palette(221), attributes: [.bold, .underline])
+    public static let findMatchSelected = Style(foreground: .palette(221), background: .palette(238), attributes: [.bold, .underline])
+    public static let queryText = Style(foreground: .palette(255), background: .palette(236))
+    public static let queryPrompt = Style(foreground: .palette(229), background: .palette(236), attributes: [.bold])
+
     /// Distinct, not red (red means error), readable on dark and light.
     static let servicePalette: [UInt8] = [39, 214, 114, 170, 81, 221, 141, 209, 49, 147, 180, 44]
 

@@ -1,3 +1,4 @@
+import Synchronization
 import TraceModel
 import TerminalUI
 
@@ -21,44 +22,47 @@ public enum TraceListView {
         }
     }
 
-    public static func render(_ state: ExplorerState, layout: ExplorerLayout, into buffer: inout CellBuffer) {
+    public static func render(_ model: ExplorerModel, layout: ExplorerLayout, into buffer: inout CellBuffer) {
+        let list = model.list
         let withDate = layout.listHeader.width >= 100
         let columns = Columns(width: layout.listHeader.width, withDate: withDate)
-        let arrow = state.descending ? "▼" : "▲"
+        let arrow = list.descending ? "▼" : "▲"
         let y = layout.listHeader.y
         buffer.fill(layout.listHeader, style: Theme.header)
         var x = 1
-        x += columnText(&buffer, "START" + (state.sort == .start ? " " + arrow : ""), x: x, y: y, width: columns.start, style: Theme.header)
+        x += columnText(&buffer, "START" + (list.sort == .start ? " " + arrow : ""), x: x, y: y, width: columns.start, style: Theme.header)
         x += columnText(&buffer, "ROOT SERVICE: OPERATION", x: x, y: y, width: columns.root, style: Theme.header)
-        x += rightAligned(&buffer, (state.sort == .duration ? arrow + " " : "") + "DURATION", x: x, y: y, width: columns.duration, style: Theme.header)
-        x += rightAligned(&buffer, "SPANS", x: x, y: y, width: columns.spans, style: Theme.header)
-        x += rightAligned(&buffer, "ERR", x: x, y: y, width: columns.errors, style: Theme.header)
+        x += rightAligned(&buffer, (list.sort == .duration ? arrow + " " : "") + "DURATION", x: x, y: y, width: columns.duration, style: Theme.header)
+        x += rightAligned(&buffer, (list.sort == .spans ? arrow : "") + "SPANS", x: x, y: y, width: columns.spans, style: Theme.header)
+        x += rightAligned(&buffer, (list.sort == .errors ? arrow : "") + "ERR", x: x, y: y, width: columns.errors, style: Theme.header)
         x += 2
         _ = columnText(&buffer, "SERVICES", x: x, y: y, width: columns.services, style: Theme.header)
 
         let body = layout.listBody
-        if state.traces.isEmpty {
-            if let live = state.ingest.live {
+        if list.rows.isEmpty {
+            if list.filter != nil, list.totalCount > 0 {
+                buffer.put("no trace matches the filter: \(list.totalCount) traces hidden", x: 2, y: body.y + 1, style: Theme.dim, maxWidth: body.width - 4)
+            } else if let live = model.ingest.live {
                 let lines = ["waiting for spans: point a tracer at one of these", ""] + live.addresses.map { "  " + $0 }
                 for (i, line) in lines.enumerated() where i + 1 < body.height {
                     buffer.put(line, x: 2, y: body.y + 1 + i, style: i == 0 ? .bold : Theme.dim)
                 }
             } else {
-                buffer.put(state.ingest.loading ? "loading…" : "no traces", x: 2, y: body.y + 1, style: Theme.dim)
+                buffer.put(model.ingest.loading ? "loading…" : "no traces", x: 2, y: body.y + 1, style: Theme.dim)
             }
             return
         }
-        let selected = state.selectedIndex
+        let selected = list.selectedIndex
         for row in 0..<body.height {
-            let index = state.listScrollTop + row
-            guard index < state.traces.count else { break }
-            let trace = state.traces[index]
+            let index = list.selection.top + row
+            guard index < list.rows.count else { break }
+            let trace = list.rows[index]
             let y = body.y + row
             let isSelected = index == selected
             let base: Style = isSelected ? Theme.selected : .plain
             if isSelected { buffer.fill(Rect(x: 0, y: y, width: body.width, height: 1), style: base) }
             var x = 1
-            let start = Formatting.timestamp(trace.startUnixNano, utcOffsetSeconds: state.utcOffsetSeconds, withDate: withDate)
+            let start = Formatting.timestamp(trace.startUnixNano, utcOffsetSeconds: model.utcOffsetSeconds, withDate: withDate)
             x += columnText(&buffer, start, x: x, y: y, width: columns.start, style: Theme.onRow(Theme.dim, selected: isSelected))
             // Root: service in its colour, then the operation.
             let rootX = x
@@ -92,6 +96,35 @@ public enum TraceListView {
         }
     }
 
+    /// The duration plot above the list, over the rows that pass the filter.
+    /// Live, the plot's window ends now and scrolls with time; a dump shows its own range.
+    /// Binning every row costs O(rows): the dots are drawn once per change of
+    /// the rows (or size, or second) and kept; a key that only moves the
+    /// selection redraws the marker alone.
+    static func renderPlot(_ model: ExplorerModel, at rect: Rect, into buffer: inout CellBuffer) {
+        let now = model.nowUnixNano
+        let range: ClosedRange<UInt64>? = model.isLive && now > liveWindowNanos ? (now - liveWindowNanos)...now : nil
+        let key = PlotMemo.Key(rows: model.list.rowsVersion, width: rect.width, height: rect.height, range: range,
+                               utcOffsetSeconds: model.utcOffsetSeconds)
+        let drawn = plotMemo.value(for: key) {
+            var plot = CellBuffer(width: rect.width, height: rect.height)
+            let axes = DurationPlotView.render(model.list.rows, selected: nil, timeRange: range,
+                                               utcOffsetSeconds: model.utcOffsetSeconds,
+                                               at: Rect(width: rect.width, height: rect.height), into: &plot)
+            return (plot, axes)
+        }
+        buffer.blit(drawn.plot, x: rect.x, y: rect.y)
+        if let selected = model.list.selectedSummary, let axes = drawn.axes, let cell = axes.cell(of: selected) {
+            buffer.put(DurationPlotView.selectedGlyph, x: rect.x + cell.x, y: rect.y + cell.y,
+                       style: selected.hasError ? DurationPlotView.selectedErrorStyle : DurationPlotView.selectedStyle)
+        }
+    }
+
+    static let plotMemo = PlotMemo()
+
+    /// How far back the live plot looks.
+    static let liveWindowNanos: UInt64 = 5 * 60 * 1_000_000_000
+
     @discardableResult
     static func columnText(_ buffer: inout CellBuffer, _ text: String, x: Int, y: Int, width: Int, style: Style) -> Int {
         buffer.putTruncated(text, x: x, y: y, style: style, maxWidth: width)
@@ -103,5 +136,27 @@ public enum TraceListView {
         let w = DisplayWidth.of(text)
         buffer.putTruncated(text, x: x + max(0, width - w), y: y, style: style, maxWidth: width)
         return width + 1
+    }
+}
+
+/// The last plot drawn, by what it was drawn from. Rows versions are unique
+/// in the process, so a hit is always the same picture: rendering stays a
+/// pure function of the model.
+final class PlotMemo: Sendable {
+    struct Key: Hashable {
+        var rows: Int
+        var width: Int
+        var height: Int
+        var range: ClosedRange<UInt64>?
+        var utcOffsetSeconds: Int
+    }
+
+    private let last = Mutex<(key: Key, plot: CellBuffer, axes: DurationPlotView.Axes?)?>(nil)
+
+    func value(for key: Key, _ make: () -> (CellBuffer, DurationPlotView.Axes?)) -> (plot: CellBuffer, axes: DurationPlotView.Axes?) {
+        if let hit = last.withLock({ $0 }), hit.key == key { return (hit.plot, hit.axes) }
+        let (plot, axes) = make()
+        last.withLock { $0 = (key, plot, axes) }
+        return (plot, axes)
     }
 }

@@ -74,7 +74,7 @@ public enum WaterfallView {
     /// Draws one waterfall row.
     public static func renderRow(
         trace: Trace, row: Int, geometry: Geometry, at rect: Rect, selected: Bool, collapsed: Bool,
-        into buffer: inout CellBuffer
+        matched: Bool = false, into buffer: inout CellBuffer
     ) {
         let node = trace.tree.rows[row]
         let span = trace.spans[Int(node.spanIndex)]
@@ -104,7 +104,9 @@ public enum WaterfallView {
             x += buffer.put(" ", x: x, y: y, style: base)
             var name = span.name
             if collapsed { name += " (+\(Int(node.subtreeEnd) - row - 1))" }
-            buffer.putTruncated(name, x: x, y: y, style: base, maxWidth: nameEnd - x)
+            // A find match: highlighted, and underlined so it shows without colour.
+            buffer.putTruncated(name, x: x, y: y, style: matched ? (selected ? Theme.findMatchSelected : Theme.findMatch) : base,
+                                maxWidth: nameEnd - x)
         }
         buffer.put("│", x: rect.x + geometry.nameWidth, y: y, style: Theme.onRow(Theme.axis, selected: selected))
 
@@ -134,22 +136,23 @@ public enum WaterfallView {
         }
     }
 
-    public static func render(_ state: ExplorerState, layout: ExplorerLayout, into buffer: inout CellBuffer) {
-        guard let view = state.traceView else { return }
+    public static func render(_ model: ExplorerModel, layout: ExplorerLayout, into buffer: inout CellBuffer) {
+        guard let view = model.trace else { return }
         let geometry = Geometry(width: layout.waterfallBody.width)
-        renderTraceHeader(view.trace.summary, at: layout.traceHeader, utcOffsetSeconds: state.utcOffsetSeconds, into: &buffer)
+        renderTraceHeader(view.trace.summary, at: layout.traceHeader, utcOffsetSeconds: model.utcOffsetSeconds, into: &buffer)
         renderAxis(view.trace.summary, geometry: geometry, at: layout.axis, into: &buffer)
         let body = layout.waterfallBody
         let selected = view.selectedVisibleIndex
         for line in 0..<body.height {
-            let index = view.scrollTop + line
+            let index = view.waterfall.top + line
             guard index < view.visibleRows.count else { break }
             let row = Int(view.visibleRows[index])
             let spanIndex = view.trace.tree.rows[row].spanIndex
             renderRow(trace: view.trace, row: row, geometry: geometry,
                       at: Rect(x: body.x, y: body.y + line, width: body.width, height: 1),
                       selected: index == selected,
-                      collapsed: view.collapsed.contains(spanIndex), into: &buffer)
+                      collapsed: view.collapsed.contains(spanIndex),
+                      matched: view.find?.contains(spanIndex) ?? false, into: &buffer)
         }
         // A scroll position marker when not everything fits.
         if view.visibleRows.count > body.height, body.height > 0 {

@@ -245,7 +245,7 @@ public enum OTLPJSONEncoder {
 
     /// JSON string with escapes for quote, backslash and control characters
     /// (`\u00XX`); all other UTF-8 passes through.
-    static func writeString(_ string: String, into out: inout [UInt8]) {
+    public static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(ASCII.quote)
         var copy = string
         copy.withUTF8 { bytes in

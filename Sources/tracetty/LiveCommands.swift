@@ -146,6 +146,7 @@ struct LiveCommand: AsyncParsableCommand {
 
     @OptionGroup var listeners: ListenerOptions
     @OptionGroup var store: StoreOptions
+    @OptionGroup var filter: FilterOption
 
     @Option(help: "Also append every accepted span to FILE (OTLP JSON lines).")
     var record: String?
@@ -154,6 +155,7 @@ struct LiveCommand: AsyncParsableCommand {
     var color: ColorChoice = .auto
 
     func run() async throws {
+        let query = try filter.query()
         let queue = SpanQueue(capacity: max(store.maxSpans, 100_000))
         let counters = IngestCounters()
         var recorder: SpanRecorder?
@@ -182,6 +184,7 @@ struct LiveCommand: AsyncParsableCommand {
                 var loop = ExplorerLoop(store: sharedStore, feed: feed, title: title, colorMode: colorMode,
                                         utcOffsetSeconds: utcOffset)
                 loop.follow = true
+                loop.filter = query
                 return try loop.run()
             }.get()
         } catch {

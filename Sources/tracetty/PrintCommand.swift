@@ -11,6 +11,7 @@ struct PrintCommand: ParsableCommand {
     )
 
     @OptionGroup var dump: DumpOptions
+    @OptionGroup var filter: FilterOption
 
     @Option(help: "Only this trace (16 or 32 hex digits).")
     var trace: String?
@@ -26,6 +27,7 @@ struct PrintCommand: ParsableCommand {
     }
 
     func run() throws {
+        let query = try filter.query()
         let store = SharedTraceStore(limits: dump.store.limits)
         let loader = DumpLoader(files: dump.files, store: store)
         loader.run()
@@ -46,6 +48,10 @@ struct PrintCommand: ParsableCommand {
                 printError("tracetty: no trace \(trace) in \(dump.files.joined(separator: ", ")) (\(summaries.count) traces read)")
                 throw ExitCode(1)
             }
+        }
+        if let query {
+            let matching = Set(store.withStore { $0.traceIDs(matching: query) })
+            selected.removeAll { !matching.contains($0.traceID) }
         }
         let columns = width ?? TerminalSize.columns() ?? 120
         let offset = dump.store.utcOffsetSeconds

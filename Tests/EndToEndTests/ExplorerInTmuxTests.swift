@@ -32,7 +32,7 @@ import Testing
         #expect(screen.contains("Kind        server"))
         #expect(screen.contains("http.method"))
         try session.send("?")
-        screen = try session.waitFor("the help") { $0.contains("Keys") && $0.contains("collapse / expand the subtree") }
+        screen = try session.waitFor("the help") { $0.contains("Keys") && $0.contains("switch to the waterfall") }
         try session.send("Escape")
         try session.send("q")
         screen = try session.waitFor("a clean exit") { $0.contains("TRACETTY-EXIT=0") }

@@ -7,14 +7,14 @@ import TerminalUI
 @Suite struct ExplorerBehaviourTests {
     @Test func selectedTraceIsKeptWhenTheListChanges() {
         var store = ExplorerFixtures.store()
-        var state = ExplorerState(width: 100, height: 30)
-        state.setTraces(store.summaries())
+        var state = ExplorerModel(width: 100, height: 30)
+        state.setTraces(from: &store)
         _ = state.handle(.key(.char("G")))
         let chosen = state.selectedTraceID
         #expect(chosen == ExplorerFixtures.seedID)  // oldest is last, newest first
         // A newer trace arrives: it goes on top, the selection stays put.
         store.add(contentsOf: ExplorerFixtures.seedTrace(id: TraceID(low: 0x5555), start: ExplorerFixtures.t0 + 9_000_000_000))
-        state.setTraces(store.summaries())
+        state.setTraces(from: &store)
         #expect(state.selectedTraceID == chosen)
         #expect(state.traces.first?.traceID == TraceID(low: 0x5555))
         #expect(state.selectedIndex == state.traces.count - 1)
@@ -28,6 +28,11 @@ import TerminalUI
         #expect(durations == durations.sorted(by: >))
         _ = state.handle(.key(.char("r")))
         #expect(state.traces.map(\.durationNano) == durations.sorted())
+        _ = state.handle(.key(.char("s")))
+        #expect(state.sort == .spans)
+        _ = state.handle(.key(.char("s")))
+        #expect(state.sort == .errors)
+        #expect(state.traces.first?.errorCount == 2)
         _ = state.handle(.key(.char("s")))
         #expect(state.sort == .start)
         let starts = state.traces.map(\.startUnixNano)
@@ -45,11 +50,11 @@ import TerminalUI
         _ = state.handle(.key(.tab))
         #expect(state.context == .waterfall)
         _ = state.handle(.key(.escape))  // closes the detail
-        #expect(state.traceView?.detailOpen == false)
+        #expect(state.traceView?.isDetailOpen == false)
         _ = state.handle(.key(.backspace))
         #expect(state.context == .traceList)
-        #expect(state.handle(.key(.char("q"))) == [.quit])
-        #expect(state.handle(.key(.ctrl("c"))) == [.quit])
+        #expect(state.handle(.key(.char("q"))) == [.quit(status: 0)])
+        #expect(state.handle(.key(.ctrl("c"))) == [.quit(status: 0)])
     }
 
     @Test func collapseAndExpandSubtrees() {
@@ -76,8 +81,8 @@ import TerminalUI
         let spans = ExplorerFixtures.seedTrace()
         store.add(spans[1])
         store.add(spans[0])
-        var state = ExplorerState(width: 100, height: 30)
-        state.setTraces(store.summaries())
+        var state = ExplorerModel(width: 100, height: 30)
+        state.setTraces(from: &store)
         state.openTrace(store.trace(ExplorerFixtures.seedID)!)
         _ = state.handle(.key(.down))
         #expect(state.traceView?.selectedSpanValue?.name == "server-1_to_server-2")
@@ -95,7 +100,7 @@ import TerminalUI
             spans.append(Span(traceID: id, spanID: SpanID(UInt64(i + 1)), parentSpanID: parent, name: "op",
                               startTimeUnixNano: UInt64(i) * 1000, durationNano: 5000, resource: ExplorerFixtures.server1))
         }
-        var state = ExplorerState(width: 120, height: 40)
+        var state = ExplorerModel(width: 120, height: 40)
         state.openTrace(Trace(traceID: id, spans: spans))
         _ = state.handle(.key(.char("G")))
         let lines = ExplorerView.render(state).lines()
@@ -123,8 +128,8 @@ import TerminalUI
         let long = String(repeating: "abcdefghij", count: 30)
         store.add(Span(traceID: TraceID(low: 1), spanID: SpanID(1), name: "op", startTimeUnixNano: 0, durationNano: 1,
                        attributes: [Attribute("long", .string(long))]))
-        var state = ExplorerState(width: 80, height: 40)
-        state.setTraces(store.summaries())
+        var state = ExplorerModel(width: 80, height: 40)
+        state.setTraces(from: &store)
         state.openTrace(store.trace(TraceID(low: 1))!)
         _ = state.handle(.key(.enter))
         let text = ExplorerView.render(state).lines().map { $0.trimmingCharacters(in: .whitespaces) }.joined()
@@ -143,27 +148,27 @@ import TerminalUI
         _ = state.handle(.mouse(MouseEvent(.press(.left), x: 10, y: waterfall.y + 2)))
         #expect(state.traceView?.selectedSpanValue?.name == "server-2")
         _ = state.handle(.mouse(MouseEvent(.press(.left), x: 10, y: waterfall.y + 2)))
-        #expect(state.traceView?.detailOpen == true)
+        #expect(state.traceView?.isDetailOpen == true)
         _ = state.handle(.mouse(MouseEvent(.wheelUp, x: 10, y: ExplorerLayout(state).waterfallBody.y)))
         #expect(state.traceView?.selectedSpanValue?.name == "server-1_to_server-2")
     }
 
     @Test func followSelectsTheNewestAndMovingByHandLeavesIt() {
         var store = ExplorerFixtures.store()
-        var state = ExplorerState(width: 100, height: 30)
-        state.setTraces(store.summaries())
+        var state = ExplorerModel(width: 100, height: 30)
+        state.setTraces(from: &store)
         _ = state.handle(.key(.char("s")))  // by duration
         _ = state.handle(.key(.char("f")))
         #expect(state.follow && state.sort == .start)
         #expect(state.selectedIndex == 0)
         store.add(contentsOf: ExplorerFixtures.seedTrace(id: TraceID(low: 0x7777), start: ExplorerFixtures.t0 + 60_000_000_000))
-        state.setTraces(store.summaries())
+        state.setTraces(from: &store)
         #expect(state.selectedTraceID == TraceID(low: 0x7777))
         _ = state.handle(.key(.down))
         #expect(!state.follow)
         store.add(contentsOf: ExplorerFixtures.seedTrace(id: TraceID(low: 0x8888), start: ExplorerFixtures.t0 + 70_000_000_000))
         let kept = state.selectedTraceID
-        state.setTraces(store.summaries())
+        state.setTraces(from: &store)
         #expect(state.selectedTraceID == kept)
     }
 

@@ -68,20 +68,43 @@ enum ExplorerFixtures {
         return store
     }
 
-    static func state(width: Int, height: Int) -> ExplorerState {
+    static func state(width: Int, height: Int) -> ExplorerModel {
         var store = store()
-        var state = ExplorerState(width: width, height: height, title: "seed.ndjson")
+        var state = ExplorerModel(width: width, height: height, title: "seed.ndjson")
         state.utcOffsetSeconds = 0
-        state.setTraces(store.summaries())
-        state.storedSpans = store.spanCount
         state.maxSpans = 1_000_000
-        state.ingest.sourceName = "seed.ndjson"
-        state.ingest.spansRead = store.spanCount
+        state.list.showsPlot = false
+        state.setTraces(from: &store)
+        var ingest = IngestStatus()
+        ingest.sourceName = "seed.ndjson"
+        ingest.spansRead = store.spanCount
+        _ = state.update(.ingest(ingest))
         return state
     }
 
-    static func openSeed(_ state: inout ExplorerState) {
+    static func openSeed(_ state: inout ExplorerModel) {
         let store = store()
         if let trace = store.trace(seedID) { state.openTrace(trace) }
     }
+}
+
+extension ExplorerModel {
+    /// What the store changed since it was last asked, as the runtime sends it.
+    mutating func setTraces(from store: inout TraceStore) {
+        let changes = store.takeChanges(matching: list.filter.map { q in { s, id in s.matches(q, traceID: id) } })
+        _ = update(.snapshot(StoreSnapshot(changes: changes, spanCount: store.spanCount)))
+    }
+
+    mutating func openTrace(_ trace: Trace) { _ = update(.traceLoaded(trace)) }
+    mutating func updateOpenTrace(_ trace: Trace) {
+        _ = update(.snapshot(StoreSnapshot(changes: TraceStoreChanges(), openTrace: trace, spanCount: storedSpans)))
+    }
+    mutating func handle(_ message: ExplorerMessage) -> [ExplorerEffect] { update(message) }
+    var traces: [TraceSummary] { list.rows }
+    var selectedTraceID: TraceID? { list.selectedID }
+    var selectedIndex: Int? { list.selectedIndex }
+    var traceView: TraceScreen? { trace }
+    var context: Focus { focus }
+    var follow: Bool { list.follow }
+    var sort: TraceSort { list.sort }
 }

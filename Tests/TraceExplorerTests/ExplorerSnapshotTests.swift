@@ -57,7 +57,7 @@ import TerminalUI
     }
 
     @Test func liveWaitingScreenListsTheListeners() {
-        var state = ExplorerState(width: 80, height: 24)
+        var state = ExplorerModel(width: 80, height: 24)
         var live = LiveStatus()
         live.listeners = 2
         live.addresses = ["listening jaeger-compact udp 127.0.0.1:6831", "listening otlp-http http 127.0.0.1:4318"]

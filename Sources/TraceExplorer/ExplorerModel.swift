@@ -1,0 +1,366 @@
+import TraceModel
+import TerminalUI
+
+/// Where keys go: one enum, so two panes can never both think they have it.
+public enum Focus: Sendable, Hashable {
+    case traceList, waterfall, detail, queryLine, findBar, help
+}
+
+/// Every input the explorer reacts to. The runtime turns terminal events,
+/// store snapshots, ingest figures, finished background work and the clock
+/// into these; `ExplorerModel.update` is the one place they are applied.
+public enum ExplorerMessage: Sendable {
+    case key(Key)
+    case mouse(MouseEvent)
+    case resize(width: Int, height: Int)
+    case quit(QuitReason)
+    /// The list's changes and (when it grew) the open trace, from one store version.
+    case snapshot(StoreSnapshot)
+    /// The trace asked for with `.loadTrace`.
+    case traceLoaded(Trace)
+    case ingest(IngestStatus)
+    /// Background work finished.
+    case computed(Computation)
+    /// Wall-clock time: the live plot's window moves with it.
+    case tick(unixNano: UInt64)
+
+    public init(_ event: InputEvent) {
+        switch event {
+        case .key(let key): self = .key(key)
+        case .mouse(let mouse): self = .mouse(mouse)
+        case .resize(let width, let height): self = .resize(width: width, height: height)
+        case .quit(let reason): self = .quit(reason)
+        }
+    }
+}
+
+/// The result of work the runtime did off the UI's path.
+public enum Computation: Sendable {
+    /// The store's traces that match `query`, as of store version `version`.
+    case filtered(query: TraceQuery, ids: Set<TraceID>, version: UInt64, generation: Int)
+}
+
+/// What the runtime must do after an update; the model itself stays pure.
+public enum ExplorerEffect: Sendable, Equatable {
+    case quit(status: Int32)
+    /// Read this trace from the store and answer with `.traceLoaded`.
+    case loadTrace(TraceID)
+    /// Ctrl-Z: give the terminal to the shell until `fg`.
+    case suspend
+    /// Evaluate `query` over the whole store off the UI's path; answer with `.computed(.filtered)`.
+    case filterStore(TraceQuery, generation: Int)
+}
+
+/// What a component asks of the app.
+enum AppRequest: Sendable, Equatable {
+    case openTrace(TraceID), closeTrace, togglePause, openQueryLine, openFindBar
+}
+
+/// An overlay above the screens, with the keys while it is open.
+public enum Overlay: Sendable {
+    case help(HelpOverlay)
+    case queryLine(QueryLine)
+    case findBar(FindBar)
+}
+
+/// The keys that work everywhere.
+public struct GlobalKeys: ExplorerComponent, Sendable {
+    public enum Action: Sendable, Equatable { case help, quit, suspend }
+
+    public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
+        [
+            KeyBinding([.char("?")], "help: every key", hint: "help", .help),
+            KeyBinding([.char("q"), .ctrl("c")], "quit", hint: "quit", .quit),
+            KeyBinding([.ctrl("z")], "suspend to the shell (fg resumes)", .suspend),
+        ]
+    }
+}
+
+/// Everything the explorer shows, and the one update function that changes it.
+public struct ExplorerModel: Sendable {
+    public var width: Int
+    public var height: Int
+    public var title: String
+    public internal(set) var list = TraceListScreen()
+    public internal(set) var trace: TraceScreen?
+    public internal(set) var overlay: Overlay?
+    /// Live: the view is frozen; spans keep being stored.
+    public internal(set) var paused = false
+    public var ingest = IngestStatus()
+    public var storedSpans = 0
+    public var maxSpans = 0
+    /// Added to UTC for the clock times shown (the local zone, injected).
+    public var utcOffsetSeconds = 0
+    /// Wall-clock now, from ticks (0 until the first).
+    public internal(set) var nowUnixNano: UInt64 = 0
+    /// Queries of this session, oldest first (Up/Down in the query line).
+    public internal(set) var queryHistory: [String] = []
+    /// The filter evaluation in flight, if any; older answers are ignored.
+    public internal(set) var filterGeneration = 0
+    public internal(set) var filterPending = false
+    let global = GlobalKeys()
+
+    public init(width: Int, height: Int, title: String = "tracetty") {
+        self.width = width
+        self.height = height
+        self.title = title
+    }
+
+    public var isLive: Bool { ingest.live != nil }
+
+    public var focus: Focus {
+        switch overlay {
+        case .help: return .help
+        case .queryLine: return .queryLine
+        case .findBar: return .findBar
+        case nil: break
+        }
+        guard let trace else { return .traceList }
+        return trace.detail == .focused ? .detail : .waterfall
+    }
+
+    /// The focus under an overlay.
+    public var screenFocus: Focus {
+        guard let trace else { return .traceList }
+        return trace.detail == .focused ? .detail : .waterfall
+    }
+
+    public var layout: ExplorerLayout { ExplorerLayout(self) }
+
+    func context(for focus: Focus) -> ComponentContext {
+        let layout = self.layout
+        let rows: Int
+        switch focus {
+        case .traceList, .queryLine: rows = layout.listBody.height
+        case .waterfall, .findBar: rows = layout.waterfallBody.height
+        case .detail: rows = layout.detailBodyHeight
+        case .help: rows = layout.helpBodyHeight
+        }
+        return ComponentContext(isLive: isLive, pageRows: max(1, rows - 1))
+    }
+
+    /// The bindings in force now: the focused component's, then the global
+    /// keys it does not take for itself (a text field types `q`).
+    public var activeBindings: [BindingDescription] {
+        let context = self.context(for: focus)
+        let own: [BindingDescription]
+        switch overlay {
+        case .help(let help): own = help.descriptions(context)
+        case .queryLine(let line): own = line.descriptions(context)
+        case .findBar(let bar): own = bar.descriptions(context)
+        case nil: own = trace?.descriptions(context) ?? list.descriptions(context)
+        }
+        var result = own
+        for var binding in global.descriptions(context) {
+            binding.keys = binding.keys.filter { match in
+                guard case .key(let key) = match else { return true }
+                return !own.contains { $0.keys.contains { $0.matches(key) } }
+            }
+            if !binding.keys.isEmpty { result.append(binding) }
+        }
+        return result
+    }
+
+    // MARK: Update
+
+    /// Applies one message; returns what the runtime must do.
+    public mutating func update(_ message: ExplorerMessage) -> [ExplorerEffect] {
+        var effects: [ExplorerEffect] = []
+        switch message {
+        case .key(let key):
+            effects = handle(key)
+        case .mouse(let mouse):
+            effects = handle(mouse)
+        case .resize(let width, let height):
+            self.width = width
+            self.height = height
+        case .quit(let reason):
+            return [.quit(status: reason == .controlC ? 0 : reason.exitStatus)]
+        case .snapshot(let snapshot):
+            list.apply(snapshot.changes)
+            storedSpans = snapshot.spanCount
+            if let newer = snapshot.openTrace, trace?.trace.traceID == newer.traceID { trace?.replaceTrace(newer) }
+        case .traceLoaded(let loaded):
+            trace = TraceScreen(trace: loaded)
+        case .ingest(let status):
+            ingest = status
+        case .computed(.filtered(let query, let ids, let version, let generation)):
+            guard generation == filterGeneration, list.filter == query else { break }
+            filterPending = false
+            list.applyFilter(query, matching: ids, asOf: version)
+        case .tick(let now):
+            nowUnixNano = now
+        }
+        clampScrolling()
+        return effects
+    }
+
+    mutating func handle(_ key: Key) -> [ExplorerEffect] {
+        // Overlays first: a text field takes printable keys, so `q` types.
+        switch overlay {
+        case .help(var help):
+            if let action = help.action(for: key, context(for: .help)) {
+                let rows = layout.helpBodyHeight
+                let count = HelpView.lines(for: self).count
+                switch action {
+                case .close: overlay = nil; return []
+                case .down: help.scroll.scroll(by: 1, count: count, rows: rows)
+                case .up: help.scroll.scroll(by: -1, count: count, rows: rows)
+                case .pageDown: help.scroll.scroll(by: max(1, rows - 1), count: count, rows: rows)
+                case .pageUp: help.scroll.scroll(by: -max(1, rows - 1), count: count, rows: rows)
+                }
+                overlay = .help(help)
+                return []
+            }
+        case .queryLine(var line):
+            if let action = line.action(for: key, context(for: .queryLine)) {
+                let (close, outcome) = line.perform(action, key: key)
+                overlay = close ? nil : .queryLine(line)
+                if close, action == .accept { remember(line.field.text) }
+                if case .filter(let query) = outcome { return setFilter(query) }
+                return []
+            }
+        case .findBar(var bar):
+            if let action = bar.action(for: key, context(for: .findBar)) {
+                switch action {
+                case .edit(let edit):
+                    bar.field.apply(edit, key: key)
+                    overlay = .findBar(bar)
+                case .accept:
+                    if bar.field.text.trimmingSpaces.isEmpty {
+                        trace?.find = nil
+                        overlay = nil
+                    } else if let query = bar.query() {
+                        trace?.setFind(text: bar.field.text, query: query)
+                        overlay = nil
+                    } else {
+                        overlay = .findBar(bar)
+                    }
+                case .cancel:
+                    overlay = nil
+                }
+                return []
+            }
+        case nil:
+            break
+        }
+        // Then the screen with the focus.
+        if overlay == nil {
+            let focus = self.focus
+            var requests: [AppRequest]?
+            if var screen = trace {
+                if let action = screen.action(for: key, context(for: focus)) {
+                    requests = screen.perform(action, context(for: focus))
+                    trace = screen
+                }
+            } else if let action = list.action(for: key, context(for: focus)) {
+                requests = list.perform(action, context(for: focus))
+            }
+            if let requests { return perform(requests) }
+        }
+        // Then the keys that work everywhere.
+        if let action = global.action(for: key, context(for: focus)) {
+            switch action {
+            case .help: overlay = .help(HelpOverlay(underlying: screenFocus))
+            case .quit: return [.quit(status: 0)]
+            case .suspend: return [.suspend]
+            }
+        }
+        return []
+    }
+
+    mutating func perform(_ requests: [AppRequest]) -> [ExplorerEffect] {
+        var effects: [ExplorerEffect] = []
+        for request in requests {
+            switch request {
+            case .openTrace(let id): effects.append(.loadTrace(id))
+            case .closeTrace: trace = nil
+            case .togglePause: paused.toggle()
+            case .openQueryLine: overlay = .queryLine(QueryLine(previous: list.filter, history: queryHistory))
+            case .openFindBar: overlay = .findBar(FindBar(text: trace?.find?.text ?? ""))
+            }
+        }
+        return effects
+    }
+
+    /// A new filter from the query line: nil shows every trace at once; a
+    /// query is evaluated over the store off the UI's path.
+    mutating func setFilter(_ query: TraceQuery?) -> [ExplorerEffect] {
+        guard query != list.filter else { return [] }
+        filterGeneration += 1
+        guard let query, !query.isEmpty else {
+            filterPending = false
+            list.applyFilter(nil, matching: nil, asOf: .max)
+            return []
+        }
+        filterPending = true
+        // Traces that arrive from now on are judged by the new filter as they come.
+        list.setFilterText(query)
+        return [.filterStore(query, generation: filterGeneration)]
+    }
+
+    /// Sets a filter at start (`--filter`), before any trace is known.
+    public mutating func startFiltering(_ query: TraceQuery?) {
+        list.setFilterText(query)
+        if let query, !query.isEmpty { remember(query.text) }
+    }
+
+    mutating func remember(_ text: String) {
+        let text = text.trimmingSpaces
+        guard !text.isEmpty else { return }
+        queryHistory.removeAll { $0 == text }
+        queryHistory.append(text)
+        if queryHistory.count > 100 { queryHistory.removeFirst(queryHistory.count - 100) }
+    }
+
+    public mutating func setFollow(_ on: Bool) { list.setFollow(on) }
+
+    // MARK: Mouse
+
+    /// Wheel scrolls what is under the pointer; a click selects the row under
+    /// it, and a click on the selected row opens it (trace -> waterfall -> detail).
+    mutating func handle(_ mouse: MouseEvent) -> [ExplorerEffect] {
+        guard overlay == nil else { return [] }
+        let layout = self.layout
+        let overDetail = trace?.isDetailOpen == true && layout.detail.contains(x: mouse.x, y: mouse.y)
+        switch mouse.kind {
+        case .wheelDown, .wheelUp:
+            let key: Key = mouse.kind == .wheelDown ? .down : .up
+            if var screen = trace {
+                screen.detail = overDetail ? .focused : (screen.isDetailOpen ? .open : .closed)
+                trace = screen
+            }
+            return handle(key)
+        case .press(.left):
+            if var screen = trace {
+                if overDetail {
+                    screen.detail = .focused
+                } else if layout.waterfallBody.contains(x: mouse.x, y: mouse.y) {
+                    screen.click(screen.waterfall.top + (mouse.y - layout.waterfallBody.y))
+                }
+                trace = screen
+                return []
+            }
+            guard layout.listBody.contains(x: mouse.x, y: mouse.y) else { return [] }
+            return perform(list.click(list.selection.top + (mouse.y - layout.listBody.y)))
+        default:
+            return []
+        }
+    }
+
+    /// Keeps every selection on screen and every scroll offset in range.
+    mutating func clampScrolling() {
+        let layout = self.layout
+        list.clamp(rows: layout.listBody.height)
+        if var screen = trace {
+            let detailLines = screen.isDetailOpen
+                ? SpanDetailView.lineCount(model: self, screen: screen, width: layout.detail.width) : 0
+            screen.clamp(waterfallRows: layout.waterfallBody.height, detailLines: detailLines, detailRows: layout.detailBodyHeight)
+            trace = screen
+        }
+        if case .help(var help) = overlay {
+            help.scroll.scroll(by: 0, count: HelpView.lines(for: self).count, rows: layout.helpBodyHeight)
+            overlay = .help(help)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import Dispatch
+import Synchronization
+import TraceModel
+import TerminalUI
+
+/// Where the explorer's spans come from. `poll` runs on the runtime's thread
+/// each turn: it may move waiting spans into the store, and says how
+/// ingestion is going for the status bar.
+public protocol ExplorerFeed {
+    func poll(into store: SharedTraceStore) -> IngestStatus
+}
+
+/// The runtime's sense of time, injected so that tests drive it.
+public protocol ExplorerClock: Sendable {
+    /// Monotonic nanoseconds: throttling.
+    var monotonicNanos: UInt64 { get }
+    /// Wall-clock Unix nanoseconds: the live plot's window.
+    var unixNanos: UInt64 { get }
+}
+
+/// A clock a test moves by hand.
+public final class ManualClock: ExplorerClock {
+    private let now = Mutex<(monotonic: UInt64, unix: UInt64)>((0, 0))
+
+    public init(unixNanos: UInt64 = 0) {
+        now.withLock { $0.unix = unixNanos }
+    }
+
+    public var monotonicNanos: UInt64 { now.withLock { $0.monotonic } }
+    public var unixNanos: UInt64 { now.withLock { $0.unix } }
+
+    public func advance(milliseconds: Int) {
+        let nanos = UInt64(max(0, milliseconds)) * 1_000_000
+        now.withLock {
+            $0.monotonic += nanos
+            $0.unix += nanos
+        }
+    }
+}
+
+/// Runs work off the UI's path and hands back the results. `inline` runs
+/// each job at once on the caller's thread (tests: deterministic);
+/// `background` runs jobs one at a time on a queue of their own.
+public final class BackgroundWorker: Sendable {
+    private let queue: DispatchQueue?
+    private let done = Mutex<[Computation]>([])
+
+    public static func inline() -> BackgroundWorker { BackgroundWorker(queue: nil) }
+    public static func background() -> BackgroundWorker {
+        BackgroundWorker(queue: DispatchQueue(label: "tracetty.explorer.worker", qos: .userInitiated))
+    }
+
+    private init(queue: DispatchQueue?) {
+        self.queue = queue
+    }
+
+    public func submit(_ job: @escaping @Sendable () -> Computation) {
+        guard let queue else {
+            let result = job()
+            done.withLock { $0.append(result) }
+            return
+        }
+        queue.async {
+            let result = job()
+            self.done.withLock { $0.append(result) }
+        }
+    }
+
+    /// Finished results, oldest first.
+    public func drain() -> [Computation] {
+        done.withLock { results in
+            defer { results.removeAll() }
+            return results
+        }
+    }
+}
+
+/// The one loop behind `open`, `live`, `demo` and `replay`: poll the feed,
+/// take a store snapshot when the store moved (throttled), turn terminal
+/// input and finished work into messages for `ExplorerModel.update`, carry
+/// out its effects, and draw only when something changed.
+public struct ExplorerRuntime {
+    public let store: SharedTraceStore
+    public let feed: any ExplorerFeed
+    public let backend: any TerminalBackend
+    public let clock: any ExplorerClock
+    public let worker: BackgroundWorker
+    public private(set) var model: ExplorerModel
+    /// How long a read waits for input: the loop's pace when idle.
+    public var pollMilliseconds = 33
+
+    public init(model: ExplorerModel, store: SharedTraceStore, feed: any ExplorerFeed, backend: any TerminalBackend,
+                clock: any ExplorerClock, worker: BackgroundWorker) {
+        self.model = model
+        self.store = store
+        self.feed = feed
+        self.backend = backend
+        self.clock = clock
+        self.worker = worker
+        let size = backend.size
+        self.model.width = size.width
+        self.model.height = size.height
+    }
+
+    /// Runs until the model says quit; returns the exit status.
+    public mutating func run() -> Int32 {
+        var seenVersion: UInt64 = .max
+        var lastRefresh: UInt64 = 0
+        var lastRefreshCost: UInt64 = 0
+        var wasLoading = true
+        var lastTickSecond: UInt64 = .max
+        var needsDraw = true
+        // A filter given at start (`--filter`) judges traces as they arrive.
+        while true {
+            let status = feed.poll(into: store)
+            if status != model.ingest {
+                _ = model.update(.ingest(status))
+                needsDraw = true
+            }
+            let now = clock.monotonicNanos
+            // A refresh merges what changed into the list; under a flood the
+            // next one waits at least four times as long as this one took
+            // (the loop keeps draining spans and answering keys in between).
+            let interval = max(status.loading ? 250_000_000 : 100_000_000, lastRefreshCost * 4)
+            if !model.paused, store.version != seenVersion,
+               wasLoading != status.loading || now &- lastRefresh >= interval || seenVersion == .max {
+                refresh()
+                seenVersion = lastSnapshotVersion
+                lastRefresh = now
+                lastRefreshCost = clock.monotonicNanos &- now
+                needsDraw = true
+            }
+            wasLoading = status.loading
+            let second = clock.unixNanos / 1_000_000_000
+            if second != lastTickSecond {
+                lastTickSecond = second
+                _ = model.update(.tick(unixNano: clock.unixNanos))
+                needsDraw = true
+            }
+            for result in worker.drain() {
+                _ = model.update(.computed(result))
+                needsDraw = true
+            }
+            if needsDraw {
+                let frame = ExplorerView.frame(model)
+                backend.draw(frame.buffer, cursor: frame.cursor)
+                needsDraw = false
+            }
+            guard let event = backend.readEvent(timeoutMilliseconds: pollMilliseconds) else { continue }
+            needsDraw = true
+            for effect in model.update(ExplorerMessage(event)) {
+                if let status = perform(effect) { return status }
+            }
+        }
+    }
+
+    private var lastSnapshotVersion: UInt64 = 0
+
+    /// Takes the store's changes and the open trace from one version.
+    mutating func refresh() {
+        let open = model.trace.map { (id: $0.trace.traceID, lastUpdate: $0.trace.summary.lastUpdate) }
+        var matching: (@Sendable (TraceStore, TraceID) -> Bool)?
+        if let filter = model.list.filter {
+            matching = { store, id in store.matches(filter, traceID: id) }
+        }
+        let snapshot = store.snapshot(open: open, matching: matching)
+        lastSnapshotVersion = snapshot.version
+        _ = model.update(.snapshot(snapshot))
+    }
+
+    /// Carries out one effect; a status when the app must end.
+    mutating func perform(_ effect: ExplorerEffect) -> Int32? {
+        switch effect {
+        case .quit(let status):
+            return status
+        case .loadTrace(let id):
+            if let trace = store.trace(id) { _ = model.update(.traceLoaded(trace)) }
+        case .suspend:
+            backend.suspendToShell()
+        case .filterStore(let query, let generation):
+            let store = self.store
+            worker.submit {
+                let (ids, version) = store.withStore { s in (Set(s.traceIDs(matching: query)), s.version) }
+                return .filtered(query: query, ids: ids, version: version, generation: generation)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,232 @@
+import Synchronization
+import TraceModel
+import TerminalUI
+
+public enum TraceSort: String, Sendable, Hashable, CaseIterable {
+    case start, duration, spans, errors
+}
+
+/// The trace list screen: every known trace's summary, the rows that pass
+/// the filter in display order, the selection, sort and follow.
+public struct TraceListScreen: ExplorerComponent, Sendable {
+    public enum Action: Sendable, Equatable {
+        case up, down, pageUp, pageDown, first, last, open, cycleSort, reverse, follow, pause, query, togglePlot
+    }
+
+    struct Entry: Sendable {
+        var summary: TraceSummary
+        var matches: Bool
+    }
+
+    /// Every trace the UI was told of, whether it passes the filter or not.
+    private(set) var all: [TraceID: Entry] = [:]
+    /// The traces that pass the filter, sorted.
+    public private(set) var rows: [TraceSummary] = []
+    public private(set) var selection = ScrollSelection()
+    public private(set) var selectedID: TraceID?
+    public private(set) var sort: TraceSort = .start
+    public private(set) var descending = true
+    /// Live: newest first, the newest selected as it arrives.
+    public private(set) var follow = false
+    /// The filter in force (nil: every trace).
+    public private(set) var filter: TraceQuery?
+    /// The duration plot above the list.
+    public var showsPlot = true
+    /// Changes whenever `rows` does, unique in the process: what the plot's memo is keyed by.
+    public private(set) var rowsVersion = 0
+    private static let versions = Atomic<Int>(0)
+
+    public init() {}
+
+    public var totalCount: Int { all.count }
+    public var selectedIndex: Int? { selectedID == nil ? nil : selection.selected }
+    public var selectedSummary: TraceSummary? {
+        guard selectedID != nil, selection.selected < rows.count else { return nil }
+        return rows[selection.selected]
+    }
+
+    public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
+        [
+            KeyBinding([.down, .char("j")], "move down", hint: "move", hintKeys: "↑↓ j k", .down),
+            KeyBinding([.up, .char("k")], "move up", .up),
+            KeyBinding([.pageDown, .ctrl("f")], "page down", .pageDown),
+            KeyBinding([.pageUp, .ctrl("b")], "page up", .pageUp),
+            KeyBinding([.home, .char("g")], "first trace", .first),
+            KeyBinding([.end, .char("G")], "last trace", .last),
+            KeyBinding([.enter, .right, .char("l")], "open the trace's waterfall", hint: "open", .open),
+            KeyBinding([.char("/")], "filter: a query (service=… dur>300ms {…}); Enter keeps it, Esc drops it", hint: "filter", .query),
+            KeyBinding([.char("s")], "sort by start / duration / spans / errors", hint: "sort", .cycleSort),
+            KeyBinding([.char("r")], "reverse the order", .reverse),
+            KeyBinding([.char("d")], "show / hide the duration plot", .togglePlot),
+            KeyBinding([.char("f")], "follow: newest first, newest selected (live)", hint: "follow", liveOnly: true, .follow),
+            KeyBinding([.char("p"), .char(" ")], "pause / resume the view (live; spans keep being stored)", hint: "pause",
+                       liveOnly: true, .pause),
+        ]
+    }
+
+    /// Performs a list action; what it asks of the app comes back.
+    mutating func perform(_ action: Action, _ context: ComponentContext) -> [AppRequest] {
+        switch action {
+        case .up, .down, .pageUp, .pageDown, .first, .last:
+            // Moving by hand leaves follow mode: the selection is yours now.
+            follow = false
+        default:
+            break
+        }
+        let page = max(1, context.pageRows)
+        switch action {
+        case .down: select(selection.selected + 1)
+        case .up: select(selection.selected - 1)
+        case .pageDown: select(selection.selected + page)
+        case .pageUp: select(selection.selected - page)
+        case .first: select(0)
+        case .last: select(rows.count - 1)
+        case .open:
+            if let id = selectedID { return [.openTrace(id)] }
+        case .cycleSort:
+            follow = false
+            let all = TraceSort.allCases
+            setSort(all[(all.firstIndex(of: sort)! + 1) % all.count], descending: true)
+        case .reverse:
+            follow = false
+            setSort(sort, descending: !descending)
+        case .follow: setFollow(!follow)
+        case .pause: return [.togglePause]
+        case .query: return [.openQueryLine]
+        case .togglePlot: showsPlot.toggle()
+        }
+        return []
+    }
+
+    mutating func select(_ index: Int) {
+        selection.select(index, count: rows.count)
+        selectedID = rows.isEmpty ? nil : rows[selection.selected].traceID
+    }
+
+    public mutating func setFollow(_ on: Bool) {
+        follow = on
+        if on {
+            sort = .start
+            descending = true
+            rebuildRows()
+            select(0)
+        }
+    }
+
+    public mutating func setSort(_ sort: TraceSort, descending: Bool) {
+        self.sort = sort
+        self.descending = descending
+        rebuildRows()
+    }
+
+    // MARK: Data
+
+    /// New and grown traces from the store, and evicted ones. Small changes
+    /// are merged into the sorted rows; large ones re-sort everything.
+    public mutating func apply(_ changes: TraceStoreChanges) {
+        guard !changes.isEmpty else { return }
+        var changedIDs = Set<TraceID>()
+        changedIDs.reserveCapacity(changes.updated.count + changes.removed.count)
+        for id in changes.removed where all.removeValue(forKey: id) != nil { changedIDs.insert(id) }
+        var added: [TraceSummary] = []
+        for (i, summary) in changes.updated.enumerated() {
+            let matches = i < changes.matches.count ? changes.matches[i] : (filter == nil)
+            all[summary.traceID] = Entry(summary: summary, matches: matches)
+            changedIDs.insert(summary.traceID)
+            if matches { added.append(summary) }
+        }
+        if changedIDs.count * 8 > rows.count {
+            rebuildRows()
+        } else {
+            // Merge: drop the old rows of changed traces, insert the new ones in order.
+            let kept = rows.filter { !changedIDs.contains($0.traceID) }
+            let order = ordering
+            added.sort(by: order)
+            var merged: [TraceSummary] = []
+            merged.reserveCapacity(kept.count + added.count)
+            var i = 0, j = 0
+            while i < kept.count || j < added.count {
+                if j == added.count || (i < kept.count && !order(added[j], kept[i])) {
+                    merged.append(kept[i]); i += 1
+                } else {
+                    merged.append(added[j]); j += 1
+                }
+            }
+            rows = merged
+            rowsVersion = Self.versions.add(1, ordering: .relaxed).newValue
+            relocateSelection()
+        }
+    }
+
+    /// The traces matching a new filter, as of store version `version`:
+    /// traces updated after it keep the flag their own update brought.
+    public mutating func applyFilter(_ query: TraceQuery?, matching ids: Set<TraceID>?, asOf version: UInt64) {
+        filter = (query?.isEmpty ?? true) ? nil : query
+        for (id, entry) in all where entry.summary.lastUpdate <= version {
+            all[id]?.matches = filter == nil || (ids?.contains(id) ?? true)
+        }
+        rebuildRows()
+    }
+
+    /// Sets the filter without evaluating it (the caller evaluates traces as they come).
+    mutating func setFilterText(_ query: TraceQuery?) {
+        filter = (query?.isEmpty ?? true) ? nil : query
+    }
+
+    private mutating func rebuildRows() {
+        var result: [TraceSummary] = []
+        result.reserveCapacity(all.count)
+        for entry in all.values where entry.matches { result.append(entry.summary) }
+        result.sort(by: ordering)
+        rows = result
+        rowsVersion = Self.versions.add(1, ordering: .relaxed).newValue
+        relocateSelection()
+    }
+
+    /// After the rows changed: follow takes the newest, else the selected trace keeps its place.
+    private mutating func relocateSelection() {
+        if follow || selectedID == nil {
+            select(0)
+            return
+        }
+        if selection.selected < rows.count, rows[selection.selected].traceID == selectedID { return }
+        if let index = rows.firstIndex(where: { $0.traceID == selectedID }) {
+            selection.select(index, count: rows.count)
+        } else {
+            // Filtered out or evicted: stay at the same position.
+            select(selection.selected)
+        }
+    }
+
+    var ordering: (TraceSummary, TraceSummary) -> Bool {
+        let descending = self.descending
+        func order<T: Comparable>(_ key: @escaping (TraceSummary) -> T) -> (TraceSummary, TraceSummary) -> Bool {
+            { a, b in
+                let ka = key(a), kb = key(b)
+                if ka != kb { return (ka > kb) == descending }
+                if a.startUnixNano != b.startUnixNano { return (a.startUnixNano > b.startUnixNano) == descending }
+                return (a.traceID > b.traceID) == descending
+            }
+        }
+        switch sort {
+        case .start: return order(\.startUnixNano)
+        case .duration: return order(\.durationNano)
+        case .spans: return order(\.spanCount)
+        case .errors: return order(\.errorCount)
+        }
+    }
+
+    mutating func clamp(rows visible: Int) {
+        selection.clamp(count: rows.count, rows: visible)
+    }
+
+    /// A click on row `index` of the list body: select it, or open it when already selected.
+    mutating func click(_ index: Int) -> [AppRequest] {
+        guard index < rows.count else { return [] }
+        follow = false
+        if index == selection.selected, selectedID != nil { return [.openTrace(rows[index].traceID)] }
+        select(index)
+        return []
+    }
+}
+

@@ -1,0 +1,129 @@
+import Testing
+import TraceModel
+import TerminalUI
+@testable import TraceExplorer
+
+/// Keys reach components only through their declared bindings: every
+/// declared binding does something, and a key nobody declares does nothing.
+@Suite struct KeyBindingCoverageTests {
+    /// Every key a terminal can send us, as the input decoder makes them.
+    static let universe: [Key] = {
+        var keys: [Key] = [.up, .down, .left, .right, .pageUp, .pageDown, .home, .end, .enter, .escape, .backspace,
+                           .tab, .backTab, .delete, .insert]
+        keys += (1...12).map(Key.function)
+        keys += (0x20...0x7e).map { .char(Character(UnicodeScalar(UInt8($0)))) }
+        keys += "abcdefghijklmnopqrstuvwxyz".map(Key.ctrl)
+        keys += [.char("é"), .char("🙂")]
+        return keys
+    }()
+
+    /// Named states of the explorer, with the focus each puts keys into.
+    static func scenarios() -> [(String, ExplorerModel)] {
+        var list = ExplorerFixtures.state(width: 100, height: 30)
+        _ = list.update(.key(.down))
+        var live = list
+        var status = IngestStatus()
+        status.live = LiveStatus()
+        status.live?.listeners = 1
+        _ = live.update(.ingest(status))
+
+        var waterfall = ExplorerFixtures.state(width: 100, height: 30)
+        ExplorerFixtures.openSeed(&waterfall)
+        _ = waterfall.update(.key(.down))  // the hop: has a child, not the first or last row
+        var liveWaterfall = waterfall
+        _ = liveWaterfall.update(.ingest(status))
+        // Folded, with a find: expand, expand all, n and N have work to do.
+        var folded = waterfall
+        for key in "/server".map(Key.char) + [.enter] { _ = folded.update(.key(key)) }
+        _ = folded.update(.key(.char("C")))
+
+        // Short, so that the detail has more lines than rows.
+        var detail = waterfall
+        _ = detail.update(.resize(width: 100, height: 14))
+        _ = detail.update(.key(.enter))
+        _ = detail.update(.key(.char("j")))  // scrolled: up and top have somewhere to go
+        var help = waterfall
+        _ = help.update(.key(.char("?")))
+        _ = help.update(.key(.char("j")))
+        var query = list
+        query.queryHistory = ["dur>1s", "service=server-2"]
+        for key in "/alice".map(Key.char) { _ = query.update(.key(key)) }
+        _ = query.update(.key(.left))
+        _ = query.update(.key(.up))  // in the history: both Up and Down have somewhere to go
+        _ = query.update(.key(.left))
+        var find = waterfall
+        for key in "/serv".map(Key.char) { _ = find.update(.key(key)) }
+        _ = find.update(.key(.left))
+        return [("list", list), ("live list", live), ("waterfall", waterfall), ("live waterfall", liveWaterfall),
+                ("folded waterfall with a find", folded), ("detail", detail), ("help", help), ("query line", query),
+                ("find bar", find)]
+    }
+
+    /// What a person sees after `key`: the screen with its styles and the cursor, and what the runtime is asked to do.
+    static func outcome(_ model: ExplorerModel, _ key: Key) -> (frame: [String], effects: [ExplorerEffect], focus: Focus) {
+        var copy = model
+        let effects = copy.update(.key(key))
+        let frame = ExplorerView.frame(copy)
+        let cursor = frame.cursor.map { "cursor \($0.x),\($0.y)" } ?? "no cursor"
+        return (frame.buffer.styledLines() + frame.buffer.lines() + [cursor], effects, copy.focus)
+    }
+
+    @Test func everyDeclaredBindingDoesSomethingInSomeState() {
+        var effective: [Focus: Set<String>] = [:]
+        var declared: [Focus: [String: BindingDescription]] = [:]
+        for (_, model) in Self.scenarios() {
+            let before = Self.outcome(model, .function(12)).frame  // F12: declared nowhere, changes nothing
+            for binding in model.activeBindings {
+                let id = binding.help + "|" + binding.keysLabel
+                declared[model.focus, default: [:]][id] = binding
+                // Live-only keys are checked in the live scenarios.
+                if binding.liveOnly && !model.isLive { continue }
+                for case .key(let key) in binding.keys {
+                    let after = Self.outcome(model, key)
+                    if after.frame != before || !after.effects.isEmpty {
+                        effective[model.focus, default: []].insert(id + "|" + key.label)
+                    }
+                }
+                if binding.keys.contains(.printable) {
+                    let after = Self.outcome(model, .char("x"))
+                    if after.frame != before { effective[model.focus, default: []].insert(id + "|x") }
+                }
+            }
+        }
+        for (focus, bindings) in declared {
+            for (id, binding) in bindings {
+                let keys = binding.keys.map { $0 == .printable ? "x" : $0.label }
+                for key in keys {
+                    #expect(effective[focus, default: []].contains(id + "|" + key),
+                            "\(focus): key \(key) of '\(binding.help)' is declared but did nothing in any state")
+                }
+            }
+        }
+    }
+
+    @Test func aKeyNobodyDeclaresChangesNothing() {
+        for (name, model) in Self.scenarios() {
+            let declared = model.activeBindings
+            let before = Self.outcome(model, .function(12))
+            for key in Self.universe where !declared.contains(where: { b in b.keys.contains { $0.matches(key) } }) {
+                let after = Self.outcome(model, key)
+                #expect(after.frame == before.frame && after.effects.isEmpty && after.focus == model.focus,
+                        "\(name): \(key.label) is handled but declared nowhere")
+            }
+        }
+    }
+
+    @Test func theHintBarAndHelpAreBuiltFromTheDeclarations() {
+        var model = ExplorerFixtures.state(width: 200, height: 60)
+        let hint = ExplorerView.render(model).lines().last ?? ""
+        for binding in model.activeBindings where binding.hint != nil && !binding.liveOnly {
+            #expect(hint.contains(binding.shortKeysLabel + " " + binding.hint!), "hint bar lacks \(binding.hint!)")
+        }
+        // Ctrl-F / Ctrl-B paging and Space in the detail are in the help, as the issue asked.
+        _ = model.update(.key(.char("?")))
+        let lines = HelpView.lines(for: model).map { $0.keys + " " + $0.text }
+        #expect(lines.contains("PgDn Ctrl-F page down"))
+        #expect(lines.contains("PgDn Ctrl-F Space page down"))
+        #expect(lines.contains("Enter → l open the trace's waterfall"))
+    }
+}
