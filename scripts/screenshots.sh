@@ -37,6 +37,15 @@ shot waterfall
 # server-2's detail: tags, process and logs (the exception event).
 keys Enter
 shot span-detail
+# Finding: a query narrows the list under the duration plot; a find in the trace.
+keys Escape Escape /
+keys -l 'error or alice'
+sleep 0.3
+shot query
+keys Enter Enter /
+keys -l server
+keys Enter n
+shot find
 keys q
 
 # Live: tracetty listening, the Go seed servers' captured datagrams sent to
