@@ -31,6 +31,33 @@ struct FilterOption: ParsableArguments {
     }
 }
 
+extension FilterOption {
+    /// Drops the summaries of traces that do not match `query` (nil keeps all).
+    static func keep(matching query: TraceQuery?, _ summaries: inout [TraceSummary], in store: SharedTraceStore) {
+        guard let query else { return }
+        let matching = Set(store.withStore { $0.traceIDs(matching: query) })
+        summaries.removeAll { !matching.contains($0.traceID) }
+    }
+}
+
+extension DumpOptions {
+    /// Reads every dump to the end with no UI, reporting malformed lines on
+    /// stderr. Exit 1 when no span could be read (and, unless
+    /// `emptyIsAnError`, some file failed).
+    func loadWithoutUI(emptyIsAnError: Bool) throws -> (SharedTraceStore, [TraceSummary]) {
+        let store = SharedTraceStore(limits: self.store.limits)
+        let loader = DumpLoader(files: files, store: store)
+        loader.run()
+        for message in loader.issueReports + loader.fileErrors { printError("tracetty: " + message) }
+        let summaries = store.summaries()
+        if summaries.isEmpty, emptyIsAnError || !loader.fileErrors.isEmpty {
+            printError("tracetty: no spans could be read from \(files.joined(separator: ", "))")
+            throw ExitCode(1)
+        }
+        return (store, summaries)
+    }
+}
+
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
@@ -63,19 +90,9 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let query = try filter.query()
-        let store = SharedTraceStore(limits: dump.store.limits)
-        let loader = DumpLoader(files: dump.files, store: store)
-        loader.run()
-        for message in loader.issueReports + loader.fileErrors { printError("tracetty: " + message) }
-        var summaries = store.summaries()
-        if summaries.isEmpty, !loader.fileErrors.isEmpty {
-            printError("tracetty: no spans could be read from \(dump.files.joined(separator: ", "))")
-            throw ExitCode(1)
-        }
-        if let query {
-            let matching = Set(store.withStore { $0.traceIDs(matching: query) })
-            summaries.removeAll { !matching.contains($0.traceID) }
-        }
+        // Files that read but hold no trace are an empty list, not an error.
+        var (store, summaries) = try dump.loadWithoutUI(emptyIsAnError: false)
+        FilterOption.keep(matching: query, &summaries, in: store)
         summaries.sort(by: Self.order(sort, reverse: reverse))
         if let limit { summaries = Array(summaries.prefix(limit)) }
         let out = format == .json

@@ -28,15 +28,8 @@ struct PrintCommand: ParsableCommand {
 
     func run() throws {
         let query = try filter.query()
-        let store = SharedTraceStore(limits: dump.store.limits)
-        let loader = DumpLoader(files: dump.files, store: store)
-        loader.run()
-        for message in loader.issueReports + loader.fileErrors { printError("tracetty: " + message) }
-        let summaries = store.summaries().sorted { ($0.startUnixNano, $0.traceID) < ($1.startUnixNano, $1.traceID) }
-        if summaries.isEmpty {
-            printError("tracetty: no spans could be read from \(dump.files.joined(separator: ", "))")
-            throw ExitCode(1)
-        }
+        var (store, summaries) = try dump.loadWithoutUI(emptyIsAnError: true)
+        summaries.sort { ($0.startUnixNano, $0.traceID) < ($1.startUnixNano, $1.traceID) }
         var selected = summaries
         if let trace, let id = TraceID(hex: trace) {
             selected = summaries.filter { $0.traceID == id }
@@ -49,10 +42,7 @@ struct PrintCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        if let query {
-            let matching = Set(store.withStore { $0.traceIDs(matching: query) })
-            selected.removeAll { !matching.contains($0.traceID) }
-        }
+        FilterOption.keep(matching: query, &selected, in: store)
         let columns = width ?? TerminalSize.columns() ?? 120
         let offset = dump.store.utcOffsetSeconds
         var output = ""
