@@ -119,8 +119,8 @@ public struct QueryLine: ExplorerComponent, Sendable {
             return (false, field.text == before ? .none : parse())
         case .accept:
             let parsed = parse()
-            // An error stays on screen, with the line open.
-            return parsed == .none && !field.text.trimmingSpaces.isEmpty ? (false, .none) : (true, parsed)
+            // An error stays on screen, with the line open (empty text parses: every trace).
+            return parsed == .none ? (false, .none) : (true, parsed)
         case .cancel:
             error = nil
             return (true, .filter(previous))

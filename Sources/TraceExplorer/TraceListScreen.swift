@@ -125,19 +125,17 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
     /// are merged into the sorted rows; large ones re-sort everything.
     public mutating func apply(_ changes: TraceStoreChanges) {
         guard !changes.isEmpty else { return }
-        var changedIDs = Set<TraceID>()
-        changedIDs.reserveCapacity(changes.updated.count + changes.removed.count)
-        for id in changes.removed where all.removeValue(forKey: id) != nil { changedIDs.insert(id) }
+        for id in changes.removed { all.removeValue(forKey: id) }
         var added: [TraceSummary] = []
         for (i, summary) in changes.updated.enumerated() {
             let matches = i < changes.matches.count ? changes.matches[i] : (filter == nil)
             all[summary.traceID] = Entry(summary: summary, matches: matches)
-            changedIDs.insert(summary.traceID)
             if matches { added.append(summary) }
         }
-        if changedIDs.count * 8 > rows.count {
+        if (changes.updated.count + changes.removed.count) * 8 > rows.count {
             rebuildRows()
         } else {
+            let changedIDs = Set(changes.removed + changes.updated.map(\.traceID))
             // Merge: drop the old rows of changed traces, insert the new ones in order.
             let kept = rows.filter { !changedIDs.contains($0.traceID) }
             let order = ordering
@@ -162,8 +160,14 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
     /// traces updated after it keep the flag their own update brought.
     public mutating func applyFilter(_ query: TraceQuery?, matching ids: Set<TraceID>?, asOf version: UInt64) {
         filter = (query?.isEmpty ?? true) ? nil : query
-        for (id, entry) in all where entry.summary.lastUpdate <= version {
-            all[id]?.matches = filter == nil || (ids?.contains(id) ?? true)
+        // In place through indices: assigning by key while iterating `all` would copy it whole.
+        var index = all.startIndex
+        while index != all.endIndex {
+            let (id, entry) = all[index]
+            if entry.summary.lastUpdate <= version {
+                all.values[index].matches = filter == nil || (ids?.contains(id) ?? true)
+            }
+            all.formIndex(after: &index)
         }
         rebuildRows()
     }

@@ -237,12 +237,13 @@ public struct TraceStore: Sendable {
         while changeHead < changeLog.count, taken < limit {
             let id = changeLog[changeHead]
             changeHead += 1
-            guard records[id] != nil else { continue }
-            taken += 1
             refreshSummary(id)
-            records[id]?.isChanged = false
-            records[id]?.isReported = true
-            guard let record = records[id], let summary = unpack(record, id: id) else { continue }
+            // Evicted since it was listed: its removal is in `evictedLog` if it was reported.
+            guard let index = records.index(forKey: id) else { continue }
+            taken += 1
+            records.values[index].isChanged = false
+            records.values[index].isReported = true
+            guard let summary = unpack(records.values[index], id: id) else { continue }
             changes.updated.append(summary)
             if let matching { changes.matches.append(matching(self, id)) }
         }
