@@ -93,6 +93,17 @@ public struct SpanLink: Hashable, Sendable {
     }
 }
 
+/// How a span hangs from its parent. Jaeger's `FOLLOWS_FROM` (a queue
+/// consumer, a fire-and-forget job) nests under the span it follows, but the
+/// parent does not wait for it: the critical path leaves it off.
+public enum ParentReference: UInt8, Sendable, Hashable {
+    case childOf = 0
+    case followsFrom = 1
+
+    /// Jaeger's spelling (`CHILD_OF`, `FOLLOWS_FROM`).
+    public var jaegerName: String { self == .childOf ? "CHILD_OF" : "FOLLOWS_FROM" }
+}
+
 /// The process that emitted spans (Jaeger Process, OTLP Resource). Shared by
 /// reference between all spans of one batch: a store of millions of spans
 /// holds few of these.
@@ -189,11 +200,14 @@ public struct Span: Hashable, Sendable {
     public var kind: SpanKind
     private var statusCode: SpanStatus.Code
     private var hasParent: Bool
+    /// The kind of edge to the parent (meaningful only with a parent).
+    public var parentReference: ParentReference
 
     public init(
         traceID: TraceID,
         spanID: SpanID,
         parentSpanID: SpanID? = nil,
+        parentReference: ParentReference = .childOf,
         name: String,
         kind: SpanKind = .unspecified,
         status: SpanStatus = .unset,
@@ -211,6 +225,7 @@ public struct Span: Hashable, Sendable {
         self.spanID = spanID
         self.parentRaw = parentSpanID?.raw ?? 0
         self.hasParent = parentSpanID != nil
+        self.parentReference = parentReference
         self.name = name
         self.kind = kind
         self.statusCode = status.code
@@ -298,7 +313,8 @@ public struct Span: Hashable, Sendable {
 
     /// Equal when every field is, whatever shares storage.
     public static func == (a: Span, b: Span) -> Bool {
-        a.traceID == b.traceID && a.spanID == b.spanID && a.parentSpanID == b.parentSpanID && a.name == b.name
+        a.traceID == b.traceID && a.spanID == b.spanID && a.parentSpanID == b.parentSpanID
+            && (a.parentSpanID == nil || a.parentReference == b.parentReference) && a.name == b.name
             && a.kind == b.kind && a.status == b.status && a.startTimeUnixNano == b.startTimeUnixNano
             && a.durationNano == b.durationNano && a.attributes == b.attributes && a.resource == b.resource
             && a.flags == b.flags && a.events == b.events && a.links == b.links && a.scope == b.scope

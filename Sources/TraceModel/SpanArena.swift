@@ -9,7 +9,7 @@
 ///     varint   length of the rest (a reader skips a span in O(1))
 ///     u64 x 4  span id, parent id, start, duration (little endian)
 ///     u8       kind (3 bits) | status code << 3 | has parent << 5 | is error << 6 | has extras << 7
-///     varint   flags
+///     varint   flags << 1 | parent is FOLLOWS_FROM
 ///     str      name
 ///     varint   resource (table index + 1; 0: written inline)
 ///     varint   attribute count, then each attribute
@@ -62,7 +62,8 @@ struct SpanArena: Sendable {
         if span.isError { bits |= 1 << 6 }
         if extras { bits |= 1 << 7 }
         scratch.append(bits)
-        writeVarint(UInt64(span.flags), &scratch)
+        let followsFrom: UInt64 = span.parentSpanID != nil && span.parentReference == .followsFrom ? 1 : 0
+        writeVarint(UInt64(span.flags) << 1 | followsFrom, &scratch)
         writeString(span.name, &scratch, intern: true)
         let resource = resourceRef(span.resource)
         writeVarint(UInt64(resource), &scratch)
@@ -206,7 +207,7 @@ struct SpanArena: Sendable {
         let bits = head.bits
         var span = Span(
             traceID: traceID, spanID: head.spanID, parentSpanID: head.parentID,
-            name: name, kind: SpanKind(rawValue: bits & 0x7) ?? .unspecified,
+            parentReference: head.followsFrom ? .followsFrom : .childOf, name: name, kind: SpanKind(rawValue: bits & 0x7) ?? .unspecified,
             status: SpanStatus(code: SpanStatus.Code(rawValue: (bits >> 3) & 0x3) ?? .unset),
             startTimeUnixNano: head.start, durationNano: head.duration, attributes: attributes, resource: resource,
             flags: head.flags)
@@ -258,6 +259,7 @@ struct SpanArena: Sendable {
         var start: UInt64
         var duration: UInt64
         var isError: Bool
+        var followsFrom: Bool
         /// Where the span starts in its trace's bytes (to read its name later).
         var offset: Int
         /// Resource table index, or -1 when written inline.
@@ -270,7 +272,8 @@ struct SpanArena: Sendable {
         skipString(&r)
         let resource = Int32(r.varint()) - 1
         let header = Header(spanID: head.spanID, parentID: head.parentID, start: head.start, duration: head.duration,
-                            isError: head.bits & (1 << 6) != 0, offset: offset, resource: resource)
+                            isError: head.bits & (1 << 6) != 0, followsFrom: head.followsFrom, offset: offset,
+                            resource: resource)
         offset = head.end
         return header
     }
@@ -284,6 +287,7 @@ struct SpanArena: Sendable {
         var duration: UInt64
         var bits: UInt8
         var flags: UInt32
+        var followsFrom: Bool
     }
 
     private func fixedPart(_ r: inout Reader) -> FixedPart {
@@ -294,9 +298,10 @@ struct SpanArena: Sendable {
         let start = r.fixed()
         let duration = r.fixed()
         let bits = r.byte()
-        let flags = UInt32(truncatingIfNeeded: r.varint())
+        let flagsAndEdge = r.varint()
         return FixedPart(end: end, spanID: spanID, parentID: bits & (1 << 5) != 0 ? SpanID(parentRaw) : nil,
-                         start: start, duration: duration, bits: bits, flags: flags)
+                         start: start, duration: duration, bits: bits,
+                         flags: UInt32(truncatingIfNeeded: flagsAndEdge >> 1), followsFrom: flagsAndEdge & 1 != 0)
     }
 
     /// The name and service of the span at `offset`.

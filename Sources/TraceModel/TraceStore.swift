@@ -432,6 +432,7 @@ struct StoredSpans: SummarySource {
     var count: Int { headers.count }
     func spanID(_ i: Int) -> SpanID { headers[i].spanID }
     func parentID(_ i: Int) -> SpanID? { headers[i].parentID }
+    func followsFrom(_ i: Int) -> Bool { headers[i].followsFrom }
     func start(_ i: Int) -> UInt64 { headers[i].start }
     func duration(_ i: Int) -> UInt64 { headers[i].duration }
     func isError(_ i: Int) -> Bool { headers[i].isError }

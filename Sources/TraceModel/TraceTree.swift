@@ -13,6 +13,9 @@ public struct TraceTree: Sendable {
         public static let duplicateID = Marks(rawValue: 1 << 1)
         /// The span's ancestry loops back on itself; it was made a root.
         public static let cycle = Marks(rawValue: 1 << 2)
+        /// The span hangs from its parent by a Jaeger `FOLLOWS_FROM` reference:
+        /// the parent does not wait for it.
+        public static let followsFrom = Marks(rawValue: 1 << 3)
     }
 
     public struct Node: Sendable, Hashable {
@@ -71,7 +74,12 @@ public struct TraceTree: Sendable {
                 parentOf[i] = first
             } else if let parentID = spans.parentID(i) {
                 if let p = occurrences[parentID]?.last {
-                    if p != index { parentOf[i] = p } else { marks[i].insert(.cycle) }
+                    if p != index {
+                        parentOf[i] = p
+                        if spans.followsFrom(i) { marks[i].insert(.followsFrom) }
+                    } else {
+                        marks[i].insert(.cycle)
+                    }
                 } else {
                     marks[i].insert(.missingParent)
                 }
@@ -175,6 +183,8 @@ protocol TreeSource {
     var count: Int { get }
     func spanID(_ i: Int) -> SpanID
     func parentID(_ i: Int) -> SpanID?
+    /// The span names its parent by a `FOLLOWS_FROM` reference.
+    func followsFrom(_ i: Int) -> Bool
     func start(_ i: Int) -> UInt64
     func duration(_ i: Int) -> UInt64
 }
@@ -184,6 +194,7 @@ struct SpanList: TreeSource {
     var count: Int { spans.count }
     func spanID(_ i: Int) -> SpanID { spans[i].spanID }
     func parentID(_ i: Int) -> SpanID? { spans[i].parentSpanID }
+    func followsFrom(_ i: Int) -> Bool { spans[i].parentReference == .followsFrom }
     func start(_ i: Int) -> UInt64 { spans[i].startTimeUnixNano }
     func duration(_ i: Int) -> UInt64 { spans[i].durationNano }
 }
