@@ -31,6 +31,9 @@ public enum SpanDetailView {
         if let parent = span.parentSpanID {
             let missing = node?.marks.contains(.missingParent) == true
             field("Parent ID", parent.hex + (missing ? "  (not in this trace)" : ""), missing ? Theme.warning : .plain)
+            if span.parentReference == .followsFrom {
+                field("Reference", "FOLLOWS_FROM its parent (the parent does not wait for it)")
+            }
         } else {
             field("Parent ID", "none (root)", Theme.dim)
         }

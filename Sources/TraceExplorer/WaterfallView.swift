@@ -97,6 +97,10 @@ public enum WaterfallView {
         let nameEnd = rect.x + geometry.nameWidth - 1
         let twisty = node.childCount == 0 ? " " : collapsed ? "▸" : "▾"
         x += buffer.put(twisty + " ", x: x, y: y, style: base, maxWidth: max(0, nameEnd - x))
+        // A FOLLOWS_FROM edge: the parent does not wait for this span.
+        if node.marks.contains(.followsFrom), x < nameEnd - 2 {
+            x += buffer.put("⇢ ", x: x, y: y, style: Theme.onRow(Theme.dim, selected: selected))
+        }
         if x < nameEnd {
             x += buffer.putTruncated(span.serviceName, x: x, y: y, style: Theme.onRow(Theme.service(span.serviceName), selected: selected), maxWidth: nameEnd - x)
         }

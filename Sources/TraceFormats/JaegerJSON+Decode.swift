@@ -255,18 +255,12 @@ enum JaegerJSONReader {
         }
         guard let spanID = f.spanID, !spanID.isZero else { report("spanID is not 1 to 16 hex digits"); return }
         if f.parentBad { report("parentSpanID is not 1 to 16 hex digits"); return }
-        var parent = f.parent
-        var links: [SpanLink] = []
+        var references: [SpanLink] = []
         for ref in f.references {
             guard let refSpan = ref.spanID else { report("reference spanID is not 1 to 16 hex digits"); continue }
-            let refTrace = ref.traceID ?? traceID
-            let isChildOf = ref.type == "CHILD_OF"
-            if isChildOf && refTrace == traceID {
-                if parent == nil { parent = refSpan.isZero ? nil : refSpan; continue }
-                if parent == refSpan { continue }
-            }
-            links.append(SpanLink(traceID: refTrace, spanID: refSpan, referenceType: ref.type))
+            references.append(SpanLink(traceID: ref.traceID ?? traceID, spanID: refSpan, referenceType: ref.type))
         }
+        let (parent, edge, links) = ParentReferences.jaeger(traceID: traceID, parentSpanID: f.parent, references: references)
         var tags = f.tags
         let (kind, status) = JaegerTagMapping.kindAndStatus(from: &tags)
         var resource = Resource.unknown
@@ -276,7 +270,7 @@ enum JaegerJSONReader {
             if let p = processes[id] { resource = p } else { report("unknown processID \(id)") }
         }
         ctx.spans.append(Span(
-            traceID: traceID, spanID: spanID, parentSpanID: parent, name: f.name, kind: kind, status: status,
+            traceID: traceID, spanID: spanID, parentSpanID: parent, parentReference: edge, name: f.name, kind: kind, status: status,
             startTimeUnixNano: f.startMicros &* 1000, durationNano: f.durationMicros &* 1000,
             attributes: tags, events: f.logs, links: links, resource: resource, flags: f.flags))
     }

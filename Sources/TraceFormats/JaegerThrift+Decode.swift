@@ -428,18 +428,13 @@ enum JaegerThriftReader {
         let traceID = TraceID(high: UInt64(bitPattern: traceHigh), low: UInt64(bitPattern: traceLow))
         guard !traceID.isZero else { state.reject("traceId is zero", at: offset, ordinal: ordinal); return }
         guard spanID != 0 else { state.reject("spanId is zero", at: offset, ordinal: ordinal); return }
-        var parent: SpanID? = parentID == 0 ? nil : SpanID(UInt64(bitPattern: parentID))
-        var links: [SpanLink] = []
-        for ref in references {
-            if ref.type == "CHILD_OF" && ref.traceID == traceID {
-                if parent == nil { parent = ref.spanID.isZero ? nil : ref.spanID; continue }
-                if parent == ref.spanID { continue }
-            }
-            links.append(SpanLink(traceID: ref.traceID, spanID: ref.spanID, referenceType: ref.type))
-        }
+        let (parent, edge, links) = ParentReferences.jaeger(
+            traceID: traceID, parentSpanID: parentID == 0 ? nil : SpanID(UInt64(bitPattern: parentID)),
+            references: references.map { SpanLink(traceID: $0.traceID, spanID: $0.spanID, referenceType: $0.type) })
         let (kind, status) = JaegerTagMapping.kindAndStatus(from: &tags)
         ctx.spans.append(Span(
-            traceID: traceID, spanID: SpanID(UInt64(bitPattern: spanID)), parentSpanID: parent, name: name,
+            traceID: traceID, spanID: SpanID(UInt64(bitPattern: spanID)), parentSpanID: parent, parentReference: edge,
+            name: name,
             kind: kind, status: status,
             startTimeUnixNano: UInt64(max(0, start)) &* 1000, durationNano: UInt64(max(0, duration)) &* 1000,
             attributes: tags, events: logs, links: links, resource: resource,

@@ -146,10 +146,11 @@ public enum JaegerThriftEncoder {
         w.writeI64(Int64(bitPattern: span.parentSpanID?.raw ?? 0))
         w.writeFieldBegin(.binary, id: 5)
         w.writeString(span.name)
-        if !span.links.isEmpty {
+        let links = ParentReferences.wireLinks(of: span)
+        if !links.isEmpty {
             w.writeFieldBegin(.list, id: 6)
-            w.writeListBegin(.struct, count: span.links.count)
-            for link in span.links {
+            w.writeListBegin(.struct, count: links.count)
+            for link in links {
                 w.writeStructBegin()
                 w.writeFieldBegin(.i32, id: 1)
                 w.writeI32(link.referenceType == "CHILD_OF" ? 0 : 1)

@@ -204,10 +204,11 @@ enum OTLPJSONReader {
         if badSpan { ctx.report("spanId is not 16 hex digits", at: spanOffset); return }
         if badParent { ctx.report("parentSpanId is not 16 hex digits", at: spanOffset); return }
         guard let traceID, let spanID else { return }
+        let (edge, otherLinks) = ParentReferences.otlp(traceID: traceID, parentSpanID: parent, links: links)
         ctx.spans.append(Span(
-            traceID: traceID, spanID: spanID, parentSpanID: parent, name: name, kind: kind, status: status,
+            traceID: traceID, spanID: spanID, parentSpanID: parent, parentReference: edge, name: name, kind: kind, status: status,
             startTimeUnixNano: start, durationNano: end >= start ? end &- start : 0,
-            attributes: attributes, events: events, links: links, resource: resource, scope: scope,
+            attributes: attributes, events: events, links: otherLinks, resource: resource, scope: scope,
             traceState: traceState, flags: flags))
     }
 

@@ -118,9 +118,10 @@ public enum OTLPJSONEncoder {
             }
             out.append(ASCII.closeBracket)
         }
-        if !span.links.isEmpty {
+        let links = ParentReferences.wireLinks(of: span)
+        if !links.isEmpty {
             out.append(contentsOf: #","links":["#.utf8)
-            for (i, link) in span.links.enumerated() {
+            for (i, link) in links.enumerated() {
                 if i > 0 { out.append(ASCII.comma) }
                 out.append(contentsOf: #"{"traceId":""#.utf8)
                 writeHex(link.traceID.high, into: &out)

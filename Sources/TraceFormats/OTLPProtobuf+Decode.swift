@@ -265,10 +265,11 @@ enum OTLPProtobufReader {
             }
             parent = p
         }
+        let (edge, otherLinks) = ParentReferences.otlp(traceID: trace, parentSpanID: parent, links: links)
         ctx.spans.append(Span(
-            traceID: trace, spanID: span, parentSpanID: parent, name: name, kind: kind, status: status,
+            traceID: trace, spanID: span, parentSpanID: parent, parentReference: edge, name: name, kind: kind, status: status,
             startTimeUnixNano: start, durationNano: end >= start ? end &- start : 0,
-            attributes: attributes, events: events, links: links, resource: resource, scope: scope,
+            attributes: attributes, events: events, links: otherLinks, resource: resource, scope: scope,
             traceState: traceState, flags: flags))
     }
 

@@ -53,7 +53,7 @@ public enum OTLPProtobufEncoder {
                 writeAttributes(event.attributes, field: 3, into: &w)
             }
         }
-        for link in span.links {
+        for link in ParentReferences.wireLinks(of: span) {
             w.message(13) { w in
                 w.idField(1, link.traceID.high, link.traceID.low)
                 w.idField(2, link.spanID.raw)

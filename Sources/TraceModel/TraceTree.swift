@@ -165,6 +165,7 @@ public struct TraceTree: Sendable {
             rest.sort(by: byStart)
             for candidate in rest where !visited[Int(candidate)] {
                 marks[Int(candidate)].insert(.cycle)
+                marks[Int(candidate)].remove(.followsFrom)  // a root now: no edge above it
                 rootCount += 1
                 walk(from: candidate)
             }

@@ -108,3 +108,26 @@ extension ExplorerModel {
     var follow: Bool { list.follow }
     var sort: TraceSort { list.sort }
 }
+
+extension ExplorerFixtures {
+    static let queueID = TraceID(low: 0x5a3f)
+
+    /// A web request publishes a job; a worker consumes it after the request
+    /// has answered (FOLLOWS_FROM, as jaeger-client-go reports it).
+    static func producerConsumerTrace() -> Trace {
+        let web = Resource(serviceName: "web")
+        let worker = Resource(serviceName: "worker")
+        let spans = [
+            Span(traceID: queueID, spanID: SpanID(1), name: "POST /orders", kind: .server,
+                 startTimeUnixNano: t0, durationNano: 40 * ms, resource: web),
+            Span(traceID: queueID, spanID: SpanID(2), parentSpanID: SpanID(1), name: "publish order", kind: .producer,
+                 startTimeUnixNano: t0 + 10 * ms, durationNano: 5 * ms, resource: web),
+            Span(traceID: queueID, spanID: SpanID(3), parentSpanID: SpanID(2), parentReference: .followsFrom,
+                 name: "consume order", kind: .consumer, startTimeUnixNano: t0 + 60 * ms, durationNano: 90 * ms,
+                 events: [SpanEvent(timeUnixNano: t0 + 100 * ms, name: "charged card")], resource: worker),
+            Span(traceID: queueID, spanID: SpanID(4), parentSpanID: SpanID(3), name: "UPDATE orders", kind: .client,
+                 startTimeUnixNano: t0 + 110 * ms, durationNano: 30 * ms, resource: worker),
+        ]
+        return Trace(traceID: queueID, spans: spans)
+    }
+}
