@@ -33,7 +33,9 @@ enum StatusBarView {
             x += buffer.putTruncated(text, x: x, y: y, style: style, maxWidth: limit - x)
         }
         let ingest = model.ingest
-        if let live = ingest.live {
+        if let notice = model.notice {
+            put(notice, Theme.warning.withBackground(Theme.statusBar.background))
+        } else if let live = ingest.live {
             renderLive(live, model: model, put: put)
         } else if ingest.loading {
             put("loading ")
@@ -78,6 +80,14 @@ enum StatusBarView {
             let text = filter.text.count > 32 ? String(filter.text.prefix(31)) + "…" : filter.text
             parts.append(" filter \(text): \(model.filterPending ? "…" : Formatting.count(list.rows.count)) of \(Formatting.count(list.totalCount)) ")
         }
+        if let screen = model.trace, model.compare == nil {
+            if screen.rawTimes {
+                parts.append(" raw times ")
+            } else if screen.shiftedSpanCount > 0 {
+                parts.append(" clock skew: \(screen.shiftedSpanCount) span\(screen.shiftedSpanCount == 1 ? "" : "s") shifted ")
+            }
+        }
+        if let marked = model.marked { parts.append(" A " + marked.traceID.shortHex + " ") }
         if model.paused { parts.append(" PAUSED ") }
         if list.follow && model.isLive { parts.append(" FOLLOW ") }
         if model.isLive {
@@ -185,6 +195,14 @@ enum HelpView {
         sections.append((.waterfall, "Waterfall", waterfall.descriptions(context)))
         sections.append((.findBar, "Find bar (/ in the waterfall)", FindBar(text: "").descriptions(context)))
         sections.append((.detail, "Span detail", detail.descriptions(context)))
+        var stats = waterfall
+        stats.panel = .statistics(StatisticsPanel())
+        sections.append((.statistics, "Trace statistics (S in the waterfall)", stats.descriptions(context)))
+        var log = waterfall
+        log.panel = .log(TraceLogPanel(trace: waterfall.trace))
+        sections.append((.traceLog, "Trace logs (L in the waterfall)", log.descriptions(context)))
+        sections.append((.compare, "Compare (m marks A, = compares)",
+                         CompareScreen(a: waterfall.trace.summary, b: waterfall.trace.summary).descriptions(context)))
         let underlying: Focus
         if case .help(let help) = model.overlay { underlying = help.underlying } else { underlying = model.screenFocus }
         let ordered = sections.filter { $0.0 == underlying } + sections.filter { $0.0 != underlying }
@@ -211,6 +229,10 @@ enum HelpView {
         ("?", "parent not in the trace (yet)"),
         ("=", "span id shared (Zipkin shared span)"),
         ("@", "parent references loop: shown as a root"),
+        ("~", "moved to undo clock skew (R shows raw times)"),
+        ("⇢", "FOLLOWS_FROM: the parent does not wait for it"),
+        ("◆", "a log or event, at its time on the bar"),
+        ("█ ░", "with c: on / off the critical path"),
     ]
 
     static func render(_ model: ExplorerModel, help: HelpOverlay, layout: ExplorerLayout, into buffer: inout CellBuffer) {
@@ -269,10 +291,24 @@ public enum ExplorerView {
         }
         var cursor: (x: Int, y: Int)?
         AppBarView.render(model, layout: layout, into: &buffer)
-        if let screen = model.trace {
-            WaterfallView.render(model, layout: layout, into: &buffer)
-            SpanDetailView.render(model, layout: layout, into: &buffer)
-            if case .findBar(let bar) = model.overlay {
+        if let compare = model.compare {
+            CompareView.render(compare, layout: layout, into: &buffer)
+        } else if let screen = model.trace {
+            switch screen.panel {
+            case .waterfall:
+                WaterfallView.render(model, layout: layout, into: &buffer)
+                SpanDetailView.render(model, layout: layout, into: &buffer)
+            case .statistics(let stats):
+                WaterfallView.renderTraceHeader(screen, at: layout.traceHeader, utcOffsetSeconds: model.utcOffsetSeconds, into: &buffer)
+                StatisticsView.render(stats, trace: screen.trace, layout: layout, into: &buffer)
+            case .log(let log):
+                WaterfallView.renderTraceHeader(screen, at: layout.traceHeader, utcOffsetSeconds: model.utcOffsetSeconds, into: &buffer)
+                TraceLogView.render(log, trace: screen.trace, layout: layout, into: &buffer)
+            }
+            if case .findBar(let bar) = model.overlay, bar.filtersText {
+                cursor = TextLineView.render(prompt: "filter logs: ", field: bar.field, status: nil, error: nil,
+                                             at: layout.findBar, into: &buffer)
+            } else if case .findBar(let bar) = model.overlay {
                 cursor = TextLineView.render(prompt: "find: ", field: bar.field, status: screen.find?.position, error: bar.error,
                                              at: layout.findBar, into: &buffer)
             } else if let find = screen.find {

@@ -1,5 +1,10 @@
 import TerminalUI
 
+extension Focus {
+    /// The waterfall (and its detail pane) is on screen.
+    var showsWaterfall: Bool { self == .waterfall || self == .detail }
+}
+
 /// Where each part of the screen goes at the current size. Shared by the key
 /// handling (page sizes, scrolling) and the views, so they always agree.
 public struct ExplorerLayout: Sendable, Equatable {
@@ -73,11 +78,22 @@ public struct ExplorerLayout: Sendable, Equatable {
         case .queryLine(let line): lineRows = line.error == nil ? 1 : 2
         case .findBar(let bar): lineRows = bar.error == nil ? 1 : 2
         // A find's matches stay on show (`3/17`) while n / N step through them.
-        default: lineRows = model.trace?.find != nil ? 1 : 0
+        default: lineRows = model.trace?.find != nil && model.screenFocus.showsWaterfall ? 1 : 0
         }
-        self.init(width: model.width, height: model.height, detailOpen: model.trace?.isDetailOpen ?? false,
-                  waterfallRows: model.trace?.visibleRows.count ?? .max,
+        let waterfall = model.screenFocus.showsWaterfall
+        self.init(width: model.width, height: model.height, detailOpen: waterfall && (model.trace?.isDetailOpen ?? false),
+                  waterfallRows: waterfall ? model.trace?.visibleRows.count ?? .max : .max,
                   showsPlot: model.trace == nil && model.list.showsPlot, lineRows: lineRows)
+    }
+
+    /// A layout for drawing a table to text (`print`): header on row 0,
+    /// column titles on row 1, the body below.
+    public static func plain(width: Int, height: Int) -> ExplorerLayout {
+        var layout = ExplorerLayout(width: width, height: height + 3, detailOpen: false)
+        layout.traceHeader = Rect(x: 0, y: 0, width: width, height: 1)
+        layout.axis = Rect(x: 0, y: 1, width: width, height: 1)
+        layout.waterfallBody = Rect(x: 0, y: 2, width: width, height: max(0, height - 2))
+        return layout
     }
 
     /// Detail rows below its title row.

@@ -4,6 +4,7 @@ import TerminalUI
 /// Where keys go: one enum, so two panes can never both think they have it.
 public enum Focus: Sendable, Hashable {
     case traceList, waterfall, detail, queryLine, findBar, help
+    case statistics, traceLog, compare
 }
 
 /// Every input the explorer reacts to. The runtime turns terminal events,
@@ -38,6 +39,14 @@ public enum ExplorerMessage: Sendable {
 public enum Computation: Sendable {
     /// The store's traces that match `query`, as of store version `version`.
     case filtered(query: TraceQuery, ids: Set<TraceID>, version: UInt64, generation: Int)
+    /// Skew and critical path of the open trace.
+    case analysis(TraceAnalysis)
+    /// The statistics table of a big open trace (on raw or adjusted times).
+    case statistics(TraceStatistics, version: TraceVersion, rawTimes: Bool)
+    /// Two stored traces compared.
+    case comparison(a: TraceID, b: TraceID, TraceComparison)
+    /// A compare could not start (a trace left the store).
+    case comparisonFailed(a: TraceID, b: TraceID, reason: String)
 }
 
 /// What the runtime must do after an update; the model itself stays pure.
@@ -49,11 +58,25 @@ public enum ExplorerEffect: Sendable, Equatable {
     case suspend
     /// Evaluate `query` over the whole store off the UI's path; answer with `.computed(.filtered)`.
     case filterStore(TraceQuery, generation: Int)
+    /// Analyse the open trace (skew, critical path) off the UI's path; answer with `.computed(.analysis)`.
+    case analyzeOpenTrace
+    /// Compute the open trace's statistics table off the UI's path; answer with `.computed(.statistics)`.
+    case computeStatistics
+    /// Compare two stored traces off the UI's path; answer with `.computed(.comparison)`.
+    case compareTraces(a: TraceID, b: TraceID)
 }
 
 /// What a component asks of the app.
 enum AppRequest: Sendable, Equatable {
     case openTrace(TraceID), closeTrace, togglePause, openQueryLine, openFindBar
+    /// Open a trace (if stored) at one of its spans: a followed reference.
+    case openSpan(TraceID, SpanID)
+    /// Mark (or unmark) a trace for compare.
+    case mark(TraceSummary)
+    /// Compare the marked trace (A) with this one (B).
+    case compareWithMarked(TraceSummary)
+    /// A one-line message in the status bar until the next key.
+    case notice(String)
 }
 
 /// An overlay above the screens, with the keys while it is open.
@@ -98,6 +121,19 @@ public struct ExplorerModel: Sendable {
     /// The filter evaluation in flight, if any; older answers are ignored.
     public internal(set) var filterGeneration = 0
     public internal(set) var filterPending = false
+    /// The trace marked for compare (`m`).
+    public internal(set) var marked: TraceSummary?
+    /// Two traces compared, over everything else.
+    public internal(set) var compare: CompareScreen?
+    /// A message for the status bar, until the next key.
+    public internal(set) var notice: String?
+    /// Open traces with raw times (`--raw-times`); `R` toggles per trace.
+    public var rawTimes = false
+    /// A followed reference: select this span when its trace arrives.
+    var pendingSpan: (trace: TraceID, span: SpanID)?
+    /// Background work asked for, so that it is asked once.
+    var analysisRequested: TraceVersion?
+    var statisticsRequested: String?
     let global = GlobalKeys()
 
     public init(width: Int, height: Int, title: String = "tracetty") {
@@ -115,14 +151,18 @@ public struct ExplorerModel: Sendable {
         case .findBar: return .findBar
         case nil: break
         }
-        guard let trace else { return .traceList }
-        return trace.detail == .focused ? .detail : .waterfall
+        return screenFocus
     }
 
     /// The focus under an overlay.
     public var screenFocus: Focus {
+        if compare != nil { return .compare }
         guard let trace else { return .traceList }
-        return trace.detail == .focused ? .detail : .waterfall
+        switch trace.panel {
+        case .statistics: return .statistics
+        case .log: return .traceLog
+        case .waterfall: return trace.detail == .focused ? .detail : .waterfall
+        }
     }
 
     public var layout: ExplorerLayout { ExplorerLayout(self) }
@@ -132,11 +172,11 @@ public struct ExplorerModel: Sendable {
         let rows: Int
         switch focus {
         case .traceList, .queryLine: rows = layout.listBody.height
-        case .waterfall, .findBar: rows = layout.waterfallBody.height
+        case .waterfall, .findBar, .statistics, .traceLog, .compare: rows = layout.waterfallBody.height
         case .detail: rows = layout.detailBodyHeight
         case .help: rows = layout.helpBodyHeight
         }
-        return ComponentContext(isLive: isLive, pageRows: max(1, rows - 1))
+        return ComponentContext(isLive: isLive, pageRows: max(1, rows - 1), markedTrace: marked?.traceID)
     }
 
     /// The bindings in force now: the focused component's, then the global
@@ -148,7 +188,7 @@ public struct ExplorerModel: Sendable {
         case .help(let help): own = help.descriptions(context)
         case .queryLine(let line): own = line.descriptions(context)
         case .findBar(let bar): own = bar.descriptions(context)
-        case nil: own = trace?.descriptions(context) ?? list.descriptions(context)
+        case nil: own = compare?.descriptions(context) ?? trace?.descriptions(context) ?? list.descriptions(context)
         }
         var result = own
         for var binding in global.descriptions(context) {
@@ -168,6 +208,7 @@ public struct ExplorerModel: Sendable {
         var effects: [ExplorerEffect] = []
         switch message {
         case .key(let key):
+            notice = nil
             effects = handle(key)
         case .mouse(let mouse):
             effects = handle(mouse)
@@ -181,17 +222,61 @@ public struct ExplorerModel: Sendable {
             storedSpans = snapshot.spanCount
             if let newer = snapshot.openTrace, trace?.trace.traceID == newer.traceID { trace?.replaceTrace(newer) }
         case .traceLoaded(let loaded):
-            trace = TraceScreen(trace: loaded)
+            var screen = TraceScreen(trace: loaded, rawTimes: rawTimes)
+            if let pending = pendingSpan, pending.trace == loaded.traceID {
+                if !screen.select(spanID: pending.span) { notice = "span \(pending.span.hex) is not in trace \(loaded.traceID.shortHex)" }
+                screen.detail = .open
+            }
+            pendingSpan = nil
+            trace = screen
+            if let marked, marked.traceID != loaded.traceID {
+                notice = "= compares with the marked trace \(marked.rootService): \(marked.rootOperation) \(marked.traceID.shortHex)"
+            }
         case .ingest(let status):
             ingest = status
         case .computed(.filtered(let query, let ids, let version, let generation)):
             guard generation == filterGeneration, list.filter == query else { break }
             filterPending = false
             list.applyFilter(query, matching: ids, asOf: version)
+        case .computed(.analysis(let result)):
+            trace?.setAnalysis(result)
+        case .computed(.statistics(let table, let version, let raw)):
+            trace?.setStatistics(table, for: version, rawTimes: raw)
+        case .computed(.comparison(let a, let b, let result)):
+            if compare?.a.traceID == a, compare?.b.traceID == b { compare?.setComparison(result) }
+        case .computed(.comparisonFailed(let a, let b, let reason)):
+            if compare?.a.traceID == a, compare?.b.traceID == b {
+                compare = nil
+                notice = reason
+            }
         case .tick(let now):
             nowUnixNano = now
         }
         clampScrolling()
+        return effects + backgroundWork()
+    }
+
+    /// Heavy work the open trace still needs, asked for once per version.
+    mutating func backgroundWork() -> [ExplorerEffect] {
+        guard let screen = trace else {
+            analysisRequested = nil
+            statisticsRequested = nil
+            return []
+        }
+        var effects: [ExplorerEffect] = []
+        let version = TraceVersion(screen.rawTrace)
+        if screen.needsAnalysis, analysisRequested != version {
+            analysisRequested = version
+            effects.append(.analyzeOpenTrace)
+        }
+        if let grouping = screen.pendingStatistics {
+            let key = "\(version.traceID.hex)/\(version.lastUpdate)/\(version.spanCount)/\(grouping.rawValue)/\(screen.rawTimes)/\(screen.needsAnalysis)"
+            // Adjusted times wait for the analysis that gives them.
+            if statisticsRequested != key, screen.rawTimes || !screen.needsAnalysis {
+                statisticsRequested = key
+                effects.append(.computeStatistics)
+            }
+        }
         return effects
     }
 
@@ -230,6 +315,9 @@ public struct ExplorerModel: Sendable {
                     if bar.field.text.trimmingSpaces.isEmpty {
                         trace?.find = nil
                         overlay = nil
+                    } else if trace?.isLogOpen == true {
+                        trace?.setLogFilter(bar.field.text)
+                        overlay = nil
                     } else if let query = bar.query() {
                         trace?.setFind(text: bar.field.text, query: query)
                         overlay = nil
@@ -248,7 +336,19 @@ public struct ExplorerModel: Sendable {
         if overlay == nil {
             let focus = self.focus
             var requests: [AppRequest]?
-            if var screen = trace {
+            if var screen = compare {
+                if let action = screen.action(for: key, context(for: focus)) {
+                    switch screen.perform(action, context(for: focus)) {
+                    case .none: compare = screen
+                    case .close: compare = nil
+                    case .swap:
+                        let swapped = CompareScreen(a: screen.b, b: screen.a)
+                        compare = swapped
+                        return [.compareTraces(a: swapped.a.traceID, b: swapped.b.traceID)]
+                    }
+                    return []
+                }
+            } else if var screen = trace {
                 if let action = screen.action(for: key, context(for: focus)) {
                     requests = screen.perform(action, context(for: focus))
                     trace = screen
@@ -277,7 +377,33 @@ public struct ExplorerModel: Sendable {
             case .closeTrace: trace = nil
             case .togglePause: paused.toggle()
             case .openQueryLine: overlay = .queryLine(QueryLine(previous: list.filter, history: queryHistory))
-            case .openFindBar: overlay = .findBar(FindBar(text: trace?.find?.text ?? ""))
+            case .openFindBar:
+                if case .log(let log) = trace?.panel {
+                    overlay = .findBar(FindBar(text: log.filter, filtersText: true))
+                } else {
+                    overlay = .findBar(FindBar(text: trace?.find?.text ?? ""))
+                }
+            case .openSpan(let traceID, let spanID):
+                if list.contains(traceID) {
+                    pendingSpan = (traceID, spanID)
+                    effects.append(.loadTrace(traceID))
+                } else {
+                    notice = "trace \(traceID.hex) is not in the store"
+                }
+            case .mark(let summary):
+                if marked?.traceID == summary.traceID {
+                    marked = nil
+                    notice = "unmarked trace \(summary.traceID.shortHex)"
+                } else {
+                    marked = summary
+                    notice = "marked trace \(summary.traceID.shortHex) as A: open another trace and press = to compare"
+                }
+            case .compareWithMarked(let summary):
+                guard let marked, marked.traceID != summary.traceID else { break }
+                compare = CompareScreen(a: marked, b: summary)
+                effects.append(.compareTraces(a: marked.traceID, b: summary.traceID))
+            case .notice(let text):
+                notice = text
             }
         }
         return effects
@@ -320,7 +446,7 @@ public struct ExplorerModel: Sendable {
     /// Wheel scrolls what is under the pointer; a click selects the row under
     /// it, and a click on the selected row opens it (trace -> waterfall -> detail).
     mutating func handle(_ mouse: MouseEvent) -> [ExplorerEffect] {
-        guard overlay == nil else { return [] }
+        guard overlay == nil, compare == nil else { return [] }
         let layout = self.layout
         let overDetail = trace?.isDetailOpen == true && layout.detail.contains(x: mouse.x, y: mouse.y)
         switch mouse.kind {

@@ -138,7 +138,9 @@ public struct ExplorerRuntime {
                 needsDraw = true
             }
             for result in worker.drain() {
-                _ = model.update(.computed(result))
+                for effect in model.update(.computed(result)) {
+                    if let status = perform(effect) { return status }
+                }
                 needsDraw = true
             }
             if needsDraw {
@@ -165,7 +167,7 @@ public struct ExplorerRuntime {
         }
         let snapshot = store.snapshot(open: open, matching: matching)
         lastSnapshotVersion = snapshot.version
-        _ = model.update(.snapshot(snapshot))
+        for effect in model.update(.snapshot(snapshot)) { _ = perform(effect) }
     }
 
     /// Carries out one effect; a status when the app must end.
@@ -174,7 +176,9 @@ public struct ExplorerRuntime {
         case .quit(let status):
             return status
         case .loadTrace(let id):
-            if let trace = store.trace(id) { _ = model.update(.traceLoaded(trace)) }
+            if let trace = store.trace(id) {
+                for effect in model.update(.traceLoaded(trace)) { _ = perform(effect) }
+            }
         case .suspend:
             backend.suspendToShell()
         case .filterStore(let query, let generation):
@@ -182,6 +186,20 @@ public struct ExplorerRuntime {
             worker.submit {
                 let (ids, version) = store.withStore { s in (Set(s.traceIDs(matching: query)), s.version) }
                 return .filtered(query: query, ids: ids, version: version, generation: generation)
+            }
+        case .analyzeOpenTrace:
+            guard let raw = model.trace?.rawTrace else { break }
+            worker.submit { .analysis(TraceAnalysis(trace: raw)) }
+        case .computeStatistics:
+            guard let screen = model.trace, let grouping = screen.pendingStatistics else { break }
+            let shown = screen.trace, version = TraceVersion(screen.rawTrace), raw = screen.rawTimes
+            worker.submit { .statistics(TraceStatistics(trace: shown, grouping: grouping), version: version, rawTimes: raw) }
+        case .compareTraces(let a, let b):
+            let store = self.store
+            worker.submit {
+                guard let traceA = store.trace(a) else { return .comparisonFailed(a: a, b: b, reason: "trace \(a.hex) is not in the store") }
+                guard let traceB = store.trace(b) else { return .comparisonFailed(a: a, b: b, reason: "trace \(b.hex) is not in the store") }
+                return .comparison(a: a, b: b, TraceComparison(a: traceA, b: traceB))
             }
         }
         return nil

@@ -24,6 +24,17 @@ public enum Formatting {
         nanos < 0 ? "-" + duration(UInt64(-nanos)) : "+" + duration(UInt64(nanos))
     }
 
+    /// `54%`, `4.2%`, `0.31%`: 3 significant digits at most, `0%` for zero.
+    public static func percent(_ value: Double) -> String {
+        guard value.isFinite, value > 0 else { return "0%" }
+        return trim(value) + "%"
+    }
+
+    /// Signed duration: `+12ms`, `-3.4ms`, `0`.
+    public static func signedDuration(_ nanos: Int64) -> String {
+        nanos == 0 ? "0" : offset(nanos)
+    }
+
     /// 3 significant digits, no trailing zeros: 751.23 -> "751", 12.345 -> "12.3".
     static func trim(_ value: Double) -> String {
         let decimals = value >= 100 ? 0 : value >= 10 ? 1 : 2

@@ -1,3 +1,4 @@
+import TraceModel
 import TerminalUI
 
 /// What a binding matches: one key, or any printable character (text fields).
@@ -86,6 +87,14 @@ public struct KeyBinding<Action: Sendable & Equatable>: Sendable {
 
     public func matches(_ key: Key) -> Bool { keys.contains { $0.matches(key) } }
 
+    /// The same keys and words for a wrapping component's action.
+    func map<Outer: Sendable & Equatable>(_ wrap: (Action) -> Outer) -> KeyBinding<Outer> {
+        var outer = KeyBinding<Outer>(matching: keys, help, hint: hint, wrap(action))
+        outer.liveOnly = liveOnly
+        outer.hintKeys = hintKeys
+        return outer
+    }
+
     public var description: BindingDescription {
         BindingDescription(keys: keys, help: help, hint: hint, liveOnly: liveOnly, hintKeys: hintKeys)
     }
@@ -130,9 +139,12 @@ public struct ComponentContext: Sendable {
     public var isLive: Bool
     /// Rows a page moves: the height of the component's area less one.
     public var pageRows: Int
+    /// A trace is marked for compare (`m`).
+    public var markedTrace: TraceID?
 
-    public init(isLive: Bool, pageRows: Int) {
+    public init(isLive: Bool, pageRows: Int, markedTrace: TraceID? = nil) {
         self.isLive = isLive
         self.pageRows = pageRows
+        self.markedTrace = markedTrace
     }
 }

@@ -158,14 +158,18 @@ public struct FindBar: ExplorerComponent, Sendable {
 
     public var field: TextField
     public private(set) var error: QueryError?
+    /// Over the trace log: plain text narrows the events (no span terms).
+    public let filtersText: Bool
 
-    init(text: String) {
+    init(text: String, filtersText: Bool = false) {
         field = TextField(text)
+        self.filtersText = filtersText
     }
 
     public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
         [
-            KeyBinding([.enter], "find; then n / N step through the matches", hint: "find", .accept),
+            filtersText ? KeyBinding([.enter], "keep the events that contain the text", hint: "filter", .accept)
+                : KeyBinding([.enter], "find; then n / N step through the matches", hint: "find", .accept),
             KeyBinding([.escape], "close the find bar", hint: "cancel", .cancel),
         ] + TextField.editBindings { .edit($0) }
     }

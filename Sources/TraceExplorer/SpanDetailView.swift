@@ -18,7 +18,8 @@ public enum SpanDetailView {
         }
     }
 
-    static func logicalLines(span: Span, node: TraceTree.Node?, trace: Trace, utcOffsetSeconds: Int) -> [Line] {
+    static func logicalLines(span: Span, node: TraceTree.Node?, trace: Trace, utcOffsetSeconds: Int,
+                             criticalPathNanos: UInt64? = nil, shiftNanos: Int64 = 0, selectedLink: Int? = nil) -> [Line] {
         var lines: [Line] = []
         let keyWidth = 11
         func field(_ key: String, _ value: String, _ style: Style = .plain) {
@@ -48,8 +49,17 @@ public enum SpanDetailView {
         field("Start", Formatting.offset(Int64(bitPattern: span.startTimeUnixNano &- traceStart)) + "   "
               + Formatting.timestamp(span.startTimeUnixNano, utcOffsetSeconds: utcOffsetSeconds))
         field("Duration", Formatting.duration(span.durationNano))
+        if shiftNanos != 0 {
+            field("Clock skew", "moved " + Formatting.offset(shiftNanos) + " to fit its parent (R shows raw times)", Theme.shifted)
+        }
         if let node {
             field("Self time", Formatting.duration(node.selfTimeNano))
+            if let criticalPathNanos {
+                let share = WaterfallView.percent(criticalPathNanos, of: trace.summary.durationNano)
+                lines.append(Line([(pad("", keyWidth), Theme.label), (" ", .plain),
+                                   ("critical path " + Formatting.duration(criticalPathNanos) + " (" + Formatting.percent(share) + " of trace)",
+                                    criticalPathNanos > 0 ? Theme.criticalPath : Theme.dim)], hangingIndent: keyWidth + 1))
+            }
             var notes: [String] = []
             if node.marks.contains(.duplicateID) { notes.append("span id shared with another span") }
             if node.marks.contains(.cycle) { notes.append("parent references loop; shown as a root") }
@@ -74,9 +84,13 @@ public enum SpanDetailView {
         }
         if !span.links.isEmpty {
             lines.append(Line([("References (\(span.links.count))", Theme.section)]))
-            for link in span.links {
+            for (i, link) in span.links.enumerated() {
                 let kind = link.referenceType ?? "link"
-                lines.append(Line([("  " + kind, Theme.label), ("  trace " + link.traceID.hex + " span " + link.spanID.hex, .plain)], hangingIndent: 4))
+                let highlighted = i == selectedLink
+                let place = link.traceID == trace.traceID ? "  this trace, span " + link.spanID.hex
+                    : "  trace " + link.traceID.hex + " span " + link.spanID.hex
+                lines.append(Line([(highlighted ? "› " : "  ", Theme.label), (kind, highlighted ? Theme.label.with(.reverse) : Theme.label),
+                                   (place, .plain)], hangingIndent: 4))
                 for attribute in link.attributes {
                     lines.append(contentsOf: keyValue(attribute, indent: 4, keyWidth: 14))
                 }
@@ -143,7 +157,11 @@ public enum SpanDetailView {
 
     static func physicalLines(model: ExplorerModel, screen view: TraceScreen, width: Int) -> [[Segment]] {
         guard let span = view.selectedSpanValue else { return [] }
-        let logical = logicalLines(span: span, node: view.selectedRow, trace: view.trace, utcOffsetSeconds: model.utcOffsetSeconds)
+        let spanIndex = view.selectedRow?.spanIndex ?? -1
+        let onPath = spanIndex >= 0 ? view.criticalPath.map { $0.nanosBySpan[Int(spanIndex)] } : nil
+        let logical = logicalLines(span: span, node: view.selectedRow, trace: view.trace, utcOffsetSeconds: model.utcOffsetSeconds,
+                                   criticalPathNanos: onPath, shiftNanos: spanIndex >= 0 ? view.shift(ofSpan: spanIndex) : 0,
+                                   selectedLink: view.detail == .focused ? view.selectedLink : nil)
         return wrap(logical, width: max(1, width - 2))
     }
 

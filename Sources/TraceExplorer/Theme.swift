@@ -31,6 +31,17 @@ public enum Theme {
     public static let queryText = Style(foreground: .palette(255), background: .palette(236))
     public static let queryPrompt = Style(foreground: .palette(229), background: .palette(236), attributes: [.bold])
 
+    /// Compare: paths only in A / only in B (also marked `A` / `B`), and
+    /// differences that make B slower / faster (also signed).
+    public static let compareOnlyA = Style(foreground: .palette(141), attributes: [.bold])
+    public static let compareOnlyB = Style(foreground: .palette(81), attributes: [.bold])
+    public static let slower = Style(foreground: .palette(203))
+    public static let faster = Style(foreground: .palette(114))
+    /// The critical-path column and the trace's figure.
+    public static let criticalPath = Style(foreground: .palette(203), attributes: [.bold])
+    /// A span moved to undo clock skew.
+    public static let shifted = Style(foreground: .palette(180), attributes: [.bold])
+
     /// Distinct, not red (red means error), readable on dark and light.
     static let servicePalette: [UInt8] = [39, 214, 114, 170, 81, 221, 141, 209, 49, 147, 180, 44]
 

@@ -11,6 +11,7 @@ public enum TraceSort: String, Sendable, Hashable, CaseIterable {
 public struct TraceListScreen: ExplorerComponent, Sendable {
     public enum Action: Sendable, Equatable {
         case up, down, pageUp, pageDown, first, last, open, cycleSort, reverse, follow, pause, query, togglePlot
+        case mark, compare
     }
 
     struct Entry: Sendable {
@@ -39,6 +40,8 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
     public init() {}
 
     public var totalCount: Int { all.count }
+    /// The trace is known to the list (stored, whether it passes the filter or not).
+    public func contains(_ id: TraceID) -> Bool { all[id] != nil }
     public var selectedIndex: Int? { selectedID == nil ? nil : selection.selected }
     public var selectedSummary: TraceSummary? {
         guard selectedID != nil, selection.selected < rows.count else { return nil }
@@ -58,6 +61,10 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
             KeyBinding([.char("s")], "sort by start / duration / spans / errors", hint: "sort", .cycleSort),
             KeyBinding([.char("r")], "reverse the order", .reverse),
             KeyBinding([.char("d")], "show / hide the duration plot", .togglePlot),
+            KeyBinding([.char("m")], "mark the selected trace for compare (again: unmark)", hint: "mark", .mark),
+        ] + (context.markedTrace != nil && context.markedTrace != selectedID ? [
+            KeyBinding([.char("=")], "compare the marked trace with the selected one", hint: "compare", .compare),
+        ] : []) + [
             KeyBinding([.char("f")], "follow: newest first, newest selected (live)", hint: "follow", liveOnly: true, .follow),
             KeyBinding([.char("p"), .char(" ")], "pause / resume the view (live; spans keep being stored)", hint: "pause",
                        liveOnly: true, .pause),
@@ -94,6 +101,10 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
         case .pause: return [.togglePause]
         case .query: return [.openQueryLine]
         case .togglePlot: showsPlot.toggle()
+        case .mark:
+            if let summary = selectedSummary { return [.mark(summary)] }
+        case .compare:
+            if let summary = selectedSummary { return [.compareWithMarked(summary)] }
         }
         return []
     }

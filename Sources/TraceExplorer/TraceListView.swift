@@ -61,6 +61,9 @@ public enum TraceListView {
             let isSelected = index == selected
             let base: Style = isSelected ? Theme.selected : .plain
             if isSelected { buffer.fill(Rect(x: 0, y: y, width: body.width, height: 1), style: base) }
+            if model.marked?.traceID == trace.traceID {
+                buffer.put("A", x: 0, y: y, style: Theme.onRow(Theme.compareOnlyA, selected: isSelected))
+            }
             var x = 1
             let start = Formatting.timestamp(trace.startUnixNano, utcOffsetSeconds: model.utcOffsetSeconds, withDate: withDate)
             x += columnText(&buffer, start, x: x, y: y, width: columns.start, style: Theme.onRow(Theme.dim, selected: isSelected))

@@ -13,6 +13,19 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         // Detail
         case scrollUp, scrollDown, scrollPageUp, scrollPageDown, scrollTop, scrollBottom
         case nextSpan, previousSpan, focusWaterfall, closeDetail
+        case nextLink, previousLink, followLink
+        // Understanding the trace
+        case toggleCriticalPath, toggleRawTimes, openStatistics, openLog, mark, compare
+        case statistics(StatisticsPanel.Action)
+        case log(TraceLogPanel.Action)
+    }
+
+    /// What fills the screen below the trace header: the waterfall (with the
+    /// detail pane), or a table about the whole trace.
+    public enum Panel: Sendable {
+        case waterfall
+        case statistics(StatisticsPanel)
+        case log(TraceLogPanel)
     }
 
     /// The detail pane: closed, open beside the focused waterfall, or focused.
@@ -20,7 +33,17 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         case closed, open, focused
     }
 
+    /// The trace as shown: clock-skew adjusted unless `rawTimes`.
     public private(set) var trace: Trace
+    /// The trace as stored.
+    public private(set) var rawTrace: Trace
+    /// Skew and critical path for `rawTrace` (nil until computed, or stale).
+    public private(set) var analysis: TraceAnalysis?
+    public internal(set) var rawTimes: Bool
+    public internal(set) var showsCriticalPath = false
+    public internal(set) var panel: Panel = .waterfall
+    /// The reference highlighted in the detail pane (Enter follows it).
+    public internal(set) var selectedLink = 0
     /// Collapsed subtrees, by span index (stable while the trace grows).
     public private(set) var collapsed: Set<Int32> = []
     /// Waterfall rows shown, as row indices into `trace.tree.rows`.
@@ -34,15 +57,96 @@ public struct TraceScreen: ExplorerComponent, Sendable {
     /// The last find: its text and matching spans in row order.
     public internal(set) var find: FindResult?
 
-    public init(trace: Trace) {
+    public init(trace: Trace, rawTimes: Bool = false) {
         self.trace = trace
+        self.rawTrace = trace
+        self.rawTimes = rawTimes
         self.selectedSpan = trace.tree.rows.first?.spanIndex ?? 0
+        if trace.spans.count <= TraceAnalysis.inlineSpanLimit { analysis = TraceAnalysis(trace: trace) }
+        applyTimes()
+        selectedSpan = self.trace.tree.rows.first?.spanIndex ?? 0
+    }
+
+    // MARK: Analysis
+
+    /// The analysis of the trace as it is now, if there is one.
+    public var currentAnalysis: TraceAnalysis? {
+        guard let analysis, analysis.key == TraceVersion(rawTrace) else { return nil }
+        return analysis
+    }
+
+    /// The open trace needs analysing off the UI's path.
+    public var needsAnalysis: Bool { currentAnalysis == nil }
+
+    public var criticalPath: CriticalPath? {
+        guard let analysis = currentAnalysis else { return nil }
+        return rawTimes ? analysis.rawCriticalPath : analysis.criticalPath
+    }
+
+    /// How far a span was moved to undo clock skew (0 with raw times).
+    public func shift(ofSpan span: Int32) -> Int64 {
+        guard !rawTimes, let skew = currentAnalysis?.skew, Int(span) < skew.shiftBySpan.count else { return 0 }
+        return skew.shiftBySpan[Int(span)]
+    }
+
+    public var shiftedSpanCount: Int { currentAnalysis?.skew.shiftedCount ?? 0 }
+
+    mutating func setAnalysis(_ result: TraceAnalysis) {
+        guard result.key == TraceVersion(rawTrace) else { return }
+        analysis = result
+        applyTimes()
+    }
+
+    /// Shows raw or adjusted times; selection, folds and the find carry over
+    /// (they are kept by span index, the same in both).
+    mutating func applyTimes() {
+        let shown = rawTimes ? rawTrace : (currentAnalysis?.skew.trace ?? rawTrace)
+        trace = shown
         recomputeVisible()
+        if let find { self.find = FindResult(text: find.text, query: find.query, trace: shown, current: find.currentSpan) }
+        switch panel {
+        case .waterfall: break
+        case .log(var log):
+            log.refresh(trace: shown)
+            panel = .log(log)
+        case .statistics(var stats):
+            if shown.spans.count <= TraceAnalysis.inlineSpanLimit {
+                stats.setStatistics(TraceStatistics(trace: shown, grouping: stats.grouping))
+            }
+            panel = .statistics(stats)
+        }
+    }
+
+    /// The statistics table for a big trace arrived.
+    mutating func setStatistics(_ table: TraceStatistics, for version: TraceVersion, rawTimes: Bool) {
+        guard version == TraceVersion(rawTrace), rawTimes == self.rawTimes, case .statistics(var stats) = panel else { return }
+        stats.setStatistics(table)
+        panel = .statistics(stats)
+    }
+
+    /// The statistics panel waits for a table of this grouping.
+    public var pendingStatistics: TraceStatistics.Grouping? {
+        guard case .statistics(let stats) = panel, stats.statistics == nil else { return nil }
+        return stats.grouping
     }
 
     public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
+        switch panel {
+        case .statistics(let stats): return stats.bindings(context).map { $0.map(Action.statistics) }
+        case .log(let log): return log.bindings(context).map { $0.map(Action.log) }
+        case .waterfall: break
+        }
         if detail == .focused {
-            return [
+            var keys: [KeyBinding<Action>] = []
+            if let links = selectedSpanValue?.links, !links.isEmpty {
+                keys.append(KeyBinding([.enter], "follow the highlighted reference (this trace, another stored trace)",
+                                       hint: "follow ref", .followLink))
+                if links.count > 1 {
+                    keys.append(KeyBinding([.char("n")], "highlight the next reference", hint: "ref", hintKeys: "n N", .nextLink))
+                    keys.append(KeyBinding([.char("N")], "highlight the previous reference", .previousLink))
+                }
+            }
+            return keys + [
                 KeyBinding([.down, .char("j")], "scroll down", hint: "scroll", hintKeys: "↑↓ j k", .scrollDown),
                 KeyBinding([.up, .char("k")], "scroll up", .scrollUp),
                 KeyBinding([.pageDown, .ctrl("f"), .char(" ")], "page down", .scrollPageDown),
@@ -71,7 +175,15 @@ public struct TraceScreen: ExplorerComponent, Sendable {
             KeyBinding([.char("C")], "collapse all", hint: "fold all", hintKeys: "C E", .collapseAll),
             KeyBinding([.char("E")], "expand all", .expandAll),
             KeyBinding([.char("/")], "find spans: text, or span terms like {dur>100ms error}", hint: "find", .find),
+            KeyBinding([.char("c")], "show / hide the critical path (where the latency flows)", hint: "critical path", .toggleCriticalPath),
+            KeyBinding([.char("S")], "trace statistics by service / operation", hint: "stats", .openStatistics),
+            KeyBinding([.char("L")], "every log and event of the trace, in time order", hint: "logs", .openLog),
+            KeyBinding([.char("R")], "raw times / clock-skew adjusted times", .toggleRawTimes),
+            KeyBinding([.char("m")], "mark this trace for compare", .mark),
         ]
+        if let marked = context.markedTrace, marked != trace.traceID {
+            keys.append(KeyBinding([.char("=")], "compare with the marked trace", hint: "compare", .compare))
+        }
         keys.append(KeyBinding([.char("n")], "next match of the find (expands collapsed subtrees)", hint: find == nil ? nil : "next", .nextMatch))
         keys.append(KeyBinding([.char("N")], "previous match of the find", .previousMatch))
         keys.append(KeyBinding([.char("p")], "pause / resume the view (live)", liveOnly: true, .pause))
@@ -138,17 +250,98 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         case .previousSpan: select(visibleIndex: index - 1)
         case .focusWaterfall: detail = .open
         case .closeDetail: detail = .closed
+        case .nextLink, .previousLink:
+            let count = selectedSpanValue?.links.count ?? 0
+            guard count > 0 else { break }
+            selectedLink = (selectedLink + (action == .nextLink ? 1 : count - 1)) % count
+        case .followLink:
+            guard let links = selectedSpanValue?.links, !links.isEmpty else { break }
+            return follow(links[min(selectedLink, links.count - 1)])
+        case .toggleCriticalPath: showsCriticalPath.toggle()
+        case .toggleRawTimes:
+            rawTimes.toggle()
+            applyTimes()
+        case .openStatistics:
+            var stats = StatisticsPanel()
+            if trace.spans.count <= TraceAnalysis.inlineSpanLimit {
+                stats.setStatistics(TraceStatistics(trace: trace, grouping: stats.grouping))
+            }
+            panel = .statistics(stats)
+        case .openLog: panel = .log(TraceLogPanel(trace: trace))
+        case .mark: return [.mark(trace.summary)]
+        case .compare: return [.compareWithMarked(trace.summary)]
+        case .statistics(let inner):
+            guard case .statistics(var stats) = panel else { break }
+            switch stats.perform(inner, context) {
+            case .none: panel = .statistics(stats)
+            case .close: panel = .waterfall
+            case .regroup:
+                if trace.spans.count <= TraceAnalysis.inlineSpanLimit {
+                    stats.setStatistics(TraceStatistics(trace: trace, grouping: stats.grouping))
+                }
+                panel = .statistics(stats)
+            case .find(let text):
+                panel = .waterfall
+                if let query = try? SpanQuery.parse(text) { setFind(text: text, query: query) }
+            }
+        case .log(let inner):
+            guard case .log(var log) = panel else { break }
+            switch log.perform(inner, context) {
+            case .none: panel = .log(log)
+            case .close: panel = .waterfall
+            case .jump(let span):
+                panel = .waterfall
+                reveal(span: span)
+            case .openFind:
+                panel = .log(log)
+                return [.openFindBar]
+            }
+            if inner == .clearFilter, case .log(var log) = panel {
+                log.setFilter("", trace: trace)
+                panel = .log(log)
+            }
         }
         return []
+    }
+
+    /// Follows a reference: a span of this trace is selected at once;
+    /// another trace is opened if the store has it.
+    mutating func follow(_ link: SpanLink) -> [AppRequest] {
+        guard link.traceID == trace.traceID else { return [.openSpan(link.traceID, link.spanID)] }
+        guard let index = trace.spans.firstIndex(where: { $0.spanID == link.spanID }) else {
+            return [.notice("span \(link.spanID.hex) is not in this trace")]
+        }
+        reveal(span: Int32(index))
+        detail = .open
+        return []
+    }
+
+    /// Selects a span by id (a followed reference into this trace).
+    mutating func select(spanID: SpanID) -> Bool {
+        guard let index = trace.spans.firstIndex(where: { $0.spanID == spanID }) else { return false }
+        reveal(span: Int32(index))
+        return true
+    }
+
+    /// The log panel's filter, from the find bar.
+    mutating func setLogFilter(_ text: String) {
+        guard case .log(var log) = panel else { return }
+        log.setFilter(text, trace: trace)
+        panel = .log(log)
+    }
+
+    public var isLogOpen: Bool {
+        if case .log = panel { return true }
+        return false
     }
 
     // MARK: Rows and selection
 
     /// A newer copy of the same trace: keep the selection, folds and scroll.
     public mutating func replaceTrace(_ newer: Trace) {
-        trace = newer
-        recomputeVisible()
-        if let find { self.find = FindResult(text: find.text, query: find.query, trace: newer, current: find.currentSpan) }
+        rawTrace = newer
+        if newer.spans.count <= TraceAnalysis.inlineSpanLimit { analysis = TraceAnalysis(trace: newer) }
+        applyTimes()
     }
 
     mutating func recomputeVisible() {
@@ -194,6 +387,7 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         let clamped = min(max(0, visibleIndex), visibleRows.count - 1)
         selectedSpan = trace.tree.rows[Int(visibleRows[clamped])].spanIndex
         detailScroll = ScrollSelection()
+        selectedLink = 0
     }
 
     /// Selects a span, expanding collapsed ancestors so that it shows.
@@ -209,6 +403,7 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         if changed { recomputeVisible() }
         selectedSpan = span
         detailScroll = ScrollSelection()
+        selectedLink = 0
     }
 
     mutating func setCollapsed(_ spanIndex: Int32, _ isCollapsed: Bool) {

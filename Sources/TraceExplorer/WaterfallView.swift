@@ -26,6 +26,14 @@ public enum WaterfallView {
             let last = min(barWidth - 1, max(first, end - 1))
             return (first, last)
         }
+
+        /// The times a bar column stands for: [lo, hi).
+        func columnTimes(_ column: Int, traceStart: UInt64, traceDuration: UInt64) -> (UInt64, UInt64) {
+            let total = Double(max(1, traceDuration))
+            let lo = traceStart &+ UInt64(Double(column) / Double(barWidth) * total)
+            let hi = traceStart &+ UInt64(Double(column + 1) / Double(barWidth) * total)
+            return (lo, max(hi, lo + 1))
+        }
     }
 
     /// `server-1: server-1  751ms  3 spans  2 services  depth 3  trace 8777…`
@@ -48,6 +56,31 @@ public enum WaterfallView {
         if summary.isIncomplete { put("  incomplete", Theme.warning) }
         put("  trace " + summary.traceID.shortHex, Theme.dim)
         put("  " + Formatting.timestamp(summary.startUnixNano, utcOffsetSeconds: utcOffsetSeconds), Theme.dim)
+    }
+
+    /// The open trace's header, with the critical path's length when it is shown.
+    static func renderTraceHeader(_ screen: TraceScreen, at rect: Rect, utcOffsetSeconds: Int, into buffer: inout CellBuffer) {
+        var summaryRect = rect
+        var note = ""
+        if screen.showsCriticalPath {
+            if let path = screen.criticalPath {
+                note = " critical path " + Formatting.duration(path.totalNanos) + " ("
+                    + Formatting.percent(percent(path.totalNanos, of: screen.trace.summary.durationNano)) + ")"
+                    + (path.rootCount > 1 ? " under \(path.rootCount) roots " : " ")
+            } else {
+                note = " critical path… "
+            }
+        }
+        let w = DisplayWidth.of(note)
+        if w > 0, w < rect.width / 2 {
+            summaryRect.width -= w
+            buffer.put(note, x: rect.maxX - w, y: rect.y, style: Theme.criticalPath)
+        }
+        renderTraceHeader(screen.trace.summary, at: summaryRect, utcOffsetSeconds: utcOffsetSeconds, into: &buffer)
+    }
+
+    static func percent(_ part: UInt64, of whole: UInt64) -> Double {
+        whole == 0 ? 0 : Double(part) / Double(whole) * 100
     }
 
     /// Tick labels at 0, ¼, ½, ¾ and the end of the trace.
@@ -74,7 +107,8 @@ public enum WaterfallView {
     /// Draws one waterfall row.
     public static func renderRow(
         trace: Trace, row: Int, geometry: Geometry, at rect: Rect, selected: Bool, collapsed: Bool,
-        matched: Bool = false, into buffer: inout CellBuffer
+        matched: Bool = false, pathSections: [(start: UInt64, end: UInt64)]? = nil, shifted: Bool = false,
+        into buffer: inout CellBuffer
     ) {
         let node = trace.tree.rows[row]
         let span = trace.spans[Int(node.spanIndex)]
@@ -82,10 +116,11 @@ public enum WaterfallView {
         let base: Style = selected ? Theme.selected : .plain
         if selected { buffer.fill(Rect(x: rect.x, y: y, width: rect.width, height: 1), style: base) }
 
-        // Gutter mark: error first, then structural warnings.
+        // Gutter mark: error first, then structural warnings, then a skew shift.
         let mark: (String, Style)? =
             span.isError ? ("!", Theme.error)
             : node.marks.contains(.missingParent) ? ("?", Theme.warning)
+            : shifted ? ("~", Theme.shifted)
             : node.marks.contains(.cycle) ? ("@", Theme.warning)
             : node.marks.contains(.duplicateID) ? ("=", Theme.warning) : nil
         if let mark { buffer.put(mark.0, x: rect.x, y: y, style: Theme.onRow(mark.1, selected: selected)) }
@@ -94,7 +129,17 @@ public enum WaterfallView {
         // is in the detail pane.
         let maxIndent = max(0, (geometry.nameWidth / 2) / 2)
         var x = rect.x + 1 + min(Int(node.depth), maxIndent) * 2
-        let nameEnd = rect.x + geometry.nameWidth - 1
+        var nameEnd = rect.x + geometry.nameWidth - 1
+        // With the critical path shown, the span's time on it closes the name column.
+        if let pathSections {
+            let onPath = pathSections.reduce(UInt64(0)) { $0 + ($1.end - $1.start) }
+            let text = onPath > 0 ? Formatting.duration(onPath) : "·"
+            let w = DisplayWidth.of(text)
+            if nameEnd - w - 1 > x + 6 {
+                buffer.put(text, x: nameEnd - w, y: y, style: Theme.onRow(onPath > 0 ? Theme.criticalPath : Theme.dim, selected: selected))
+                nameEnd -= w + 1
+            }
+        }
         let twisty = node.childCount == 0 ? " " : collapsed ? "▸" : "▾"
         x += buffer.put(twisty + " ", x: x, y: y, style: base, maxWidth: max(0, nameEnd - x))
         // A FOLLOWS_FROM edge: the parent does not wait for this span.
@@ -125,6 +170,25 @@ public enum WaterfallView {
         let labelStyle = Theme.onRow(span.isError ? Theme.error : Theme.dim, selected: selected)
         let barLeft = rect.x + geometry.barX + first
         buffer.fill(Rect(x: barLeft, y: y, width: last - first + 1, height: 1), with: "█", style: barStyle)
+        if let pathSections {
+            // Off the critical path the bar is shaded; on it, solid (and bold):
+            // the difference reads without colour.
+            let offPath = Style(foreground: Theme.serviceColor(span.serviceName), background: base.background, attributes: [.dim])
+            for column in first...last {
+                let (lo, hi) = geometry.columnTimes(column, traceStart: summary.startUnixNano, traceDuration: summary.durationNano)
+                let onPath = pathSections.contains { $0.start < hi && $0.end > lo }
+                if !onPath { buffer.put("░", x: rect.x + geometry.barX + column, y: y, style: offPath) }
+            }
+        }
+        // Logs and events: a marker on the bar at each one's time.
+        for event in span.events {
+            let (column, _) = geometry.barColumns(start: event.timeUnixNano, duration: 0,
+                                                  traceStart: summary.startUnixNano, traceDuration: summary.durationNano)
+            let onBar = column >= first && column <= last
+            let style = onBar ? Style(foreground: .palette(16), background: Theme.serviceColor(span.serviceName), attributes: [.bold])
+                : Theme.onRow(Theme.service(span.serviceName), selected: selected)
+            buffer.put("◆", x: rect.x + geometry.barX + column, y: y, style: style)
+        }
         let label = Formatting.duration(span.durationNano)
         let w = DisplayWidth.of(label)
         let barAreaEnd = rect.x + geometry.barX + geometry.barWidth
@@ -143,7 +207,8 @@ public enum WaterfallView {
     public static func render(_ model: ExplorerModel, layout: ExplorerLayout, into buffer: inout CellBuffer) {
         guard let view = model.trace else { return }
         let geometry = Geometry(width: layout.waterfallBody.width)
-        renderTraceHeader(view.trace.summary, at: layout.traceHeader, utcOffsetSeconds: model.utcOffsetSeconds, into: &buffer)
+        renderTraceHeader(view, at: layout.traceHeader, utcOffsetSeconds: model.utcOffsetSeconds, into: &buffer)
+        let path = view.showsCriticalPath ? view.criticalPath : nil
         renderAxis(view.trace.summary, geometry: geometry, at: layout.axis, into: &buffer)
         let body = layout.waterfallBody
         let selected = view.selectedVisibleIndex
@@ -156,7 +221,9 @@ public enum WaterfallView {
                       at: Rect(x: body.x, y: body.y + line, width: body.width, height: 1),
                       selected: index == selected,
                       collapsed: view.collapsed.contains(spanIndex),
-                      matched: view.find?.contains(spanIndex) ?? false, into: &buffer)
+                      matched: view.find?.contains(spanIndex) ?? false,
+                      pathSections: path.map { p in p.sections(ofSpan: spanIndex).map { ($0.startUnixNano, $0.endUnixNano) } },
+                      shifted: view.shift(ofSpan: spanIndex) != 0, into: &buffer)
         }
         // A scroll position marker when not everything fits.
         if view.visibleRows.count > body.height, body.height > 0 {
@@ -167,7 +234,10 @@ public enum WaterfallView {
 
     /// The whole trace as plain text lines (header, axis, every span): what
     /// `tracetty print` writes. Same drawing code as the explorer.
-    public static func plainText(_ trace: Trace, width: Int, utcOffsetSeconds: Int = 0) -> [String] {
+    /// With `criticalPath`, bars are solid on it and shaded off it, with each
+    /// span's time on it; with `shifts`, spans moved for clock skew carry `~`.
+    public static func plainText(_ trace: Trace, width: Int, utcOffsetSeconds: Int = 0, criticalPath: CriticalPath? = nil,
+                                 shifts: [Int64]? = nil) -> [String] {
         let rows = trace.tree.rows.count
         // The header line is never cut: it carries the trace id.
         var header = CellBuffer(width: 1024, height: 1)
@@ -176,10 +246,20 @@ public enum WaterfallView {
         let geometry = Geometry(width: width)
         renderAxis(trace.summary, geometry: geometry, at: Rect(x: 0, y: 0, width: width, height: 1), into: &buffer)
         for row in 0..<rows {
+            let spanIndex = trace.tree.rows[row].spanIndex
+            let shifted = shifts.map { Int(spanIndex) < $0.count && $0[Int(spanIndex)] != 0 } ?? false
             renderRow(trace: trace, row: row, geometry: geometry, at: Rect(x: 0, y: row + 1, width: width, height: 1),
-                      selected: false, collapsed: false, into: &buffer)
+                      selected: false, collapsed: false,
+                      pathSections: criticalPath.map { p in p.sections(ofSpan: spanIndex).map { ($0.startUnixNano, $0.endUnixNano) } },
+                      shifted: shifted, into: &buffer)
         }
-        return header.lines(trimmingTrailingSpaces: true) + buffer.lines(trimmingTrailingSpaces: true)
+        var headerLines = header.lines(trimmingTrailingSpaces: true)
+        if let criticalPath, !headerLines.isEmpty {
+            headerLines[0] += "  critical path " + Formatting.duration(criticalPath.totalNanos) + " ("
+                + Formatting.percent(percent(criticalPath.totalNanos, of: trace.summary.durationNano)) + " of trace)"
+                + (criticalPath.rootCount > 1 ? " under \(criticalPath.rootCount) roots" : "")
+        }
+        return headerLines + buffer.lines(trimmingTrailingSpaces: true)
     }
 }
 

@@ -43,13 +43,36 @@ public struct TraceTree: Sendable {
     }
 
     init<Source: TreeSource>(source spans: Source) {
+        let (parentOf, marks) = Self.links(spans)
+        self.init(source: spans, parentOf: parentOf, marks: marks, roots: nil)
+    }
+
+    /// The tree again over spans whose ids and parents are those `tree` was
+    /// built from but whose times changed (clock-skew adjustment): parent
+    /// links and marks are taken from `tree` (no id lookups), children are
+    /// ordered by the new times. Roots keep `tree`'s order: their times must
+    /// not have changed. Equal to building the tree afresh, except that a
+    /// reference cycle stays broken where `tree` broke it.
+    init<Source: TreeSource>(relinking tree: TraceTree, source spans: Source) {
+        var parentOf = [Int32](repeating: -1, count: spans.count)
+        var marks = [Marks](repeating: [], count: spans.count)
+        var roots: [Int32] = []
+        for node in tree.rows {
+            let s = Int(node.spanIndex)
+            marks[s] = node.marks
+            if node.parentRow >= 0 {
+                parentOf[s] = tree.rows[Int(node.parentRow)].spanIndex
+            } else {
+                roots.append(node.spanIndex)
+            }
+        }
+        self.init(source: spans, parentOf: parentOf, marks: marks, roots: roots)
+    }
+
+    /// Each span's parent (-1 for none) and marks, resolved by span id.
+    private static func links<Source: TreeSource>(_ spans: Source) -> (parentOf: [Int32], marks: [Marks]) {
         let count = spans.count
-        rows = []
-        rows.reserveCapacity(count)
-        rowOfSpan = Array(repeating: -1, count: count)
-        rootCount = 0
-        maxDepth = 0
-        guard count > 0 else { return }
+        guard count > 0 else { return ([], []) }
 
         // Per span id: its first occurrence (a repeat nests under it) and its
         // last, which children attach to (for a Zipkin shared span, the server
@@ -64,7 +87,6 @@ public struct TraceTree: Sendable {
 
         var parentOf = [Int32](repeating: -1, count: count)
         var marks = [Marks](repeating: [], count: count)
-        var childCounts = [Int32](repeating: 0, count: count)
         for i in 0..<count {
             let index = Int32(i)
             let first = occurrences[spans.spanID(i)]?.first ?? index
@@ -84,8 +106,24 @@ public struct TraceTree: Sendable {
                     marks[i].insert(.missingParent)
                 }
             }
-            if parentOf[i] >= 0 { childCounts[Int(parentOf[i])] += 1 }
         }
+        return (parentOf, marks)
+    }
+
+    /// Builds the rows from resolved parent links. `givenRoots`, when set,
+    /// lists every root in row order and the links hold no cycle.
+    private init<Source: TreeSource>(source spans: Source, parentOf: [Int32], marks givenMarks: [Marks],
+                                     roots givenRoots: [Int32]?) {
+        let count = spans.count
+        rows = []
+        rows.reserveCapacity(count)
+        rowOfSpan = Array(repeating: -1, count: count)
+        rootCount = 0
+        maxDepth = 0
+        guard count > 0 else { return }
+        var marks = givenMarks
+        var childCounts = [Int32](repeating: 0, count: count)
+        for i in 0..<count where parentOf[i] >= 0 { childCounts[Int(parentOf[i])] += 1 }
 
         // Children lists in one flat array (CSR layout), ordered by start.
         var childStart = [Int32](repeating: 0, count: count + 1)
@@ -127,8 +165,12 @@ public struct TraceTree: Sendable {
             selfTimes[i] = duration - min(covered, duration)
         }
 
-        var roots = (0..<count).filter { parentOf[$0] < 0 }.map(Int32.init)
-        roots.sort(by: byStart)
+        let roots: [Int32]
+        if let givenRoots {
+            roots = givenRoots
+        } else {
+            roots = (0..<count).filter { parentOf[$0] < 0 }.map(Int32.init).sorted(by: byStart)
+        }
         var visited = [Bool](repeating: false, count: count)
         var placed = 0
 

@@ -19,38 +19,80 @@ struct PrintCommand: ParsableCommand {
     @Option(help: "Line width in columns (default: the terminal's, else 120).")
     var width: Int?
 
+    @Option(help: "text: waterfalls (or tables); json: one object per trace per line.")
+    var format: ListFormat = .text
+
+    @Flag(help: "Mark the critical path (Jaeger's algorithm): solid on it, shaded off it, each span's time on it.")
+    var criticalPath = false
+
+    @Flag(help: "Print Jaeger's trace statistics table instead of the waterfall.")
+    var stats = false
+
+    @Option(help: "Group the statistics by service, operation, or both.")
+    var groupBy: StatsGrouping = .service
+
+    @Option(parsing: .upToNextOption,
+            help: ArgumentHelp("Compare two traces by span path (A then B, ids of 16 or 32 hex digits).", valueName: "A B"))
+    var compare: [String] = []
+
+    @Flag(help: "Show the times as received (no clock-skew adjustment).")
+    var rawTimes = false
+
     func validate() throws {
-        if let trace, !(trace.count == 16 || trace.count == 32) || TraceID(hex: trace) == nil {
-            throw ValidationError("--trace wants 16 or 32 hex digits, got '\(trace)'")
+        for id in [trace].compactMap({ $0 }) + compare where !(id.count == 16 || id.count == 32) || TraceID(hex: id) == nil {
+            throw ValidationError("a trace id wants 16 or 32 hex digits, got '\(id)'")
         }
         if let width, width < 40 { throw ValidationError("--width must be at least 40") }
+        if !compare.isEmpty && compare.count != 2 { throw ValidationError("--compare wants two trace ids, got \(compare.count)") }
+        if !compare.isEmpty && (stats || trace != nil) {
+            throw ValidationError("--compare cannot be combined with --stats or --trace")
+        }
     }
 
     func run() throws {
         let query = try filter.query()
         var (store, summaries) = try dump.loadWithoutUI(emptyIsAnError: true)
         summaries.sort { ($0.startUnixNano, $0.traceID) < ($1.startUnixNano, $1.traceID) }
-        var selected = summaries
-        if let trace, let id = TraceID(hex: trace) {
-            selected = summaries.filter { $0.traceID == id }
-            if selected.isEmpty, trace.count == 16 {
-                // A 64-bit id also finds a 128-bit trace by its low half.
-                selected = summaries.filter { $0.traceID.low == id.low }
-            }
-            if selected.isEmpty {
-                printError("tracetty: no trace \(trace) in \(dump.files.joined(separator: ", ")) (\(summaries.count) traces read)")
-                throw ExitCode(1)
-            }
-        }
-        FilterOption.keep(matching: query, &selected, in: store)
         let columns = width ?? TerminalSize.columns() ?? 120
         let offset = dump.store.utcOffsetSeconds
+        if compare.count == 2 {
+            let a = try find(compare[0], in: summaries, store: store)
+            let b = try find(compare[1], in: summaries, store: store)
+            try printComparison(a, b, store: store, width: columns)
+            return
+        }
+        var selected = summaries
+        if let trace {
+            selected = [try find(trace, in: summaries, store: store)]
+        }
+        FilterOption.keep(matching: query, &selected, in: store)
         var output = ""
         for (i, summary) in selected.enumerated() {
-            guard let trace = store.trace(summary.traceID) else { continue }
-            if i > 0 { output += "\n" }
-            for line in WaterfallView.plainText(trace, width: columns, utcOffsetSeconds: offset) {
-                output += line + "\n"
+            guard let raw = store.trace(summary.traceID) else { continue }
+            let analysis = TraceAnalysis(trace: raw)
+            let trace = rawTimes ? raw : analysis.skew.trace
+            let path = rawTimes ? analysis.rawCriticalPath : analysis.criticalPath
+            switch (format, stats ? groupBy : nil) {
+            case (.json, let grouping?):
+                output += PrintJSON.statistics(TraceStatistics(trace: trace, grouping: grouping.grouping), trace: trace) + "\n"
+            case (.json, nil):
+                output += PrintJSON.trace(trace, criticalPath: criticalPath ? path : nil,
+                                          shifts: rawTimes ? nil : analysis.skew.shiftBySpan) + "\n"
+            case (.text, let grouping?):
+                if i > 0 { output += "\n" }
+                let table = TraceStatistics(trace: trace, grouping: grouping.grouping)
+                for line in StatisticsView.plainText(table, trace: trace, width: columns, utcOffsetSeconds: offset) {
+                    output += line + "\n"
+                }
+            case (.text, nil):
+                if i > 0 { output += "\n" }
+                let lines = WaterfallView.plainText(trace, width: columns, utcOffsetSeconds: offset,
+                                                    criticalPath: criticalPath ? path : nil,
+                                                    shifts: rawTimes ? nil : analysis.skew.shiftBySpan)
+                for line in lines { output += line + "\n" }
+                if !rawTimes, analysis.skew.shiftedCount > 0 {
+                    output += "clock skew: \(analysis.skew.shiftedCount) span\(analysis.skew.shiftedCount == 1 ? "" : "s") shifted (~); --raw-times shows the times as received\n"
+                }
             }
             if output.utf8.count > 1 << 20 {
                 FileHandle.standardOutput.write(Data(output.utf8))
@@ -58,6 +100,41 @@ struct PrintCommand: ParsableCommand {
             }
         }
         FileHandle.standardOutput.write(Data(output.utf8))
+    }
+
+    /// A trace by id; a 64-bit id also finds a 128-bit trace by its low half.
+    func find(_ text: String, in summaries: [TraceSummary], store: SharedTraceStore) throws -> TraceSummary {
+        if let id = TraceID(hex: text) {
+            if let hit = summaries.first(where: { $0.traceID == id }) { return hit }
+            if text.count == 16, let hit = summaries.first(where: { $0.traceID.low == id.low }) { return hit }
+        }
+        printError("tracetty: no trace \(text) in \(dump.files.joined(separator: ", ")) (\(summaries.count) traces read)")
+        throw ExitCode(1)
+    }
+
+    func printComparison(_ a: TraceSummary, _ b: TraceSummary, store: SharedTraceStore, width: Int) throws {
+        guard let traceA = store.trace(a.traceID), let traceB = store.trace(b.traceID) else { throw ExitCode(1) }
+        let comparison = TraceComparison(a: traceA, b: traceB)
+        var output = ""
+        switch format {
+        case .text:
+            for line in CompareView.plainText(comparison, a: a, b: b, width: width) { output += line + "\n" }
+        case .json:
+            output = PrintJSON.comparison(comparison, a: a, b: b) + "\n"
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
+    }
+}
+
+enum StatsGrouping: String, ExpressibleByArgument, CaseIterable {
+    case service, operation, both
+
+    var grouping: TraceStatistics.Grouping {
+        switch self {
+        case .service: return .service
+        case .operation: return .operation
+        case .both: return .serviceAndOperation
+        }
     }
 }
 
