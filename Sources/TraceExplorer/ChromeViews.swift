@@ -87,7 +87,7 @@ enum StatusBarView {
                 parts.append(" clock skew: \(screen.shiftedSpanCount) span\(screen.shiftedSpanCount == 1 ? "" : "s") shifted ")
             }
         }
-        if let marked = model.marked { parts.append(" A " + marked.traceID.shortHex + " ") }
+        if let marked = model.marked { parts.append(" A " + Formatting.traceTag(marked.traceID) + " ") }
         if model.paused { parts.append(" PAUSED ") }
         if list.follow && model.isLive { parts.append(" FOLLOW ") }
         if model.isLive {

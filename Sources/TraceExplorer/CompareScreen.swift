@@ -61,6 +61,8 @@ public struct CompareScreen: ExplorerComponent, Sendable {
 /// Draws the comparison: a summary line, column titles, one row per path.
 public enum CompareView {
     static let figureWidth = 9
+    /// Which figures stay when the screen is narrow, most telling first.
+    static let columnPriority = [4, 2, 3, 5, 0, 1]
 
     public static func render(_ screen: CompareScreen, layout: ExplorerLayout, into buffer: inout CellBuffer) {
         let top = layout.traceHeader
@@ -69,26 +71,31 @@ public enum CompareView {
             guard x < top.maxX - 1 else { return }
             x += buffer.putTruncated(text, x: x, y: top.y, style: style, maxWidth: top.maxX - 1 - x)
         }
-        put("Compare ", .bold)
-        put("A ", Theme.compareOnlyA)
-        put(screen.a.rootService + ": " + screen.a.rootOperation + " " + screen.a.traceID.shortHex, .plain)
-        put("  B ", Theme.compareOnlyB)
-        put(screen.b.rootService + ": " + screen.b.rootOperation + " " + screen.b.traceID.shortHex, .plain)
+        // The figures first: the ids and names may be cut at narrow widths.
+        put("A/B ", .bold)
         if let summary = screen.comparison?.summary {
             let delta = Int64(bitPattern: summary.durationB &- summary.durationA)
-            put("   duration " + Formatting.duration(summary.durationA) + " / " + Formatting.duration(summary.durationB)
+            put("duration " + Formatting.duration(summary.durationA) + " / " + Formatting.duration(summary.durationB)
                 + " (" + Formatting.signedDuration(delta) + ")", .bold)
             put("  spans \(summary.spansA) / \(summary.spansB)", .plain)
             put("  errors \(summary.errorsA) / \(summary.errorsB)", summary.errorsA + summary.errorsB > 0 ? Theme.error : .plain)
         }
+        put("   A ", Theme.compareOnlyA)
+        put(Formatting.traceTag(screen.a.traceID) + " " + screen.a.rootService + ": " + screen.a.rootOperation, .plain)
+        put("  B ", Theme.compareOnlyB)
+        put(Formatting.traceTag(screen.b.traceID) + " " + screen.b.rootService + ": " + screen.b.rootOperation, .plain)
 
         let header = layout.axis
         buffer.fill(header, style: Theme.header)
-        let figures = 6 * (figureWidth + 1) + 2
-        let pathWidth = max(12, header.width - figures - 2)
+        // Narrow screens keep the path readable and drop the least telling figures.
+        let shown = Set(columnPriority.prefix(max(1, (header.width - 26) / (figureWidth + 1))))
+        let columns = (0..<6).filter { shown.contains($0) }
+        let pathWidth = max(12, header.width - columns.count * (figureWidth + 1) - 2)
         buffer.put(" SPAN PATH (service: operation from the root)", x: header.x, y: header.y, style: Theme.header, maxWidth: pathWidth)
         var hx = header.x + 1 + pathWidth
-        for title in ["COUNT A", "COUNT B", "TOTAL A", "TOTAL B", "DIFF", "DIFF %"] where hx + figureWidth <= header.maxX {
+        let titles = ["COUNT A", "COUNT B", "TOTAL A", "TOTAL B", "DIFF", "DIFF %"]
+        for column in columns where hx + figureWidth <= header.maxX {
+            let title = titles[column]
             buffer.put(String(repeating: " ", count: max(0, figureWidth - DisplayWidth.of(title))) + title, x: hx, y: header.y, style: Theme.header)
             hx += figureWidth + 1
         }
@@ -113,7 +120,7 @@ public enum CompareView {
             case .onlyB: ("B", Theme.compareOnlyB)
             }
             buffer.put(mark, x: body.x, y: y, style: Theme.onRow(markStyle, selected: selected))
-            var px = body.x + 1 + min(row.depth, pathWidth / 4) * 2
+            var px = body.x + 2 + min(row.depth, pathWidth / 4) * 2
             let pathEnd = body.x + 1 + pathWidth - 1
             let service = row.service, operation = row.operation
             px += buffer.putTruncated(service, x: px, y: y, style: Theme.onRow(Theme.service(service), selected: selected), maxWidth: max(0, pathEnd - px))
@@ -124,11 +131,14 @@ public enum CompareView {
             }
             var fx = body.x + 1 + pathWidth
             let percent: String = row.totalA > 0
-                ? (row.difference >= 0 ? "+" : "-") + Formatting.percent(Double(row.difference.magnitude) / Double(row.totalA) * 100)
+                ? (row.difference == 0 ? "0%" : (row.difference > 0 ? "+" : "-")
+                    + Formatting.percent(Double(row.difference.magnitude) / Double(row.totalA) * 100))
                 : (row.totalB > 0 ? "new" : "")
-            let cells = [String(row.countA), String(row.countB), Formatting.duration(row.totalA), Formatting.duration(row.totalB),
+            let cells = [String(row.countA), String(row.countB),
+                         row.countA == 0 ? "-" : Formatting.duration(row.totalA), row.countB == 0 ? "-" : Formatting.duration(row.totalB),
                          Formatting.signedDuration(row.difference), percent]
-            for (i, text) in cells.enumerated() where fx + figureWidth <= body.maxX {
+            for i in columns where fx + figureWidth <= body.maxX {
+                let text = cells[i]
                 let style: Style = i >= 4 && row.difference != 0
                     ? Theme.onRow(row.difference > 0 ? Theme.slower : Theme.faster, selected: selected) : base
                 buffer.put(String(repeating: " ", count: max(0, figureWidth - DisplayWidth.of(text))) + text, x: fx, y: y, style: style)
@@ -145,6 +155,9 @@ public enum CompareView {
         var buffer = CellBuffer(width: width, height: height)
         let layout = ExplorerLayout.plain(width: width, height: height)
         render(screen, layout: layout, into: &buffer)
-        return buffer.lines(trimmingTrailingSpaces: true)
+        // The summary line is never cut: it carries both trace ids.
+        var header = CellBuffer(width: 1024, height: height)
+        render(screen, layout: ExplorerLayout.plain(width: 1024, height: 1), into: &header)
+        return [header.lines(trimmingTrailingSpaces: true)[0]] + buffer.lines(trimmingTrailingSpaces: true).dropFirst()
     }
 }

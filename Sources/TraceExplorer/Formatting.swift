@@ -24,6 +24,12 @@ public enum Formatting {
         nanos < 0 ? "-" + duration(UInt64(-nanos)) : "+" + duration(UInt64(nanos))
     }
 
+    /// A trace id short enough for a status line: its first 8 significant hex digits.
+    public static func traceTag(_ id: TraceID) -> String {
+        let digits = id.hex.drop { $0 == "0" }
+        return digits.isEmpty ? "0" : String(digits.prefix(8))
+    }
+
     /// `54%`, `4.2%`, `0.31%`: 3 significant digits at most, `0%` for zero.
     public static func percent(_ value: Double) -> String {
         guard value.isFinite, value > 0 else { return "0%" }

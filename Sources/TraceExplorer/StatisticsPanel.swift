@@ -117,10 +117,21 @@ public enum StatisticsView {
         (.selfTotal, "SELF TOTAL", 11), (.selfAverage, "SELF AVG", 9), (.percent, "% TRACE", 8),
     ]
 
+    /// Most telling first: what stays on a narrow screen.
+    static let columnPriority: [TraceStatistics.Column] = [.total, .count, .percent, .selfTotal, .average, .max, .min, .selfAverage]
+
     static func render(_ panel: StatisticsPanel, trace: Trace, layout: ExplorerLayout, into buffer: inout CellBuffer) {
         let header = layout.axis
         buffer.fill(header, style: Theme.header)
-        let figuresWidth = figureColumns.reduce(0) { $0 + $1.2 + 1 }
+        // Narrow screens keep the name readable and drop the least telling figures.
+        var shown = Set<TraceStatistics.Column>()
+        var figuresWidth = 0
+        for column in columnPriority {
+            guard let width = figureColumns.first(where: { $0.0 == column })?.2, header.width - figuresWidth - width - 3 >= 22 else { break }
+            shown.insert(column)
+            figuresWidth += width + 1
+        }
+        let visible = figureColumns.filter { shown.contains($0.0) }
         let nameWidth = max(12, header.width - figuresWidth - 2)
         let arrow = panel.descending ? "▼" : "▲"
         let groupTitle: String
@@ -133,7 +144,7 @@ public enum StatisticsView {
         buffer.putTruncated(groupTitle + (panel.column == .name ? " " + arrow : ""), x: x, y: header.y, style: Theme.header,
                             maxWidth: nameWidth)
         x += nameWidth
-        for (column, title, width) in figureColumns where x + width <= header.maxX {
+        for (column, title, width) in visible where x + width <= header.maxX {
             let text = (panel.column == column ? arrow : "") + title
             buffer.put(String(repeating: " ", count: max(0, width - DisplayWidth.of(text))) + text, x: x, y: header.y, style: Theme.header)
             x += width + 1
@@ -165,7 +176,7 @@ public enum StatisticsView {
             }
             if row.errorCount > 0 { buffer.put("!", x: body.x, y: y, style: Theme.onRow(Theme.error, selected: selected)) }
             x = body.x + 1 + nameWidth
-            for (column, _, width) in figureColumns where x + width <= body.maxX {
+            for (column, _, width) in visible where x + width <= body.maxX {
                 let text = figure(row, column)
                 let style = column == panel.column ? base.with(.bold) : base
                 buffer.put(String(repeating: " ", count: max(0, width - DisplayWidth.of(text))) + text, x: x, y: y, style: style)
@@ -182,9 +193,12 @@ public enum StatisticsView {
         let height = table.rows.count + 2
         var buffer = CellBuffer(width: width, height: height)
         let layout = ExplorerLayout.plain(width: width, height: height)
-        WaterfallView.renderTraceHeader(trace.summary, at: layout.traceHeader, utcOffsetSeconds: utcOffsetSeconds, into: &buffer)
         render(panel, trace: trace, layout: layout, into: &buffer)
-        return buffer.lines(trimmingTrailingSpaces: true)
+        // The header line is never cut: it carries the trace id.
+        var header = CellBuffer(width: 1024, height: 1)
+        WaterfallView.renderTraceHeader(trace.summary, at: Rect(x: 0, y: 0, width: 1024, height: 1), utcOffsetSeconds: utcOffsetSeconds,
+                                        into: &header)
+        return header.lines(trimmingTrailingSpaces: true) + buffer.lines(trimmingTrailingSpaces: true).dropFirst()
     }
 
     static func figure(_ row: TraceStatistics.Row, _ column: TraceStatistics.Column) -> String {

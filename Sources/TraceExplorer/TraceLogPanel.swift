@@ -121,7 +121,7 @@ public enum TraceLogView {
         buffer.put(" OFFSET", x: header.x, y: header.y, style: Theme.axis.with(.bold))
         buffer.put("SPAN", x: 1 + offsetWidth + 1, y: header.y, style: Theme.axis.with(.bold))
         buffer.put("EVENT  FIELDS", x: nameX, y: header.y, style: Theme.axis.with(.bold))
-        let count = panel.filter.isEmpty ? "\(panel.all.count) events"
+        let count = panel.filter.isEmpty ? "\(panel.all.count) event" + (panel.all.count == 1 ? "" : "s")
             : "\(panel.entries.count) of \(panel.all.count) events match \"\(panel.filter)\""
         let countText = " Logs · " + count + " "
         let w = DisplayWidth.of(TerminalText.sanitize(countText))

@@ -121,13 +121,41 @@ extension ExplorerFixtures {
             Span(traceID: queueID, spanID: SpanID(1), name: "POST /orders", kind: .server,
                  startTimeUnixNano: t0, durationNano: 40 * ms, resource: web),
             Span(traceID: queueID, spanID: SpanID(2), parentSpanID: SpanID(1), name: "publish order", kind: .producer,
-                 startTimeUnixNano: t0 + 10 * ms, durationNano: 5 * ms, resource: web),
+                 startTimeUnixNano: t0 + 10 * ms, durationNano: 5 * ms,
+                 events: [SpanEvent(timeUnixNano: t0 + 12 * ms, name: "published",
+                                    attributes: [Attribute("queue", .string("orders"))])],
+                 resource: web),
             Span(traceID: queueID, spanID: SpanID(3), parentSpanID: SpanID(2), parentReference: .followsFrom,
                  name: "consume order", kind: .consumer, startTimeUnixNano: t0 + 60 * ms, durationNano: 90 * ms,
                  events: [SpanEvent(timeUnixNano: t0 + 100 * ms, name: "charged card")], resource: worker),
             Span(traceID: queueID, spanID: SpanID(4), parentSpanID: SpanID(3), name: "UPDATE orders", kind: .client,
-                 startTimeUnixNano: t0 + 110 * ms, durationNano: 30 * ms, resource: worker),
+                 startTimeUnixNano: t0 + 110 * ms, durationNano: 30 * ms,
+                 events: [SpanEvent(timeUnixNano: t0 + 139 * ms, name: "row updated", attributes: [Attribute("rows", .int(1))])],
+                 resource: worker),
         ]
         return Trace(traceID: queueID, spans: spans)
+    }
+}
+
+extension ExplorerFixtures {
+    static let linksID = TraceID(low: 0x11e5)
+
+    /// A batch job whose span links to a span of its own trace, to the seed
+    /// trace (stored), and to a trace that is not in the store.
+    static func linksTrace() -> Trace {
+        let job = Resource(serviceName: "batch")
+        let spans = [
+            Span(traceID: linksID, spanID: SpanID(0x10), name: "nightly", kind: .internal,
+                 startTimeUnixNano: t0, durationNano: 100 * ms, resource: job),
+            Span(traceID: linksID, spanID: SpanID(0x11), parentSpanID: SpanID(0x10), name: "load", kind: .internal,
+                 startTimeUnixNano: t0 + 5 * ms, durationNano: 20 * ms, resource: job),
+            Span(traceID: linksID, spanID: SpanID(0x12), parentSpanID: SpanID(0x10), name: "aggregate", kind: .internal,
+                 startTimeUnixNano: t0 + 30 * ms, durationNano: 60 * ms,
+                 links: [SpanLink(traceID: linksID, spanID: SpanID(0x11)),
+                         SpanLink(traceID: seedID, spanID: SpanID(0x1e3c5d7f9a2b4c6d), referenceType: "FOLLOWS_FROM"),
+                         SpanLink(traceID: TraceID(low: 0xdead), spanID: SpanID(0xbeef))],
+                 resource: job),
+        ]
+        return Trace(traceID: linksID, spans: spans)
     }
 }

@@ -54,7 +54,34 @@ import TerminalUI
         var find = waterfall
         for key in "/serv".map(Key.char) { _ = find.update(.key(key)) }
         _ = find.update(.key(.left))
-        return [("list", list), ("live list", live), ("waterfall", waterfall), ("live waterfall", liveWaterfall),
+        // The understanding views, each with somewhere to go both ways.
+        var marked = list
+        _ = marked.update(.key(.char("m")))
+        _ = marked.update(.key(.down))
+        var markedWaterfall = marked
+        ExplorerFixtures.openSeed(&markedWaterfall)
+        var stats = waterfall
+        _ = stats.update(.key(.char("S")))
+        _ = stats.update(.key(.char("b")))
+        _ = stats.update(.key(.char("j")))
+        var log = ExplorerFixtures.state(width: 100, height: 30)
+        log.openTrace(ExplorerFixtures.producerConsumerTrace())
+        for key in "Lj".map(Key.char) { _ = log.update(.key(key)) }
+        var filteredLog = log
+        for key in "/order".map(Key.char) + [.enter] { _ = filteredLog.update(.key(key)) }
+        var links = ExplorerFixtures.state(width: 100, height: 30)
+        links.openTrace(ExplorerFixtures.linksTrace())
+        for key in "jj".map(Key.char) + [.enter, .char("n")] { _ = links.update(.key(key)) }
+        var compare = markedWaterfall
+        _ = compare.update(.key(.char("=")))
+        let store = ExplorerFixtures.store()
+        if let a = compare.compare?.a.traceID, let b = compare.compare?.b.traceID, let ta = store.trace(a), let tb = store.trace(b) {
+            _ = compare.update(.computed(.comparison(a: a, b: b, TraceComparison(a: ta, b: tb))))
+        }
+        _ = compare.update(.key(.char("j")))
+        return [("list", list), ("live list", live), ("marked list", marked), ("marked waterfall", markedWaterfall),
+                ("statistics", stats), ("trace log", log), ("filtered trace log", filteredLog), ("detail with references", links),
+                ("compare", compare), ("waterfall", waterfall), ("live waterfall", liveWaterfall),
                 ("folded waterfall with a find", folded), ("detail", detail), ("help", help), ("query line", query),
                 ("find bar", find)]
     }
