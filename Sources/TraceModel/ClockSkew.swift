@@ -12,8 +12,13 @@
 ///
 /// A child from the same resource as its parent inherits the parent's delta
 /// (same clock), so a shifted span's subtree moves with it. Durations never
-/// change; events move with their span. Every tree edge counts, including
-/// `FOLLOWS_FROM` ones, as in Jaeger.
+/// change; events move with their span.
+///
+/// One departure from Jaeger: an asynchronous edge (`FOLLOWS_FROM`, or a
+/// consumer under a producer) gives no delta of its own. Such a child may
+/// rightly run after its parent ended (a queue), so fitting it into the
+/// parent's window would invent a shift; Jaeger keeps a TODO on this. The
+/// critical path leaves the same edges off for the same reason.
 public struct ClockSkewAdjustment: Sendable {
     /// The trace with adjusted times (same span order as the input, so span indices match).
     public let trace: Trace
@@ -45,8 +50,12 @@ public struct ClockSkewAdjustment: Sendable {
             let p = Int(node.parentRow)
             if p >= 0 {
                 let parentIndex = Int(rows[p].spanIndex)
+                let async = node.marks.contains(.followsFrom)
+                    || (spans[s].kind == .consumer && spans[parentIndex].kind == .producer)
                 if spans[s].resource == spans[parentIndex].resource {
                     delta = shifts[parentIndex]
+                } else if async {
+                    delta = 0  // another clock, and no reason to fit it in the parent
                 } else {
                     delta = Self.skew(childStart: start, childDuration: spans[s].durationNano,
                                       parentStart: startOfRow[p], parentDuration: spans[parentIndex].durationNano)

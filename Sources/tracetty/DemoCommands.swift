@@ -195,11 +195,12 @@ struct DemoCommand: AsyncParsableCommand {
 
         let sharedStore = SharedTraceStore(limits: store.limits)
         let title = "demo · curl \(Self.curlAddress(server1))/alice"
-        let colorMode = color.mode, utcOffset = store.utcOffsetSeconds
+        let colorMode = color.mode, utcOffset = store.utcOffsetSeconds, rawTimes = store.rawTimes
         let outcome = await runOnOwnThread { () throws -> Int32 in
             let feed = LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: nil, recordPath: nil)
             var loop = ExplorerLoop(store: sharedStore, feed: feed, title: title, colorMode: colorMode,
                                     utcOffsetSeconds: utcOffset)
+            loop.rawTimes = rawTimes
             loop.follow = true
             return try loop.run()
         }

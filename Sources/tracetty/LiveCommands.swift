@@ -170,7 +170,7 @@ struct LiveCommand: AsyncParsableCommand {
         let (server, bound) = try await startListeners(listeners, sink: LiveSink(queue: queue, recorder: recorder), counters: counters)
         let sharedStore = SharedTraceStore(limits: store.limits)
         let title = "live · \(bound.count) listeners on \(listeners.host)"
-        let colorMode = color.mode, utcOffset = store.utcOffsetSeconds, recordPath = record, liveRecorder = recorder
+        let colorMode = color.mode, utcOffset = store.utcOffsetSeconds, rawTimes = store.rawTimes, recordPath = record, liveRecorder = recorder
         let exit: Int32
         do {
             // The UI loop runs on a thread of its own that yields to the
@@ -183,6 +183,7 @@ struct LiveCommand: AsyncParsableCommand {
                                     recordPath: recordPath)
                 var loop = ExplorerLoop(store: sharedStore, feed: feed, title: title, colorMode: colorMode,
                                         utcOffsetSeconds: utcOffset)
+                loop.rawTimes = rawTimes
                 loop.follow = true
                 loop.filter = query
                 return try loop.run()

@@ -30,6 +30,7 @@ struct OpenCommand: ParsableCommand {
         var explorer = ExplorerLoop(store: store, feed: DumpFeed(loader: loader), title: title,
                                     colorMode: color.mode, utcOffsetSeconds: dump.store.utcOffsetSeconds)
         explorer.filter = query
+        explorer.rawTimes = dump.store.rawTimes
         let exit = try explorer.run()
         let errors = loader.fileErrors
         for message in loader.issueReports + errors { printError("tracetty: " + message) }
@@ -86,6 +87,7 @@ struct ExplorerLoop {
     let utcOffsetSeconds: Int
     var follow = false
     var filter: TraceQuery?
+    var rawTimes = false
 
     /// Returns the process exit status.
     func run() throws -> Int32 {
@@ -93,6 +95,7 @@ struct ExplorerLoop {
         defer { terminal.restore() }
         var model = ExplorerModel(width: terminal.size.width, height: terminal.size.height, title: title)
         model.utcOffsetSeconds = utcOffsetSeconds
+        model.rawTimes = rawTimes
         model.maxSpans = store.limits.maxSpans
         if follow { model.setFollow(true) }
         model.startFiltering(filter)

@@ -35,9 +35,6 @@ struct PrintCommand: ParsableCommand {
             help: ArgumentHelp("Compare two traces by span path (A then B, ids of 16 or 32 hex digits).", valueName: "A B"))
     var compare: [String] = []
 
-    @Flag(help: "Show the times as received (no clock-skew adjustment).")
-    var rawTimes = false
-
     func validate() throws {
         for id in [trace].compactMap({ $0 }) + compare where !(id.count == 16 || id.count == 32) || TraceID(hex: id) == nil {
             throw ValidationError("a trace id wants 16 or 32 hex digits, got '\(id)'")
@@ -48,6 +45,8 @@ struct PrintCommand: ParsableCommand {
             throw ValidationError("--compare cannot be combined with --stats or --trace")
         }
     }
+
+    var rawTimes: Bool { dump.store.rawTimes }
 
     func run() throws {
         let query = try filter.query()

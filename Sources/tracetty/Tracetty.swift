@@ -29,6 +29,9 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Keep at most this many spans per trace; more are counted and dropped.")
     var maxSpansPerTrace = 100_000
 
+    @Flag(help: "Show span times as received: no clock-skew adjustment (R toggles it in the explorer).")
+    var rawTimes = false
+
     func validate() throws {
         guard maxSpans > 0, maxSpansPerTrace > 0 else { throw ValidationError("--max-spans and --max-spans-per-trace must be positive") }
     }

@@ -32,6 +32,24 @@ private func sameStorage(_ a: [Span], _ b: [Span]) -> Bool {
 }
 
 @Suite struct ClockSkewTests {
+    /// Asynchronous edges give no delta: a queue's consumer may rightly run
+    /// after its producer ended. A same-host child still shares its parent's clock.
+    @Test func asynchronousChildrenAreNotFittedIntoTheirParent() {
+        var follower = skewSpan(2, parent: 1, 250, 300, on: hostB)
+        follower.parentReference = .followsFrom
+        var producer = skewSpan(3, parent: 1, 180, 220, on: hostA)  // ends after the root: shifted below
+        producer.kind = .producer
+        var consumer = skewSpan(4, parent: 3, 400, 450, on: hostB)
+        consumer.kind = .consumer
+        var sameHostFollower = skewSpan(5, parent: 3, 230, 240, on: hostA)
+        sameHostFollower.parentReference = .followsFrom
+        let (adj, _) = adjust([skewSpan(1, 100, 200, on: hostB), follower, producer, consumer, sameHostFollower])
+        // The producer (another host than the root) is centred: -50ms; its
+        // same-host follower moves with it; the consumer and the root's follower stay.
+        #expect(shiftsMs(adj) == [0, 0, -50, 0, -50])
+        #expect(adj.adjustedRoots == [2])
+    }
+
     @Test func childInsideItsParentStays() {
         let (adj, trace) = adjust([skewSpan(1, 100, 200, on: hostA), skewSpan(2, parent: 1, 110, 150, on: hostB)])
         #expect(adj.shiftBySpan == [0, 0])
