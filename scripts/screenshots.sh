@@ -46,6 +46,15 @@ keys Enter Enter /
 keys -l server
 keys Enter n
 shot find
+# Understanding it: the critical path, the statistics by service and
+# operation, then the two traces the filter kept, marked and compared.
+keys Escape c
+shot critical-path
+keys S b b
+shot statistics
+keys Escape Escape g m j =
+sleep 0.3
+shot compare
 keys q
 
 # Live: tracetty listening, the Go seed servers' captured datagrams sent to
