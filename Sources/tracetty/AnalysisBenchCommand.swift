@@ -44,6 +44,9 @@ struct AnalysisBenchCommand: ParsableCommand {
             measure("statistics by \(grouping.rawValue)") { _ = TraceStatistics(trace: skew.trace, grouping: grouping) }
         }
         measure("whole analysis (skew + both critical paths)") { _ = TraceAnalysis(trace: big) }
+        measure("clock skew with nothing left to move (the adjusted trace again)") { _ = ClockSkewAdjustment(trace: skew.trace) }
+        let inline = Self.trace(spans: TraceAnalysis.inlineSpanLimit, seed: seed)
+        measure("whole analysis of \(inline.spans.count) spans (done on the UI's path)") { _ = TraceAnalysis(trace: inline) }
         let a = Self.trace(spans: compareSpans, seed: seed &+ 1), b = Self.trace(spans: compareSpans, seed: seed &+ 2)
         measure("compare \(a.spans.count) vs \(b.spans.count) spans") { _ = TraceComparison(a: a, b: b) }
         measure("compare \(a.spans.count) spans with itself") { _ = TraceComparison(a: a, b: a) }
