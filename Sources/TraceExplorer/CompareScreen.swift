@@ -156,7 +156,7 @@ public enum CompareView {
         let layout = ExplorerLayout.plain(width: width, height: height)
         render(screen, layout: layout, into: &buffer)
         // The summary line is never cut: it carries both trace ids.
-        var header = CellBuffer(width: 1024, height: height)
+        var header = CellBuffer(width: 1024, height: 1)
         render(screen, layout: ExplorerLayout.plain(width: 1024, height: 1), into: &header)
         return [header.lines(trimmingTrailingSpaces: true)[0]] + buffer.lines(trimmingTrailingSpaces: true).dropFirst()
     }

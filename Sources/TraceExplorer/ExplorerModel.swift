@@ -269,6 +269,7 @@ public struct ExplorerModel: Sendable {
             analysisRequested = version
             effects.append(.analyzeOpenTrace)
         }
+        if screen.pendingStatistics == nil { statisticsRequested = nil }
         if let grouping = screen.pendingStatistics {
             let key = "\(version.traceID.hex)/\(version.lastUpdate)/\(version.spanCount)/\(grouping.rawValue)/\(screen.rawTimes)/\(screen.needsAnalysis)"
             // Adjusted times wait for the analysis that gives them.
@@ -312,11 +313,11 @@ public struct ExplorerModel: Sendable {
                     bar.field.apply(edit, key: key)
                     overlay = .findBar(bar)
                 case .accept:
-                    if bar.field.text.trimmingSpaces.isEmpty {
-                        trace?.find = nil
-                        overlay = nil
-                    } else if trace?.isLogOpen == true {
+                    if trace?.isLogOpen == true {
                         trace?.setLogFilter(bar.field.text)
+                        overlay = nil
+                    } else if bar.field.text.trimmingSpaces.isEmpty {
+                        trace?.find = nil
                         overlay = nil
                     } else if let query = bar.query() {
                         trace?.setFind(text: bar.field.text, query: query)
@@ -462,7 +463,8 @@ public struct ExplorerModel: Sendable {
                 if overDetail {
                     screen.detail = .focused
                 } else if layout.waterfallBody.contains(x: mouse.x, y: mouse.y) {
-                    screen.click(screen.waterfall.top + (mouse.y - layout.waterfallBody.y))
+                    // A table in the waterfall's place takes the click for its own rows.
+                    screen.click(line: mouse.y - layout.waterfallBody.y)
                 }
                 trace = screen
                 return []

@@ -114,7 +114,9 @@ public struct ExplorerRuntime {
         while true {
             let status = feed.poll(into: store)
             if status != model.ingest {
-                _ = model.update(.ingest(status))
+                for effect in model.update(.ingest(status)) {
+                    if let status = perform(effect) { return status }
+                }
                 needsDraw = true
             }
             let now = clock.monotonicNanos
@@ -134,7 +136,9 @@ public struct ExplorerRuntime {
             let second = clock.unixNanos / 1_000_000_000
             if second != lastTickSecond {
                 lastTickSecond = second
-                _ = model.update(.tick(unixNano: clock.unixNanos))
+                for effect in model.update(.tick(unixNano: clock.unixNanos)) {
+                    if let status = perform(effect) { return status }
+                }
                 needsDraw = true
             }
             for result in worker.drain() {

@@ -99,6 +99,11 @@ public struct StatisticsPanel: ExplorerComponent, Sendable {
         scroll.select(scroll.selected, count: table.rows.count)
     }
 
+    /// The trace changed under a table too big to recompute at once.
+    mutating func invalidate() {
+        statistics = nil
+    }
+
     mutating func resort() {
         guard var table = statistics else { return }
         let selectedName = scroll.selected < table.rows.count ? table.rows[scroll.selected].name : nil

@@ -40,6 +40,8 @@ public struct TraceScreen: ExplorerComponent, Sendable {
     /// Skew and critical path for `rawTrace` (nil until computed, or stale).
     public private(set) var analysis: TraceAnalysis?
     public internal(set) var rawTimes: Bool
+    /// Which version of the stored trace `trace` shows.
+    private var shownVersion: TraceVersion
     public internal(set) var showsCriticalPath = false
     public internal(set) var panel: Panel = .waterfall
     /// The reference highlighted in the detail pane (Enter follows it).
@@ -61,6 +63,7 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         self.trace = trace
         self.rawTrace = trace
         self.rawTimes = rawTimes
+        self.shownVersion = TraceVersion(trace)
         self.selectedSpan = trace.tree.rows.first?.spanIndex ?? 0
         if trace.spans.count <= TraceAnalysis.inlineSpanLimit { analysis = TraceAnalysis(trace: trace) }
         applyTimes()
@@ -78,18 +81,26 @@ public struct TraceScreen: ExplorerComponent, Sendable {
     /// The open trace needs analysing off the UI's path.
     public var needsAnalysis: Bool { currentAnalysis == nil }
 
+    /// The analysis of the version on screen (it lags `rawTrace` while a big
+    /// live trace's newer version is analysed: the screen keeps the adjusted
+    /// times it has rather than flicker to raw ones).
+    var shownAnalysis: TraceAnalysis? {
+        guard let analysis, analysis.key == shownVersion else { return nil }
+        return analysis
+    }
+
     public var criticalPath: CriticalPath? {
-        guard let analysis = currentAnalysis else { return nil }
+        guard let analysis = shownAnalysis else { return nil }
         return rawTimes ? analysis.rawCriticalPath : analysis.criticalPath
     }
 
     /// How far a span was moved to undo clock skew (0 with raw times).
     public func shift(ofSpan span: Int32) -> Int64 {
-        guard !rawTimes, let skew = currentAnalysis?.skew, Int(span) < skew.shiftBySpan.count else { return 0 }
+        guard !rawTimes, let skew = shownAnalysis?.skew, Int(span) < skew.shiftBySpan.count else { return 0 }
         return skew.shiftBySpan[Int(span)]
     }
 
-    public var shiftedSpanCount: Int { currentAnalysis?.skew.shiftedCount ?? 0 }
+    public var shiftedSpanCount: Int { shownAnalysis?.skew.shiftedCount ?? 0 }
 
     mutating func setAnalysis(_ result: TraceAnalysis) {
         guard result.key == TraceVersion(rawTrace) else { return }
@@ -101,6 +112,7 @@ public struct TraceScreen: ExplorerComponent, Sendable {
     /// (they are kept by span index, the same in both).
     mutating func applyTimes() {
         let shown = rawTimes ? rawTrace : (currentAnalysis?.skew.trace ?? rawTrace)
+        shownVersion = TraceVersion(rawTrace)
         trace = shown
         recomputeVisible()
         if let find { self.find = FindResult(text: find.text, query: find.query, trace: shown, current: find.currentSpan) }
@@ -112,6 +124,8 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         case .statistics(var stats):
             if shown.spans.count <= TraceAnalysis.inlineSpanLimit {
                 stats.setStatistics(TraceStatistics(trace: shown, grouping: stats.grouping))
+            } else {
+                stats.invalidate()  // asked again of the worker for these times
             }
             panel = .statistics(stats)
         }
@@ -339,9 +353,12 @@ public struct TraceScreen: ExplorerComponent, Sendable {
 
     /// A newer copy of the same trace: keep the selection, folds and scroll.
     public mutating func replaceTrace(_ newer: Trace) {
+        // A big trace keeps its adjusted times on screen until the newer
+        // version's analysis arrives (then `setAnalysis` shows it).
+        let keepShowing = newer.spans.count > TraceAnalysis.inlineSpanLimit && !rawTimes && shownAnalysis != nil
         rawTrace = newer
         if newer.spans.count <= TraceAnalysis.inlineSpanLimit { analysis = TraceAnalysis(trace: newer) }
-        applyTimes()
+        if !keepShowing { applyTimes() }
     }
 
     mutating func recomputeVisible() {
@@ -451,6 +468,19 @@ public struct TraceScreen: ExplorerComponent, Sendable {
             detailScroll.scroll(by: 0, count: detailLines, rows: detailRows)
         } else {
             detailScroll = ScrollSelection()
+        }
+    }
+
+    /// A click on line `line` of the body: a row of the panel on show.
+    mutating func click(line: Int) {
+        switch panel {
+        case .waterfall: click(waterfall.top + line)
+        case .statistics(var stats):
+            stats.scroll.select(stats.scroll.top + line, count: stats.statistics?.rows.count ?? 0)
+            panel = .statistics(stats)
+        case .log(var log):
+            log.scroll.select(log.scroll.top + line, count: log.entries.count)
+            panel = .log(log)
         }
     }
 

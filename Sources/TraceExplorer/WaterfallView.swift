@@ -29,10 +29,13 @@ public enum WaterfallView {
 
         /// The times a bar column stands for: [lo, hi).
         func columnTimes(_ column: Int, traceStart: UInt64, traceDuration: UInt64) -> (UInt64, UInt64) {
+            // Fractions of the duration, converted only below 2^63: a hostile
+            // trace lasting near UInt64.max must not trap the conversion.
             let total = Double(max(1, traceDuration))
-            let lo = traceStart &+ UInt64(Double(column) / Double(barWidth) * total)
-            let hi = traceStart &+ UInt64(Double(column + 1) / Double(barWidth) * total)
-            return (lo, max(hi, lo + 1))
+            func offset(_ c: Int) -> UInt64 { UInt64(min(Double(c) / Double(barWidth) * total, 9.2e18)) }
+            let lo = traceStart &+ offset(column)
+            let hi = traceStart &+ offset(column + 1)
+            return (lo, lo == .max ? lo : max(hi, lo + 1))
         }
     }
 
@@ -180,10 +183,12 @@ public enum WaterfallView {
                 if !onPath { buffer.put("░", x: rect.x + geometry.barX + column, y: y, style: offPath) }
             }
         }
-        // Logs and events: a marker on the bar at each one's time.
+        // Logs and events: a marker on the bar at each one's time (one per column).
+        var marked = Set<Int>()
         for event in span.events {
             let (column, _) = geometry.barColumns(start: event.timeUnixNano, duration: 0,
                                                   traceStart: summary.startUnixNano, traceDuration: summary.durationNano)
+            guard marked.insert(column).inserted else { continue }
             let onBar = column >= first && column <= last
             let style = onBar ? Style(foreground: .palette(16), background: Theme.serviceColor(span.serviceName), attributes: [.bold])
                 : Theme.onRow(Theme.service(span.serviceName), selected: selected)

@@ -1,9 +1,10 @@
 import TraceModel
 import TraceFormats
 
-/// `print --format json`: one object per trace per line, numbers as JSON
-/// numbers (nanoseconds fit a double exactly up to 2^53: 104 days), ids
-/// as hex strings, text escaped by the OTLP encoder's string writer.
+/// `print --format json`: one object per trace per line, ids as hex
+/// strings, text escaped by the OTLP encoder's string writer. Times are
+/// exact JSON integers; Unix nanoseconds exceed 2^53, so read them as 64-bit
+/// integers (Python, Go, jq 1.7 do; JavaScript's JSON.parse rounds them).
 enum PrintJSON {
     static func trace(_ trace: Trace, criticalPath: CriticalPath?, shifts: [Int64]?) -> String {
         var out: [UInt8] = []

@@ -142,6 +142,76 @@ import TerminalUI
         #expect(ExplorerView.render(state).lines()[1].contains("critical path 1s (99.5%)"))
     }
 
+    /// Review findings: a reopened table is asked for again; a live big
+    /// trace's table is recomputed and its adjusted times stay on screen
+    /// until the newer analysis arrives; clicks pick table rows.
+    @Test func bigTraceStatisticsFollowTheTrace() throws {
+        var state = ExplorerFixtures.state(width: 100, height: 30)
+        let big = Self.bigTrace(spans: TraceAnalysis.inlineSpanLimit + 1_000)
+        _ = state.update(.traceLoaded(big))
+        _ = state.update(.computed(.analysis(TraceAnalysis(trace: big))))
+        #expect(Self.press(&state, "S") == [.computeStatistics])
+        let shown = try #require(state.trace?.trace)
+        _ = state.update(.computed(.statistics(TraceStatistics(trace: shown, grouping: .service),
+                                               version: TraceVersion(big), rawTimes: false)))
+        _ = state.update(.key(.escape))
+        #expect(Self.press(&state, "S") == [.computeStatistics])
+        _ = state.update(.computed(.statistics(TraceStatistics(trace: shown, grouping: .service),
+                                               version: TraceVersion(big), rawTimes: false)))
+        // The trace grows: one more span from a new service.
+        var spans = big.spans
+        spans.append(Span(traceID: big.traceID, spanID: SpanID(999_999), parentSpanID: SpanID(1), name: "late",
+                          startTimeUnixNano: big.summary.startUnixNano + 10_000_000, durationNano: 1_000,
+                          resource: Resource(serviceName: "newcomer")))
+        let grown = Trace(traceID: big.traceID, spans: spans, lastUpdate: 7)
+        let effects = state.update(.snapshot(StoreSnapshot(changes: TraceStoreChanges(), openTrace: grown, spanCount: spans.count)))
+        #expect(effects == [.analyzeOpenTrace])
+        // Still the adjusted times of the version before, not raw ones.
+        #expect(state.trace?.shiftedSpanCount == 2_499)
+        #expect(state.trace?.trace.spans.count == big.spans.count)
+        #expect(state.update(.computed(.analysis(TraceAnalysis(trace: grown)))) == [.computeStatistics])
+        #expect(state.trace?.trace.spans.count == grown.spans.count)
+        let newer = try #require(state.trace?.trace)
+        _ = state.update(.computed(.statistics(TraceStatistics(trace: newer, grouping: .service),
+                                               version: TraceVersion(grown), rawTimes: false)))
+        guard case .statistics(let stats) = state.trace?.panel else { Issue.record("no statistics panel"); return }
+        #expect(stats.statistics?.rows.contains { $0.name == "newcomer" } == true)
+        // A click on the table's third line selects that row.
+        let body = state.layout.waterfallBody
+        _ = state.update(.mouse(MouseEvent(.press(.left), x: 5, y: body.y + 2)))
+        guard case .statistics(let clicked) = state.trace?.panel else { return }
+        #expect(clicked.scroll.selected == 2)
+    }
+
+    @Test func anEmptyFilterClearsTheLogFilter() {
+        var state = ExplorerFixtures.state(width: 100, height: 30)
+        state.openTrace(ExplorerFixtures.producerConsumerTrace())
+        _ = Self.press(&state, "L/card\n")
+        guard case .log(let filtered) = state.trace?.panel else { Issue.record("no log panel"); return }
+        #expect(filtered.entries.count == 1)
+        _ = Self.press(&state, "/")
+        _ = state.update(.key(.ctrl("u")))
+        _ = state.update(.key(.enter))
+        guard case .log(let all) = state.trace?.panel else { return }
+        #expect(all.filter.isEmpty)
+        #expect(all.entries.count == 3)
+    }
+
+    /// A hostile trace lasting almost 2^64 ns: the critical path still draws.
+    @Test func aTraceAsLongAsTimeItselfDraws() {
+        let id = TraceID(low: 0xf00)
+        let trace = Trace(traceID: id, spans: [
+            Span(traceID: id, spanID: SpanID(1), name: "first", startTimeUnixNano: 0, durationNano: 10),
+            Span(traceID: id, spanID: SpanID(2), name: "last", startTimeUnixNano: 18_446_744_073_709_551_000, durationNano: 10),
+        ])
+        let lines = WaterfallView.plainText(trace, width: 80, criticalPath: CriticalPath(trace: trace))
+        #expect(lines.count == 4)
+        var state = ExplorerFixtures.state(width: 80, height: 24)
+        state.openTrace(trace)
+        _ = Self.press(&state, "c")
+        #expect(ExplorerView.render(state).lines()[1].contains("critical path"))
+    }
+
     /// The runtime hands the analysis to its worker and draws the answer.
     @Test func theRuntimeAnalysesABigTrace() {
         let store = SharedTraceStore()
