@@ -13,8 +13,11 @@ import Testing
         let binary = try #require(TmuxSession.tracettyPath)
         let session = try TmuxSession(command: "'\(binary)' open '\(Self.seedSample)'; echo TRACETTY-EXIT=$?; sleep 30")
         defer { session.kill() }
-        var screen = try session.waitFor("the trace list") { $0.contains("ROOT SERVICE: OPERATION") && $0.contains("server-1: server-1") }
-        #expect(screen.contains("loaded"))
+        // The list can show before the loader's last status (`loading … 100%`)
+        // lands on a busy machine: wait for the finished load itself.
+        var screen = try session.waitFor("the loaded trace list") {
+            $0.contains("ROOT SERVICE: OPERATION") && $0.contains("server-1: server-1") && $0.contains("loaded")
+        }
         // Oldest trace is the seed's first request: go to it and open it.
         try session.send("G")
         try session.send("Enter")
