@@ -36,7 +36,7 @@ let package = Package(
             ]
         ),
         .target(name: "TerminalUI"),
-        .target(name: "TraceExplorer", dependencies: ["TraceModel", "TerminalUI"]),
+        .target(name: "TraceExplorer", dependencies: ["TraceModel", "TraceFormats", "TerminalUI"]),
         .systemLibrary(name: "CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
         .target(name: "NCursesTerminal", dependencies: ["TerminalUI", "CNCursesW"]),
         // A Jaeger UDP tracer for swift-distributed-tracing: no NIO, no Hummingbird.

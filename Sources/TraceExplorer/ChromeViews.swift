@@ -202,6 +202,8 @@ enum HelpView {
         // Its keys, not its entries: an empty trace is enough (and costs nothing on a big one).
         log.panel = .log(TraceLogPanel(trace: Trace(traceID: TraceID(low: 1), spans: [])))
         sections.append((.traceLog, "Trace logs (L in the waterfall)", log.descriptions(context)))
+        sections.append((.exportPrompt, "Export (e in the list or the waterfall)",
+                         ExportPrompt(traceIDs: [], what: "", defaultName: "x").descriptions(context)))
         sections.append((.compare, "Compare (m marks A, = compares)",
                          CompareScreen(a: waterfall.trace.summary, b: waterfall.trace.summary).descriptions(context)))
         let underlying: Focus
@@ -326,6 +328,10 @@ public enum ExplorerView {
                 cursor = TextLineView.render(prompt: "/ ", field: line.field, status: count, error: line.error,
                                              at: layout.queryLine, into: &buffer)
             }
+        }
+        if case .export(let prompt) = model.overlay {
+            cursor = TextLineView.render(prompt: prompt.prompt, field: prompt.confirming ? TextField() : prompt.field, status: nil,
+                                         error: nil, at: layout.queryLine, into: &buffer)
         }
         StatusBarView.render(model, layout: layout, into: &buffer)
         HintBarView.render(model, layout: layout, into: &buffer)

@@ -77,6 +77,7 @@ public struct ExplorerLayout: Sendable, Equatable {
         switch model.overlay {
         case .queryLine(let line): lineRows = line.error == nil ? 1 : 2
         case .findBar(let bar): lineRows = bar.error == nil ? 1 : 2
+        case .export: lineRows = 1
         // A find's matches stay on show (`3/17`) while n / N step through them.
         default: lineRows = model.trace?.find != nil && model.screenFocus.showsWaterfall ? 1 : 0
         }

@@ -4,7 +4,7 @@ import TerminalUI
 /// Where keys go: one enum, so two panes can never both think they have it.
 public enum Focus: Sendable, Hashable {
     case traceList, waterfall, detail, queryLine, findBar, help
-    case statistics, traceLog, compare
+    case statistics, traceLog, compare, exportPrompt
 }
 
 /// Every input the explorer reacts to. The runtime turns terminal events,
@@ -47,6 +47,10 @@ public enum Computation: Sendable {
     case comparison(a: TraceID, b: TraceID, TraceComparison)
     /// A compare could not start (a trace left the store).
     case comparisonFailed(a: TraceID, b: TraceID, reason: String)
+    /// An export was written, failed, or found its file there (not overwritten: ask).
+    case exported(ExportRequest, traces: Int, spans: Int, bytes: Int)
+    case exportFailed(ExportRequest, reason: String)
+    case exportTargetExists(ExportRequest)
 }
 
 /// What the runtime must do after an update; the model itself stays pure.
@@ -64,6 +68,8 @@ public enum ExplorerEffect: Sendable, Equatable {
     case computeStatistics
     /// Compare two stored traces off the UI's path; answer with `.computed(.comparison)`.
     case compareTraces(a: TraceID, b: TraceID)
+    /// Write traces to a file off the UI's path; answer with `.computed(.exported)` (or failed, or exists).
+    case export(ExportRequest)
 }
 
 /// What a component asks of the app.
@@ -77,6 +83,8 @@ enum AppRequest: Sendable, Equatable {
     case compareWithMarked(TraceSummary)
     /// A one-line message in the status bar until the next key.
     case notice(String)
+    /// Ask where to export these traces.
+    case openExport(traceIDs: [TraceID], what: String, defaultName: String)
 }
 
 /// An overlay above the screens, with the keys while it is open.
@@ -84,6 +92,7 @@ public enum Overlay: Sendable {
     case help(HelpOverlay)
     case queryLine(QueryLine)
     case findBar(FindBar)
+    case export(ExportPrompt)
 }
 
 /// The keys that work everywhere.
@@ -149,6 +158,7 @@ public struct ExplorerModel: Sendable {
         case .help: return .help
         case .queryLine: return .queryLine
         case .findBar: return .findBar
+        case .export: return .exportPrompt
         case nil: break
         }
         return screenFocus
@@ -172,7 +182,7 @@ public struct ExplorerModel: Sendable {
         let rows: Int
         switch focus {
         case .traceList, .queryLine: rows = layout.listBody.height
-        case .waterfall, .findBar, .statistics, .traceLog, .compare: rows = layout.waterfallBody.height
+        case .waterfall, .findBar, .statistics, .traceLog, .compare, .exportPrompt: rows = layout.waterfallBody.height
         case .detail: rows = layout.detailBodyHeight
         case .help: rows = layout.helpBodyHeight
         }
@@ -188,6 +198,7 @@ public struct ExplorerModel: Sendable {
         case .help(let help): own = help.descriptions(context)
         case .queryLine(let line): own = line.descriptions(context)
         case .findBar(let bar): own = bar.descriptions(context)
+        case .export(let prompt): own = prompt.descriptions(context)
         case nil: own = compare?.descriptions(context) ?? trace?.descriptions(context) ?? list.descriptions(context)
         }
         var result = own
@@ -244,6 +255,17 @@ public struct ExplorerModel: Sendable {
             trace?.setStatistics(table, for: version, rawTimes: raw)
         case .computed(.comparison(let a, let b, let result)):
             if compare?.a.traceID == a, compare?.b.traceID == b { compare?.setComparison(result) }
+        case .computed(.exported(let request, let traces, let spans, let bytes)):
+            if case .export = overlay { overlay = nil }
+            notice = "exported \(Formatting.count(traces)) trace\(traces == 1 ? "" : "s") (\(Formatting.count(spans)) spans, "
+                + "\(Formatting.bytes(bytes))) to \(request.path)"
+        case .computed(.exportFailed(_, let reason)):
+            notice = "export failed: " + reason
+        case .computed(.exportTargetExists(let request)):
+            if case .export(var prompt) = overlay, prompt.traceIDs == request.traceIDs {
+                prompt.askToOverwrite()
+                overlay = .export(prompt)
+            }
         case .computed(.comparisonFailed(let a, let b, let reason)):
             if compare?.a.traceID == a, compare?.b.traceID == b {
                 compare = nil
@@ -304,6 +326,18 @@ public struct ExplorerModel: Sendable {
                 overlay = close ? nil : .queryLine(line)
                 if close, action == .accept { remember(line.field.text) }
                 if case .filter(let query) = outcome { return setFilter(query) }
+                return []
+            }
+        case .export(var prompt):
+            if let action = prompt.action(for: key, context(for: .exportPrompt)) {
+                switch prompt.perform(action, key: key) {
+                case .none: overlay = .export(prompt)
+                case .close: overlay = nil
+                case .write(let request):
+                    overlay = .export(prompt)
+                    notice = "writing \(request.path)…"
+                    return [.export(request)]
+                }
                 return []
             }
         case .findBar(var bar):
@@ -405,6 +439,12 @@ public struct ExplorerModel: Sendable {
                 effects.append(.compareTraces(a: marked.traceID, b: summary.traceID))
             case .notice(let text):
                 notice = text
+            case .openExport(let ids, let what, let name):
+                guard !ids.isEmpty else {
+                    notice = "nothing to export: no trace passes the filter"
+                    break
+                }
+                overlay = .export(ExportPrompt(traceIDs: ids, what: what, defaultName: name))
             }
         }
         return effects

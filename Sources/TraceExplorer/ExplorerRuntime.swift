@@ -1,6 +1,7 @@
 import Dispatch
 import Synchronization
 import TraceModel
+import TraceFormats
 import TerminalUI
 
 /// Where the explorer's spans come from. `poll` runs on the runtime's thread
@@ -204,6 +205,21 @@ public struct ExplorerRuntime {
                 guard let traceA = store.trace(a) else { return .comparisonFailed(a: a, b: b, reason: "trace \(a.hex) is not in the store") }
                 guard let traceB = store.trace(b) else { return .comparisonFailed(a: a, b: b, reason: "trace \(b.hex) is not in the store") }
                 return .comparison(a: a, b: b, TraceComparison(a: traceA, b: traceB))
+            }
+        case .export(let request):
+            let store = self.store
+            worker.submit {
+                let traces = store.withStore { s in request.traceIDs.compactMap { s.traceSpans($0) } }
+                guard !traces.isEmpty else { return .exportFailed(request, reason: "the traces are no longer in the store") }
+                do throws(ExportError) {
+                    let summary = try ExportWriter.write(traces: traces, format: request.format, to: request.path,
+                                                         overwrite: request.overwrite)
+                    return .exported(request, traces: summary.traces, spans: summary.spans, bytes: summary.bytes)
+                } catch .exists {
+                    return .exportTargetExists(request)
+                } catch {
+                    return .exportFailed(request, reason: "\(error)")
+                }
             }
         }
         return nil

@@ -11,7 +11,7 @@ public enum TraceSort: String, Sendable, Hashable, CaseIterable {
 public struct TraceListScreen: ExplorerComponent, Sendable {
     public enum Action: Sendable, Equatable {
         case up, down, pageUp, pageDown, first, last, open, cycleSort, reverse, follow, pause, query, togglePlot
-        case mark, compare
+        case mark, compare, export
     }
 
     struct Entry: Sendable {
@@ -62,6 +62,7 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
             KeyBinding([.char("r")], "reverse the order", .reverse),
             KeyBinding([.char("d")], "show / hide the duration plot", .togglePlot),
             KeyBinding([.char("m")], "mark the selected trace for compare (again: unmark)", hint: "mark", .mark),
+            KeyBinding([.char("e")], "export every trace that passes the filter to a file", .export),
         ] + (context.markedTrace != nil && context.markedTrace != selectedID ? [
             KeyBinding([.char("=")], "compare the marked trace with the selected one", hint: "compare", .compare),
         ] : []) + [
@@ -105,6 +106,10 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
             if let summary = selectedSummary { return [.mark(summary)] }
         case .compare:
             if let summary = selectedSummary { return [.compareWithMarked(summary)] }
+        case .export:
+            let count = rows.count
+            return [.openExport(traceIDs: rows.map(\.traceID), what: "\(Formatting.count(count)) trace\(count == 1 ? "" : "s")",
+                                defaultName: "tracetty-export")]
         }
         return []
     }

@@ -15,7 +15,7 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         case nextSpan, previousSpan, focusWaterfall, closeDetail
         case nextLink, previousLink, followLink
         // Understanding the trace
-        case toggleCriticalPath, toggleRawTimes, openStatistics, openLog, mark, compare
+        case toggleCriticalPath, toggleRawTimes, openStatistics, openLog, mark, compare, export
         case statistics(StatisticsPanel.Action)
         case log(TraceLogPanel.Action)
     }
@@ -194,6 +194,7 @@ public struct TraceScreen: ExplorerComponent, Sendable {
             KeyBinding([.char("L")], "every log and event of the trace, in time order", hint: "logs", .openLog),
             KeyBinding([.char("R")], "raw times / clock-skew adjusted times", .toggleRawTimes),
             KeyBinding([.char("m")], "mark this trace for compare", .mark),
+            KeyBinding([.char("e")], "export this trace to a file", .export),
         ]
         if let marked = context.markedTrace, marked != trace.traceID {
             keys.append(KeyBinding([.char("=")], "compare with the marked trace", hint: "compare", .compare))
@@ -284,6 +285,9 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         case .openLog: panel = .log(TraceLogPanel(trace: trace))
         case .mark: return [.mark(trace.summary)]
         case .compare: return [.compareWithMarked(trace.summary)]
+        case .export:
+            return [.openExport(traceIDs: [trace.traceID], what: "trace " + Formatting.traceTag(trace.traceID),
+                                defaultName: "trace-" + Formatting.traceTag(trace.traceID))]
         case .statistics(let inner):
             guard case .statistics(var stats) = panel else { break }
             switch stats.perform(inner, context) {

@@ -429,7 +429,8 @@ struct JSONScanner {
         let count = n.end &- n.start
         if n.isInteger, let (negative, v) = Self.parseInteger(p, count) {
             if !negative && v <= UInt64(Int64.max) { return (Int64(v), Double(v)) }
-            if negative && v <= UInt64(Int64.max) { return (-Int64(v), -Double(v)) }
+            // Down to Int64.min, whose magnitude (2^63) is one past Int64.max.
+            if negative && v <= UInt64(Int64.max) &+ 1 { return (Int64(bitPattern: 0 &- v), -Double(v)) }
         }
         guard let d = Self.parseDouble(p, count) else { throw fault("invalid number", at: offset) }
         return (nil, d)

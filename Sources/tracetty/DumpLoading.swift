@@ -9,14 +9,17 @@ import TraceExplorer
 final class DumpLoader: Sendable {
     let store: SharedTraceStore
     let files: [String]
+    /// Where read spans go: the store, or (replay) a schedule's inbox.
+    private let sink: @Sendable ([Span]) -> Void
     private let status = Mutex(IngestStatus())
     private let finished = Mutex(false)
     private let failures = Mutex<[String]>([])
     private let reports = Mutex<[String]>([])
 
-    init(files: [String], store: SharedTraceStore) {
+    init(files: [String], store: SharedTraceStore, sink: (@Sendable ([Span]) -> Void)? = nil) {
         self.files = files
         self.store = store
+        self.sink = sink ?? { spans in store.add(spans) }
         status.withLock { $0.sourceName = files.count == 1 ? files[0] : "\(files.count) files"; $0.loading = true }
     }
 
@@ -43,7 +46,7 @@ final class DumpLoader: Sendable {
             var fileBytes = 0
             do {
                 let summary = try reader.read(
-                    onSpans: { spans in self.store.add(spans) },
+                    onSpans: { spans in self.sink(spans) },
                     onProgress: { progress in
                         fileBytes = progress.bytesRead
                         let elapsed = max(1e-6, Date().timeIntervalSince(started))

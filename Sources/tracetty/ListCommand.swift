@@ -84,6 +84,8 @@ struct ListCommand: ParsableCommand {
     @Option(help: "text (aligned columns) or json (one object per line).")
     var format: ListFormat = .text
 
+    @OptionGroup var export: ExportOption
+
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
     }
@@ -95,6 +97,10 @@ struct ListCommand: ParsableCommand {
         FilterOption.keep(matching: query, &summaries, in: store)
         summaries.sort(by: Self.order(sort, reverse: reverse))
         if let limit { summaries = Array(summaries.prefix(limit)) }
+        if let path = export.output {
+            try export.export(summaries.map(\.traceID), from: store, to: path)
+            return
+        }
         let out = format == .json
             ? Self.json(summaries)
             : Self.text(summaries, utcOffsetSeconds: dump.store.utcOffsetSeconds)

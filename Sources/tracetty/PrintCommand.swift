@@ -25,6 +25,8 @@ struct PrintCommand: ParsableCommand {
     @Flag(help: "Mark the critical path (Jaeger's algorithm): solid on it, shaded off it, each span's time on it.")
     var criticalPath = false
 
+    @OptionGroup var export: ExportOption
+
     @Flag(help: "Print Jaeger's trace statistics table instead of the waterfall.")
     var stats = false
 
@@ -65,6 +67,10 @@ struct PrintCommand: ParsableCommand {
             selected = [try find(trace, in: summaries, store: store)]
         }
         FilterOption.keep(matching: query, &selected, in: store)
+        if let path = export.output {
+            try export.export(selected.map(\.traceID), from: store, to: path)
+            return
+        }
         var output = ""
         for (i, summary) in selected.enumerated() {
             guard let raw = store.trace(summary.traceID) else { continue }

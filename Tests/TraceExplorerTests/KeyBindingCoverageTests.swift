@@ -79,7 +79,16 @@ import TerminalUI
             _ = compare.update(.computed(.comparison(a: a, b: b, TraceComparison(a: ta, b: tb))))
         }
         _ = compare.update(.key(.char("j")))
-        return [("list", list), ("live list", live), ("marked list", marked), ("marked waterfall", markedWaterfall),
+        var export = list
+        _ = export.update(.key(.char("e")))
+        _ = export.update(.key(.left))  // the cursor inside the name: every editing key has work
+        var confirmExport = export
+        if case .export(let prompt) = confirmExport.overlay {
+            _ = confirmExport.update(.computed(.exportTargetExists(ExportRequest(traceIDs: prompt.traceIDs, path: prompt.field.text,
+                                                                                 format: .otlp, overwrite: false))))
+        }
+        return [("export prompt", export), ("export confirmation", confirmExport),
+                ("list", list), ("live list", live), ("marked list", marked), ("marked waterfall", markedWaterfall),
                 ("statistics", stats), ("trace log", log), ("filtered trace log", filteredLog), ("detail with references", links),
                 ("compare", compare), ("waterfall", waterfall), ("live waterfall", liveWaterfall),
                 ("folded waterfall with a find", folded), ("detail", detail), ("help", help), ("query line", query),
