@@ -104,8 +104,10 @@ import Tracing
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tracer.withSpan("periodic", context: .topLevel) { _ in }
-            // No flush() call: the interval sends it.
-            let periodic = try sink.decode(try #require(await sink.nextDatagram(timeout: 30)))
+            // No flush() call: the interval sends it. The bound is generous: the
+            // end-to-end suites block the 2 cooperative threads for tens of
+            // seconds on a busy machine, and the flush task waits for one.
+            let periodic = try sink.decode(try #require(await sink.nextDatagram(timeout: 120)))
             #expect(periodic.spans.map(\.name) == ["periodic"])
             tracer.withSpan("at shutdown", context: .topLevel) { _ in }
             await group.triggerGracefulShutdown()
