@@ -21,9 +21,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        .target(name: "TraceModel"),
+        // Latency percentiles come from HdrHistogram (small: swift-numerics only).
+        .target(name: "TraceModel", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TraceFormats", dependencies: ["TraceModel", "CZlib"]),
         .target(

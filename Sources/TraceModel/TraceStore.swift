@@ -80,6 +80,9 @@ public struct TraceStore: Sendable {
     private var changeHead = 0
     private var evictedLog: [TraceID] = []
     public private(set) var spanCount = 0
+    /// Span latency per service and operation over the spans held: kept as
+    /// spans arrive and traces are evicted, so the latency table costs no scan.
+    public private(set) var latency = LatencyIndex()
     /// Bumped on every change; a reader redraws only when it moved.
     public private(set) var version: UInt64 = 0
 
@@ -136,6 +139,8 @@ public struct TraceStore: Sendable {
         }
         spanCount += 1
         counters.spansAccepted += 1
+        latency.add(service: span.resource.serviceName, operation: span.name, durationNanos: span.durationNano,
+                    isError: span.isError)
         if spanCount > limits.maxSpans { evictIfNeeded(keeping: id) }
     }
 
@@ -169,6 +174,7 @@ public struct TraceStore: Sendable {
             // Entries of traces already evicted are skipped.
             guard let record = records.removeValue(forKey: oldest) else { continue }
             if record.isReported { evictedLog.append(oldest) }
+            forgetLatency(of: record)
             spanCount -= Int(record.spanCount)
             counters.tracesEvicted += 1
             counters.spansEvicted += Int(record.spanCount)
@@ -183,6 +189,18 @@ public struct TraceStore: Sendable {
         if changeLog.count - changeHead > 2 * records.count + 4096 {
             changeLog = changeLog[changeHead...].filter { records[$0] != nil }
             changeHead = 0
+        }
+    }
+
+    /// Takes an evicted trace's spans out of `latency`, read from its packed
+    /// bytes as `add` recorded them (service, name, duration, error bit).
+    private mutating func forgetLatency(of record: Record) {
+        var offset = 0
+        while offset < record.bytes.count {
+            let header = arena.header(in: record.bytes, at: &offset)
+            let names = arena.nameAndService(in: record.bytes, at: header.offset)
+            latency.remove(service: names.service, operation: names.name, durationNanos: header.duration,
+                           isError: header.isError)
         }
     }
 
