@@ -1,0 +1,191 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Testing
+import TraceFormats
+import TraceIngest
+import TraceModel
+import TestSupport
+
+/// Spans of two services in traces of three, with a link across traces.
+private func replaySpans(count: Int) -> [Span] {
+    let other = Resource(serviceName: "server-2", attributes: [Attribute("service.name", .string("server-2"))])
+    var spans = Samples.spans(count: count)
+    for i in spans.indices where i % 3 == 2 { spans[i].resource = other }
+    if spans.count > 3 { spans[3].links = [SpanLink(traceID: spans[0].traceID, spanID: spans[0].spanID)] }
+    return spans
+}
+
+private func shape(_ spans: [Span]) -> Set<String> {
+    Set(spans.map { "\($0.traceID.hex)/\($0.spanID.hex)/\($0.parentSpanID?.hex ?? "-")/\($0.serviceName)/\($0.name)" })
+}
+
+/// A free TCP or UDP port on 127.0.0.1 with nothing listening (bound, then released).
+private func closedPort(udp: Bool) throws -> Int {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32((udp ? SOCK_DGRAM : SOCK_STREAM).rawValue), 0)
+    #else
+    let fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)
+    #endif
+    guard fd >= 0 else { throw SocketFailure("socket") }
+    defer { close(fd) }
+    var address = loopback(port: 0)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
+    }
+    guard ok else { throw SocketFailure("bind") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+@Suite(.serialized) struct ReplaySenderTests {
+    static let cases: [(ReplayTarget.Scheme, ListenerKind)] = [
+        (.otlpHTTP, .otlpHTTP), (.jaegerUDP, .jaegerCompact), (.zipkin, .zipkinHTTP),
+    ]
+
+    @Test("each target reaches an in-process receiver: every span exactly once, ids, parents, services",
+          arguments: [0, 1, 2])
+    func reachesReceiver(caseIndex: Int) async throws {
+        let (scheme, kind) = Self.cases[caseIndex]
+        let running = try await RunningServer.start([kind])
+        let spans = replaySpans(count: 3_000)
+        let sender = try ReplaySender(url: "\(scheme.rawValue)://127.0.0.1:\(running.port(kind))")
+        // Three calls, as a replay loop sends what is due: keep-alive reuses the connection.
+        for part in [spans[0..<1], spans[1..<1_800], spans[1_800...]] {
+            #expect(sender.send(Array(part)) == nil)
+        }
+        #expect(sender.stats.spansSent == spans.count && sender.stats.errors == 0)
+        #expect(sender.stats.connections == 1)  // keep-alive (and one connected UDP socket)
+        if scheme == .jaegerUDP {
+            #expect(sender.stats.messages >= 2)  // one resource's 2,000 spans do not fit one datagram
+        }
+        #expect(await eventually { running.sink.count >= spans.count })
+        try await Task.sleep(for: .milliseconds(50))  // nothing more arrives
+        let got = running.sink.all
+        #expect(got.count == spans.count)
+        #expect(shape(got) == shape(spans))
+        if scheme != .zipkin {  // Zipkin has no links
+            #expect(got.first { $0.spanID == spans[3].spanID }?.links.first?.traceID == spans[0].traceID)
+        }
+        await running.server.shutdown()
+    }
+
+    @Test("newIDs: one new id per trace, shared by its spans and the links to it, over the wire", arguments: [0, 1, 2])
+    func newIDs(caseIndex: Int) async throws {
+        let (scheme, kind) = Self.cases[caseIndex]
+        let running = try await RunningServer.start([kind])
+        let spans = replaySpans(count: 300)
+        let sender = ReplaySender(target: ReplayTarget(scheme: scheme, host: "127.0.0.1", port: running.port(kind)),
+                                  newIDs: true)
+        #expect(sender.send(spans) == nil)
+        #expect(await eventually { running.sink.count >= spans.count })
+        let got = running.sink.all
+        #expect(got.count == spans.count)
+        let bySpan = Dictionary(got.map { ($0.spanID, $0) }, uniquingKeysWith: { a, _ in a })
+        var mapping: [TraceID: TraceID] = [:]
+        for original in spans {
+            guard let received = bySpan[original.spanID] else {
+                Issue.record("span \(original.spanID) not received")
+                continue
+            }
+            #expect(received.traceID != original.traceID)
+            #expect(received.parentSpanID == original.parentSpanID)
+            if let earlier = mapping[original.traceID] {
+                #expect(earlier == received.traceID)  // consistent within the trace
+            }
+            mapping[original.traceID] = received.traceID
+        }
+        #expect(Set(mapping.values).count == Set(spans.map(\.traceID)).count)  // distinct traces stay distinct
+        if scheme != .zipkin {
+            #expect(bySpan[spans[3].spanID]?.links.first?.traceID == mapping[spans[0].traceID])
+        }
+        // Sent again after rekey(): a second, different copy.
+        sender.rekey()
+        #expect(sender.send(spans) == nil)
+        #expect(await eventually { running.sink.count >= 2 * spans.count })
+        #expect(Set(running.sink.all.map(\.traceID)).count == 2 * mapping.count)
+        await running.server.shutdown()
+    }
+
+    @Test("bad URLs: clear errors; a missing port takes the protocol's default")
+    func urls() throws {
+        #expect(throws: ReplayTargetError.unknownScheme("http")) { try ReplayTarget(parsing: "http://localhost:4318") }
+        #expect(throws: ReplayTargetError.notAURL("localhost:4318")) { try ReplayTarget(parsing: "localhost:4318") }
+        #expect(throws: ReplayTargetError.missingHost("zipkin://:9411")) { try ReplayTarget(parsing: "zipkin://:9411") }
+        #expect(throws: ReplayTargetError.badPort("99999")) { try ReplayTarget(parsing: "jaeger-udp://h:99999") }
+        #expect(throws: ReplayTargetError.badPort("x")) { try ReplayTarget(parsing: "jaeger-udp://h:x") }
+        #expect(throws: ReplayTargetError.unexpectedPath("otlp-http://h:4318/v1/traces")) {
+            try ReplayTarget(parsing: "otlp-http://h:4318/v1/traces")
+        }
+        #expect(ReplayTargetError.unknownScheme("http").description
+            == "unknown scheme \"http\": use one of otlp-http://HOST[:PORT], jaeger-udp://HOST[:PORT], zipkin://HOST[:PORT]")
+        #expect(try ReplayTarget(parsing: "otlp-http://collector") == ReplayTarget(scheme: .otlpHTTP, host: "collector", port: 4318))
+        #expect(try ReplayTarget(parsing: "jaeger-udp://agent/").port == 6831)
+        #expect(try ReplayTarget(parsing: "ZIPKIN://z").port == 9411)
+        let v6 = try ReplayTarget(parsing: "otlp-http://[::1]:4000")
+        #expect(v6.host == "::1" && v6.port == 4000 && v6.description == "otlp-http://[::1]:4000")
+        #expect(try ReplayTarget(parsing: "jaeger-udp://[::1]").port == 6831)
+    }
+
+    @Test("a closed TCP port is an error with the reason, counted", arguments: [0, 2])
+    func closedTCPPort(caseIndex: Int) async throws {
+        let (scheme, kind) = Self.cases[caseIndex]
+        let port = try closedPort(udp: false)
+        let sender = ReplaySender(target: ReplayTarget(scheme: scheme, host: "127.0.0.1", port: port))
+        let spans = replaySpans(count: 6)
+        let error = sender.send(spans)
+        #expect(error == .cannotConnect(address: "127.0.0.1:\(port) (tcp)", reason: "Connection refused"))
+        #expect(sender.stats.errors == 1 && sender.stats.spansFailed == 6 && sender.stats.spansSent == 0)
+        #expect(sender.stats.lastError?.description == "cannot connect to 127.0.0.1:\(port) (tcp): Connection refused")
+        _ = kind
+    }
+
+    @Test("a closed UDP port shows up as refused on a later datagram")
+    func closedUDPPort() async throws {
+        let port = try closedPort(udp: true)
+        let sender = ReplaySender(target: ReplayTarget(scheme: .jaegerUDP, host: "127.0.0.1", port: port))
+        let spans = replaySpans(count: 3)
+        var refused: ReplaySendError? = nil
+        for _ in 0..<20 where refused == nil {
+            refused = sender.send(spans)
+            try await Task.sleep(for: .milliseconds(10))  // the ICMP port-unreachable comes back
+        }
+        #expect(refused?.description.contains("Connection refused") == true)
+        #expect(sender.stats.errors >= 1)
+    }
+
+    @Test("a non-2xx reply is an error with the status and the receiver's message")
+    func httpStatusError() async throws {
+        let running = try await RunningServer.start([.otlpHTTP], maxBodyBytes: 1_000)
+        let sender = ReplaySender(target: ReplayTarget(scheme: .otlpHTTP, host: "127.0.0.1", port: running.port(.otlpHTTP)))
+        let error = sender.send(replaySpans(count: 300))
+        guard case .httpStatus(_, let status, let body)? = error else {
+            Issue.record("expected httpStatus, got \(String(describing: error))")
+            return
+        }
+        #expect(status == 413 && !body.isEmpty)
+        // The next small request still goes through (reconnecting if the receiver closed).
+        #expect(sender.send(replaySpans(count: 1)) == nil)
+        #expect(await eventually { running.sink.count == 1 })
+        await running.server.shutdown()
+    }
+
+    @Test("an oversized span is dropped and counted, the rest are sent")
+    func oversizedSpan() async throws {
+        let running = try await RunningServer.start([.jaegerCompact])
+        var spans = replaySpans(count: 3)
+        spans[1].attributes = [Attribute("blob", .string(String(repeating: "x", count: 70_000)))]
+        let sender = ReplaySender(target: ReplayTarget(scheme: .jaegerUDP, host: "127.0.0.1", port: running.port(.jaegerCompact)))
+        guard case .spanTooLarge? = sender.send(spans) else {
+            Issue.record("expected spanTooLarge")
+            return
+        }
+        #expect(sender.stats.spansSent == 2 && sender.stats.spansFailed == 1)
+        #expect(await eventually { running.sink.count == 2 })
+        await running.server.shutdown()
+    }
+}
