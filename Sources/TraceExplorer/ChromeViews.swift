@@ -35,6 +35,8 @@ enum StatusBarView {
         let ingest = model.ingest
         if let notice = model.notice {
             put(notice, Theme.warning.withBackground(Theme.statusBar.background))
+        } else if let replay = ingest.replay {
+            renderReplay(replay, model: model, put: put)
         } else if let live = ingest.live {
             renderLive(live, model: model, put: put)
         } else if ingest.loading {
@@ -97,6 +99,29 @@ enum StatusBarView {
             parts.append(" store \(Formatting.count(model.storedSpans))/\(Formatting.count(model.maxSpans)) · sort \(list.sort.rawValue) \(list.descending ? "▼" : "▲") ")
         }
         return parts
+    }
+
+    /// `▶ replay x10  2026-11-27 23:22:31.139  1,234 of 36,000 spans (3%)`
+    static func renderReplay(_ replay: ReplayStatus, model: ExplorerModel, put: (String, Style) -> Void) {
+        let badge = Theme.progressDone.with(.bold)
+        let state = replay.finished ? "■ replayed" : replay.paused ? "⏸ paused" : "▶ replay"
+        put(state, replay.paused ? Theme.warning.withBackground(Theme.statusBar.background) : badge)
+        put(" " + speedLabel(replay.speed), Theme.statusBar.with(.bold))
+        if let clock = replay.clockUnixNano {
+            put("  " + Formatting.timestamp(clock, utcOffsetSeconds: model.utcOffsetSeconds), Theme.statusBar)
+        }
+        let total = replay.loadingFinished ? Formatting.count(replay.loaded) : Formatting.count(replay.loaded) + "+"
+        put("  \(Formatting.count(replay.played)) of \(total) spans (\(Int(replay.percent.rounded(.down)))%)", Theme.statusBar)
+        if replay.loops > 0 { put("  loop \(replay.loops + 1)", Theme.statusBar) }
+        if model.ingest.malformed > 0 {
+            put("  \(model.ingest.malformed) malformed", Theme.error.withBackground(Theme.statusBar.background))
+        }
+    }
+
+    /// `x1`, `x0.5`, `x10`, `max`.
+    static func speedLabel(_ speed: Double) -> String {
+        guard speed.isFinite else { return "max" }
+        return "x" + Formatting.trim(speed)
     }
 
     /// `● live 1.2k spans/s · 45k spans · 3 malformed: … · dropped 2 …`

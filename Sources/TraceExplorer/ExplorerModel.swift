@@ -70,6 +70,8 @@ public enum ExplorerEffect: Sendable, Equatable {
     case compareTraces(a: TraceID, b: TraceID)
     /// Write traces to a file off the UI's path; answer with `.computed(.exported)` (or failed, or exists).
     case export(ExportRequest)
+    /// A replay key for the feed.
+    case replay(ReplayCommand)
 }
 
 /// What a component asks of the app.
@@ -93,6 +95,20 @@ public enum Overlay: Sendable {
     case queryLine(QueryLine)
     case findBar(FindBar)
     case export(ExportPrompt)
+}
+
+/// A replay's keys, everywhere a screen does not take them for itself.
+public struct ReplayKeys: ExplorerComponent, Sendable {
+    public func bindings(_ context: ComponentContext) -> [KeyBinding<ReplayCommand>] {
+        guard context.isReplay else { return [] }
+        return [
+            KeyBinding([.char("p"), .char(" ")], "pause / resume the replay", hint: "pause", .togglePause),
+            KeyBinding([.char("+")], "replay faster (up to x1000)", hint: "speed", hintKeys: "+ -", .faster),
+            KeyBinding([.char("-")], "replay slower (down to x0.1)", .slower),
+            KeyBinding([.char(".")], "step to the next span (pauses)", hint: "step", .step),
+            KeyBinding([.char(">")], "jump ahead 10 s", hint: "+10s", .jump(seconds: 10)),
+        ]
+    }
 }
 
 /// The keys that work everywhere.
@@ -144,6 +160,7 @@ public struct ExplorerModel: Sendable {
     var analysisRequested: TraceVersion?
     var statisticsRequested: String?
     let global = GlobalKeys()
+    let replayKeys = ReplayKeys()
 
     public init(width: Int, height: Int, title: String = "tracetty") {
         self.width = width
@@ -151,7 +168,9 @@ public struct ExplorerModel: Sendable {
         self.title = title
     }
 
-    public var isLive: Bool { ingest.live != nil }
+    /// Spans keep arriving: listeners, or a replay.
+    public var isLive: Bool { ingest.live != nil || ingest.replay != nil }
+    public var isReplay: Bool { ingest.replay != nil }
 
     public var focus: Focus {
         switch overlay {
@@ -186,7 +205,7 @@ public struct ExplorerModel: Sendable {
         case .detail: rows = layout.detailBodyHeight
         case .help: rows = layout.helpBodyHeight
         }
-        return ComponentContext(isLive: isLive, pageRows: max(1, rows - 1), markedTrace: marked?.traceID)
+        return ComponentContext(isLive: isLive, pageRows: max(1, rows - 1), markedTrace: marked?.traceID, isReplay: isReplay)
     }
 
     /// The bindings in force now: the focused component's, then the global
@@ -202,7 +221,7 @@ public struct ExplorerModel: Sendable {
         case nil: own = compare?.descriptions(context) ?? trace?.descriptions(context) ?? list.descriptions(context)
         }
         var result = own
-        for var binding in global.descriptions(context) {
+        for var binding in replayKeys.descriptions(context) + global.descriptions(context) {
             binding.keys = binding.keys.filter { match in
                 guard case .key(let key) = match else { return true }
                 return !own.contains { $0.keys.contains { $0.matches(key) } }
@@ -245,6 +264,8 @@ public struct ExplorerModel: Sendable {
             }
         case .ingest(let status):
             ingest = status
+            // A replay's plot window follows the dump's time, not the wall clock.
+            if let clock = status.replay?.clockUnixNano { nowUnixNano = clock }
         case .computed(.filtered(let query, let ids, let version, let generation)):
             guard generation == filterGeneration, list.filter == query else { break }
             filterPending = false
@@ -272,7 +293,7 @@ public struct ExplorerModel: Sendable {
                 notice = reason
             }
         case .tick(let now):
-            nowUnixNano = now
+            nowUnixNano = ingest.replay?.clockUnixNano ?? now
         }
         clampScrolling()
         return effects + backgroundWork()
@@ -393,7 +414,10 @@ public struct ExplorerModel: Sendable {
             }
             if let requests { return perform(requests) }
         }
-        // Then the keys that work everywhere.
+        // Then a replay's keys, then the keys that work everywhere.
+        if overlay == nil, let command = replayKeys.action(for: key, context(for: focus)) {
+            return [.replay(command)]
+        }
         if let action = global.action(for: key, context(for: focus)) {
             switch action {
             case .help: overlay = .help(HelpOverlay(underlying: screenFocus))

@@ -9,6 +9,12 @@ import TerminalUI
 /// ingestion is going for the status bar.
 public protocol ExplorerFeed {
     func poll(into store: SharedTraceStore) -> IngestStatus
+    /// A replay key (speed, pause, step, jump); feeds that are not replays ignore it.
+    func control(_ command: ReplayCommand)
+}
+
+extension ExplorerFeed {
+    public func control(_ command: ReplayCommand) {}
 }
 
 /// The runtime's sense of time, injected so that tests drive it.
@@ -192,6 +198,8 @@ public struct ExplorerRuntime {
                 let (ids, version) = store.withStore { s in (Set(s.traceIDs(matching: query)), s.version) }
                 return .filtered(query: query, ids: ids, version: version, generation: generation)
             }
+        case .replay(let command):
+            feed.control(command)
         case .analyzeOpenTrace:
             guard let raw = model.trace?.rawTrace else { break }
             worker.submit { .analysis(TraceAnalysis(trace: raw)) }

@@ -15,8 +15,33 @@ public struct IngestStatus: Sendable, Hashable {
     public var tracesEvicted = 0
     /// Set when spans arrive from listeners rather than from files.
     public var live: LiveStatus? = nil
+    /// Set when a dump is replayed at its own pace.
+    public var replay: ReplayStatus? = nil
 
     public init() {}
+}
+
+/// A replay's side of the status bar: its clock, position and speed.
+public struct ReplayStatus: Sendable, Hashable {
+    /// The dump's time now playing (Unix nanoseconds), once playback started.
+    public var clockUnixNano: UInt64?
+    public var played = 0
+    /// Spans read from the dump so far (all of them once loading finished).
+    public var loaded = 0
+    public var loadingFinished = false
+    public var percent: Double = 0
+    /// 1 is the original pace; `.infinity` as fast as possible.
+    public var speed: Double = 1
+    public var paused = false
+    public var finished = false
+    public var loops = 0
+
+    public init() {}
+}
+
+/// What the replay keys ask of the feed.
+public enum ReplayCommand: Sendable, Hashable {
+    case faster, slower, togglePause, step, jump(seconds: Int)
 }
 
 /// The listeners' side of the status bar.

@@ -141,10 +141,13 @@ public struct ComponentContext: Sendable {
     public var pageRows: Int
     /// A trace is marked for compare (`m`).
     public var markedTrace: TraceID?
+    /// A dump is replayed: `p`/Space pause the replay, not the view.
+    public var isReplay: Bool
 
-    public init(isLive: Bool, pageRows: Int, markedTrace: TraceID? = nil) {
+    public init(isLive: Bool, pageRows: Int, markedTrace: TraceID? = nil, isReplay: Bool = false) {
         self.isLive = isLive
         self.pageRows = pageRows
         self.markedTrace = markedTrace
+        self.isReplay = isReplay
     }
 }

@@ -67,9 +67,10 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
             KeyBinding([.char("=")], "compare the marked trace with the selected one", hint: "compare", .compare),
         ] : []) + [
             KeyBinding([.char("f")], "follow: newest first, newest selected (live)", hint: "follow", liveOnly: true, .follow),
+        ] + (context.isReplay ? [] : [
             KeyBinding([.char("p"), .char(" ")], "pause / resume the view (live; spans keep being stored)", hint: "pause",
                        liveOnly: true, .pause),
-        ]
+        ])
     }
 
     /// Performs a list action; what it asks of the app comes back.

@@ -201,7 +201,7 @@ public struct TraceScreen: ExplorerComponent, Sendable {
         }
         keys.append(KeyBinding([.char("n")], "next match of the find (expands collapsed subtrees)", hint: find == nil ? nil : "next", .nextMatch))
         keys.append(KeyBinding([.char("N")], "previous match of the find", .previousMatch))
-        keys.append(KeyBinding([.char("p")], "pause / resume the view (live)", liveOnly: true, .pause))
+        if !context.isReplay { keys.append(KeyBinding([.char("p")], "pause / resume the view (live)", liveOnly: true, .pause)) }
         keys.append(KeyBinding([.escape, .backspace], find != nil ? "clear the find, then back to the list" : "back to the trace list",
                                hint: "back", .back))
         return keys
