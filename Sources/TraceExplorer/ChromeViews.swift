@@ -227,6 +227,8 @@ enum HelpView {
         // Its keys, not its entries: an empty trace is enough (and costs nothing on a big one).
         log.panel = .log(TraceLogPanel(trace: Trace(traceID: TraceID(low: 1), spans: [])))
         sections.append((.traceLog, "Trace logs (L in the waterfall)", log.descriptions(context)))
+        sections.append((.latency, "Latency (P in the list)", LatencyScreen().descriptions(context)))
+        sections.append((.serviceGraph, "Service graph (D in the list)", ServiceGraphScreen().descriptions(context)))
         sections.append((.exportPrompt, "Export (e in the list or the waterfall)",
                          ExportPrompt(traceIDs: [], what: "", defaultName: "x").descriptions(context)))
         sections.append((.compare, "Compare (m marks A, = compares)",
@@ -321,6 +323,10 @@ public enum ExplorerView {
         AppBarView.render(model, layout: layout, into: &buffer)
         if let compare = model.compare {
             CompareView.render(compare, layout: layout, into: &buffer)
+        } else if let latency = model.latency {
+            LatencyView.render(latency, layout: layout, into: &buffer)
+        } else if let graph = model.serviceGraph {
+            ServiceGraphView.render(graph, layout: layout, into: &buffer)
         } else if let screen = model.trace {
             switch screen.panel {
             case .waterfall:

@@ -84,7 +84,8 @@ public struct ExplorerLayout: Sendable, Equatable {
         let waterfall = model.screenFocus.showsWaterfall
         self.init(width: model.width, height: model.height, detailOpen: waterfall && (model.trace?.isDetailOpen ?? false),
                   waterfallRows: waterfall ? model.trace?.visibleRows.count ?? .max : .max,
-                  showsPlot: model.trace == nil && model.list.showsPlot, lineRows: lineRows)
+                  showsPlot: model.trace == nil && model.list.showsPlot && model.latency == nil && model.serviceGraph == nil,
+                  lineRows: lineRows)
     }
 
     /// A layout for drawing a table to text (`print`): header on row 0,

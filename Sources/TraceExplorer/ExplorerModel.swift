@@ -4,7 +4,7 @@ import TerminalUI
 /// Where keys go: one enum, so two panes can never both think they have it.
 public enum Focus: Sendable, Hashable {
     case traceList, waterfall, detail, queryLine, findBar, help
-    case statistics, traceLog, compare, exportPrompt
+    case statistics, traceLog, compare, exportPrompt, latency, serviceGraph
 }
 
 /// Every input the explorer reacts to. The runtime turns terminal events,
@@ -47,6 +47,11 @@ public enum Computation: Sendable {
     case comparison(a: TraceID, b: TraceID, TraceComparison)
     /// A compare could not start (a trace left the store).
     case comparisonFailed(a: TraceID, b: TraceID, reason: String)
+    /// The latency table (the store's running index, or the traces matching `filter`) and a row's histogram.
+    case latency(rows: [LatencyIndex.Row], histogram: [LatencyIndex.Bucket], key: LatencyIndex.Key?, filter: TraceQuery?)
+    case latencyHistogram(key: LatencyIndex.Key, [LatencyIndex.Bucket], filter: TraceQuery?)
+    /// Who calls whom, over every trace or the filtered ones.
+    case serviceGraph(ServiceGraph, filter: TraceQuery?)
     /// An export was written, failed, or found its file there (not overwritten: ask).
     case exported(ExportRequest, traces: Int, spans: Int, bytes: Int)
     case exportFailed(ExportRequest, reason: String)
@@ -72,6 +77,12 @@ public enum ExplorerEffect: Sendable, Equatable {
     case export(ExportRequest)
     /// A replay key for the feed.
     case replay(ReplayCommand)
+    /// The latency table (and `key`'s histogram of `buckets` bars) off the UI's path; answer with `.computed(.latency)`.
+    case computeLatency(filter: TraceQuery?, key: LatencyIndex.Key?, buckets: Int)
+    /// One row's histogram; answer with `.computed(.latencyHistogram)`.
+    case computeLatencyHistogram(filter: TraceQuery?, key: LatencyIndex.Key, buckets: Int)
+    /// The service graph off the UI's path; answer with `.computed(.serviceGraph)`.
+    case computeServiceGraph(filter: TraceQuery?)
 }
 
 /// What a component asks of the app.
@@ -87,6 +98,8 @@ enum AppRequest: Sendable, Equatable {
     case notice(String)
     /// Ask where to export these traces.
     case openExport(traceIDs: [TraceID], what: String, defaultName: String)
+    /// The latency view, the service graph (over the filter in force).
+    case openLatency, openServiceGraph
 }
 
 /// An overlay above the screens, with the keys while it is open.
@@ -150,6 +163,11 @@ public struct ExplorerModel: Sendable {
     public internal(set) var marked: TraceSummary?
     /// Two traces compared, over everything else.
     public internal(set) var compare: CompareScreen?
+    /// Across traces: latency per service and operation; who calls whom.
+    public internal(set) var latency: LatencyScreen?
+    public internal(set) var serviceGraph: ServiceGraphScreen?
+    /// Spans arrived since the latency table was last asked for (it is refreshed each second).
+    var latencyStale = false
     /// A message for the status bar, until the next key.
     public internal(set) var notice: String?
     /// Open traces with raw times (`--raw-times`); `R` toggles per trace.
@@ -186,6 +204,8 @@ public struct ExplorerModel: Sendable {
     /// The focus under an overlay.
     public var screenFocus: Focus {
         if compare != nil { return .compare }
+        if latency != nil { return .latency }
+        if serviceGraph != nil { return .serviceGraph }
         guard let trace else { return .traceList }
         switch trace.panel {
         case .statistics: return .statistics
@@ -201,7 +221,8 @@ public struct ExplorerModel: Sendable {
         let rows: Int
         switch focus {
         case .traceList, .queryLine: rows = layout.listBody.height
-        case .waterfall, .findBar, .statistics, .traceLog, .compare, .exportPrompt: rows = layout.waterfallBody.height
+        case .waterfall, .findBar, .statistics, .traceLog, .compare, .exportPrompt, .serviceGraph: rows = layout.waterfallBody.height
+        case .latency: rows = LatencyView.tableRows(in: layout.fullScreenArea)
         case .detail: rows = layout.detailBodyHeight
         case .help: rows = layout.helpBodyHeight
         }
@@ -218,7 +239,8 @@ public struct ExplorerModel: Sendable {
         case .queryLine(let line): own = line.descriptions(context)
         case .findBar(let bar): own = bar.descriptions(context)
         case .export(let prompt): own = prompt.descriptions(context)
-        case nil: own = compare?.descriptions(context) ?? trace?.descriptions(context) ?? list.descriptions(context)
+        case nil: own = compare?.descriptions(context) ?? latency?.descriptions(context) ?? serviceGraph?.descriptions(context)
+            ?? trace?.descriptions(context) ?? list.descriptions(context)
         }
         var result = own
         for var binding in replayKeys.descriptions(context) + global.descriptions(context) {
@@ -249,6 +271,7 @@ public struct ExplorerModel: Sendable {
             return [.quit(status: reason == .controlC ? 0 : reason.exitStatus)]
         case .snapshot(let snapshot):
             list.apply(snapshot.changes)
+            if snapshot.spanCount != storedSpans || !snapshot.changes.updated.isEmpty { latencyStale = true }
             storedSpans = snapshot.spanCount
             if let newer = snapshot.openTrace, trace?.trace.traceID == newer.traceID { trace?.replaceTrace(newer) }
         case .traceLoaded(let loaded):
@@ -276,6 +299,27 @@ public struct ExplorerModel: Sendable {
             trace?.setStatistics(table, for: version, rawTimes: raw)
         case .computed(.comparison(let a, let b, let result)):
             if compare?.a.traceID == a, compare?.b.traceID == b { compare?.setComparison(result) }
+        case .computed(.latency(let rows, let histogram, let key, let filter)):
+            guard var screen = latency, filter == list.filter else { break }
+            screen.computing = false
+            let before = screen.selectedKey
+            // The histogram came for `key`: it is the one to keep when that is (or becomes) the selection.
+            let next = screen.setRows(rows, histogram: key != nil && key == before ? histogram : screen.histogram)
+            if let next {
+                if next == key {
+                    screen.setHistogram(histogram, for: next)
+                } else {
+                    effects.append(.computeLatencyHistogram(filter: filter, key: next,
+                                                            buckets: LatencyView.histogramBuckets(in: layout.fullScreenArea)))
+                }
+            }
+            latency = screen
+        case .computed(.latencyHistogram(let key, let buckets, let filter)):
+            if filter == list.filter { latency?.setHistogram(buckets, for: key) }
+        case .computed(.serviceGraph(let graph, let filter)):
+            guard filter == list.filter else { break }
+            serviceGraph?.computing = false
+            serviceGraph?.setGraph(graph)
         case .computed(.exported(let request, let traces, let spans, let bytes)):
             if case .export = overlay { overlay = nil }
             notice = "exported \(Formatting.count(traces)) trace\(traces == 1 ? "" : "s") (\(Formatting.count(spans)) spans, "
@@ -294,6 +338,13 @@ public struct ExplorerModel: Sendable {
             }
         case .tick(let now):
             nowUnixNano = ingest.replay?.clockUnixNano ?? now
+            // Live figures: the table again once a second while spans arrive.
+            if let screen = latency, latencyStale, !screen.computing {
+                latencyStale = false
+                latency?.computing = true
+                effects.append(.computeLatency(filter: list.filter, key: screen.selectedKey,
+                                               buckets: LatencyView.histogramBuckets(in: layout.fullScreenArea)))
+            }
         }
         clampScrolling()
         return effects + backgroundWork()
@@ -392,7 +443,43 @@ public struct ExplorerModel: Sendable {
         if overlay == nil {
             let focus = self.focus
             var requests: [AppRequest]?
-            if var screen = compare {
+            if var screen = latency {
+                if let action = screen.action(for: key, context(for: focus)) {
+                    switch screen.perform(action, context(for: focus)) {
+                    case .none: latency = screen
+                    case .close: latency = nil
+                    case .selected(let key):
+                        latency = screen
+                        return [.computeLatencyHistogram(filter: list.filter, key: key,
+                                                         buckets: LatencyView.histogramBuckets(in: layout.fullScreenArea))]
+                    case .slowestTraces(let service, let operation):
+                        latency = nil
+                        var terms = ["service=" + StatisticsPanel.quoted(service)]
+                        if let operation { terms.append("op=" + StatisticsPanel.quoted(operation)) }
+                        let text = "{" + terms.joined(separator: " ") + "}"
+                        list.setSort(.duration, descending: true)
+                        if let query = try? TraceQuery.parse(text) {
+                            remember(text)
+                            return setFilter(query)
+                        }
+                    }
+                    return []
+                }
+            } else if var screen = serviceGraph {
+                if let action = screen.action(for: key, context(for: focus)) {
+                    switch screen.perform(action, context(for: focus)) {
+                    case .none: serviceGraph = screen
+                    case .close: serviceGraph = nil
+                    case .filter(let text):
+                        serviceGraph = nil
+                        if let query = try? TraceQuery.parse(text) {
+                            remember(text)
+                            return setFilter(query)
+                        }
+                    }
+                    return []
+                }
+            } else if var screen = compare {
                 if let action = screen.action(for: key, context(for: focus)) {
                     switch screen.perform(action, context(for: focus)) {
                     case .none: compare = screen
@@ -463,6 +550,17 @@ public struct ExplorerModel: Sendable {
                 effects.append(.compareTraces(a: marked.traceID, b: summary.traceID))
             case .notice(let text):
                 notice = text
+            case .openLatency:
+                var screen = LatencyScreen(scope: list.filter.map { "filter: " + $0.text } ?? "all traces")
+                screen.computing = true
+                latency = screen
+                latencyStale = false
+                effects.append(.computeLatency(filter: list.filter, key: nil, buckets: LatencyView.histogramBuckets(in: layout.fullScreenArea)))
+            case .openServiceGraph:
+                var screen = ServiceGraphScreen(scope: list.filter.map { "filter: " + $0.text } ?? "all traces")
+                screen.computing = true
+                serviceGraph = screen
+                effects.append(.computeServiceGraph(filter: list.filter))
             case .openExport(let ids, let what, let name):
                 guard !ids.isEmpty else {
                     notice = "nothing to export: no trace passes the filter"
@@ -511,7 +609,7 @@ public struct ExplorerModel: Sendable {
     /// Wheel scrolls what is under the pointer; a click selects the row under
     /// it, and a click on the selected row opens it (trace -> waterfall -> detail).
     mutating func handle(_ mouse: MouseEvent) -> [ExplorerEffect] {
-        guard overlay == nil, compare == nil else { return [] }
+        guard overlay == nil, compare == nil, latency == nil, serviceGraph == nil else { return [] }
         let layout = self.layout
         let overDetail = trace?.isDetailOpen == true && layout.detail.contains(x: mouse.x, y: mouse.y)
         switch mouse.kind {
@@ -544,6 +642,8 @@ public struct ExplorerModel: Sendable {
     mutating func clampScrolling() {
         let layout = self.layout
         list.clamp(rows: layout.listBody.height)
+        latency?.clamp(area: layout.fullScreenArea)
+        serviceGraph?.clamp(area: layout.fullScreenArea)
         if var screen = trace {
             let detailLines = screen.isDetailOpen
                 ? SpanDetailView.lineCount(model: self, screen: screen, width: layout.detail.width) : 0

@@ -200,6 +200,25 @@ public struct ExplorerRuntime {
             }
         case .replay(let command):
             feed.control(command)
+        case .computeLatency(let filter, let key, let buckets):
+            let store = self.store
+            worker.submit {
+                // The running index is copied under the lock (copy on write) and read outside it.
+                let index = store.withStore { s in filter.map { s.latencyIndex(matching: $0) } ?? s.latency }
+                let rows = index.rows(by: .operation)
+                let selected = key ?? rows.first?.key
+                return .latency(rows: rows, histogram: selected.map { index.histogram($0, buckets: buckets) } ?? [], key: selected,
+                                filter: filter)
+            }
+        case .computeLatencyHistogram(let filter, let key, let buckets):
+            let store = self.store
+            worker.submit {
+                let index = store.withStore { s in filter.map { s.latencyIndex(matching: $0) } ?? s.latency }
+                return .latencyHistogram(key: key, index.histogram(key, buckets: buckets), filter: filter)
+            }
+        case .computeServiceGraph(let filter):
+            let store = self.store
+            worker.submit { .serviceGraph(store.withStore { $0.serviceGraph(matching: filter) }, filter: filter) }
         case .analyzeOpenTrace:
             guard let raw = model.trace?.rawTrace else { break }
             worker.submit { .analysis(TraceAnalysis(trace: raw)) }

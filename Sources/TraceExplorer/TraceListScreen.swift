@@ -11,7 +11,7 @@ public enum TraceSort: String, Sendable, Hashable, CaseIterable {
 public struct TraceListScreen: ExplorerComponent, Sendable {
     public enum Action: Sendable, Equatable {
         case up, down, pageUp, pageDown, first, last, open, cycleSort, reverse, follow, pause, query, togglePlot
-        case mark, compare, export
+        case mark, compare, export, latency, serviceGraph
     }
 
     struct Entry: Sendable {
@@ -60,17 +60,20 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
             KeyBinding([.char("/")], "filter: a query (service=… dur>300ms {…}); Enter keeps it, Esc drops it", hint: "filter", .query),
             KeyBinding([.char("s")], "sort by start / duration / spans / errors", hint: "sort", .cycleSort),
             KeyBinding([.char("r")], "reverse the order", .reverse),
-            KeyBinding([.char("d")], "show / hide the duration plot", .togglePlot),
-            KeyBinding([.char("m")], "mark the selected trace for compare (again: unmark)", hint: "mark", .mark),
-            KeyBinding([.char("e")], "export every trace that passes the filter to a file", .export),
-        ] + (context.markedTrace != nil && context.markedTrace != selectedID ? [
-            KeyBinding([.char("=")], "compare the marked trace with the selected one", hint: "compare", .compare),
-        ] : []) + [
+            // Live keys early: on a narrow screen the hint bar keeps what comes first.
             KeyBinding([.char("f")], "follow: newest first, newest selected (live)", hint: "follow", liveOnly: true, .follow),
         ] + (context.isReplay ? [] : [
             KeyBinding([.char("p"), .char(" ")], "pause / resume the view (live; spans keep being stored)", hint: "pause",
                        liveOnly: true, .pause),
-        ])
+        ]) + (context.markedTrace != nil && context.markedTrace != selectedID ? [
+            KeyBinding([.char("=")], "compare the marked trace with the selected one", hint: "compare", .compare),
+        ] : []) + [
+            KeyBinding([.char("P")], "latency per service and operation: p50 p90 p99, histogram (filtered traces)", hint: "latency", .latency),
+            KeyBinding([.char("D")], "service graph: who calls whom (filtered traces)", hint: "graph", .serviceGraph),
+            KeyBinding([.char("d")], "show / hide the duration plot", .togglePlot),
+            KeyBinding([.char("m")], "mark the selected trace for compare (again: unmark)", .mark),
+            KeyBinding([.char("e")], "export every trace that passes the filter to a file", .export),
+        ]
     }
 
     /// Performs a list action; what it asks of the app comes back.
@@ -107,6 +110,8 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
             if let summary = selectedSummary { return [.mark(summary)] }
         case .compare:
             if let summary = selectedSummary { return [.compareWithMarked(summary)] }
+        case .latency: return [.openLatency]
+        case .serviceGraph: return [.openServiceGraph]
         case .export:
             let count = rows.count
             return [.openExport(traceIDs: rows.map(\.traceID), what: "\(Formatting.count(count)) trace\(count == 1 ? "" : "s")",

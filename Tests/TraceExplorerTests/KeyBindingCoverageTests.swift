@@ -87,7 +87,29 @@ import TerminalUI
             _ = confirmExport.update(.computed(.exportTargetExists(ExportRequest(traceIDs: prompt.traceIDs, path: prompt.field.text,
                                                                                  format: .otlp, overwrite: false))))
         }
-        return [("export prompt", export), ("export confirmation", confirmExport),
+        // The latency view and the service graph, with their data delivered as the runtime would.
+        var seedStore = ExplorerFixtures.store()
+        var latencyView = list
+        _ = latencyView.update(.key(.char("P")))
+        let rows = seedStore.latency.rows(by: .operation)
+        _ = latencyView.update(.computed(.latency(rows: rows, histogram: seedStore.latency.histogram(rows[0].key, buckets: 6),
+                                                  key: rows[0].key, filter: nil)))
+        _ = latencyView.update(.key(.char("j")))
+        // A diamond (a -> b, a -> c, b -> d, c -> d): four edges, the second selected.
+        var diamond = TraceStore()
+        let id = TraceID(low: 0xd1a)
+        func span(_ n: UInt64, _ parent: UInt64?, _ service: String) -> Span {
+            Span(traceID: id, spanID: SpanID(n), parentSpanID: parent.map(SpanID.init), name: "op", startTimeUnixNano: 1_000 + n,
+                 durationNano: 100, resource: Resource(serviceName: service))
+        }
+        diamond.add(contentsOf: [span(1, nil, "a"), span(2, 1, "b"), span(3, 1, "c"), span(4, 2, "d"), span(5, 3, "d")])
+        var graphView = list
+        _ = graphView.update(.key(.char("D")))
+        _ = graphView.update(.computed(.serviceGraph(diamond.serviceGraph(matching: nil), filter: nil)))
+        _ = graphView.update(.key(.char("j")))
+        _ = seedStore.summaries()
+        return [("latency", latencyView), ("service graph", graphView),
+                ("export prompt", export), ("export confirmation", confirmExport),
                 ("list", list), ("live list", live), ("marked list", marked), ("marked waterfall", markedWaterfall),
                 ("statistics", stats), ("trace log", log), ("filtered trace log", filteredLog), ("detail with references", links),
                 ("compare", compare), ("waterfall", waterfall), ("live waterfall", liveWaterfall),
