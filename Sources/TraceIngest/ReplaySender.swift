@@ -81,7 +81,9 @@ public final class ReplaySender {
     /// Requests sent on the current connection: a reused connection the
     /// server closed while idle is retried once on a fresh one.
     private var requestsOnConnection = 0
-    private var seqNo: Int64 = 0
+    /// Each client's own `seqNo` sequence, as a receiver tracks them (by
+    /// service name): one shared counter would look like lost batches.
+    private var seqNos: [String: Int64] = [:]
     /// Bounded read buffer for HTTP replies.
     private var readBuffer: [UInt8] = []
     private static let maxReplyHeadBytes = 64 << 10
@@ -389,7 +391,9 @@ public final class ReplaySender {
             var batchBytes = 0
             func flush() {
                 guard !batch.isEmpty else { return }
-                seqNo &+= 1
+                if seqNos.count >= 10_000, seqNos[group.resource.serviceName] == nil { seqNos.removeAll() }  // bounded
+                let seqNo = (seqNos[group.resource.serviceName] ?? 0) &+ 1
+                seqNos[group.resource.serviceName] = seqNo
                 let datagram = JaegerThriftEncoder.emitBatch(process: group.resource, encodedSpans: batch,
                                                              seqNo: seqNo, messageType: .oneway)
                 stats.messages += 1

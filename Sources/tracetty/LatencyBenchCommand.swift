@@ -34,7 +34,7 @@ struct LatencyBenchCommand: ParsableCommand {
         store.refreshSummaries()
         let filled = clock.now - start
         print("\(ProcessInfo.processInfo.activeProcessorCount) cores, \(runs) runs; \(store.spanCount) spans, \(store.traceCount) traces, "
-              + "\(store.latency.keyCount) latency keys; store filled (index kept as spans arrive) in \(Self.ms(filled)) ms")
+              + "\(store.latency.keyCount) latency keys; store filled (index kept as spans arrive) in \(String(format: "%.0f", Self.ms(filled))) ms")
         print("measurement | median ms | min ms | max ms")
         measure("table: rows by operation from the running index") { _ = store.latency.rows(by: .operation) }
         measure("table: rows by service") { _ = store.latency.rows(by: .service) }
