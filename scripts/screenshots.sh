@@ -55,6 +55,22 @@ shot statistics
 keys Escape Escape g m j =
 sleep 0.3
 shot compare
+# Across traces: the filter dropped, the latency view with server-2's row
+# and its histogram, then who calls whom.
+keys Escape / C-u Enter P
+sleep 0.3
+keys G
+shot latency
+keys Escape D
+shot service-graph
+keys q
+
+# Replay: the sample at its own pace, a few seconds in.
+tmux -L "$socket" kill-server 2>/dev/null || true
+tmux -L "$socket" new-session -d -s "$session" -x 120 -y 36 \
+    "env TERM=xterm-256color LANG=C.UTF-8 TZ=UTC '$bin' replay Samples/seed.ndjson --speed 1; sleep 5"
+sleep 5.5
+shot replay
 keys q
 
 # Live: tracetty listening, the Go seed servers' captured datagrams sent to

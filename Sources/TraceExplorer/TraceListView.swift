@@ -106,7 +106,8 @@ public enum TraceListView {
     /// selection redraws the marker alone.
     static func renderPlot(_ model: ExplorerModel, at rect: Rect, into buffer: inout CellBuffer) {
         let now = model.nowUnixNano
-        let range: ClosedRange<UInt64>? = model.isLive && now > liveWindowNanos ? (now - liveWindowNanos)...now : nil
+        // Live, the last five minutes scroll with time; a replay fits what it has played so far (its dump may span seconds).
+        let range: ClosedRange<UInt64>? = model.isLive && !model.isReplay && now > liveWindowNanos ? (now - liveWindowNanos)...now : nil
         let key = PlotMemo.Key(rows: model.list.rowsVersion, width: rect.width, height: rect.height, range: range,
                                utcOffsetSeconds: model.utcOffsetSeconds)
         let drawn = plotMemo.value(for: key) {
