@@ -242,6 +242,13 @@ enum HelpView {
             for binding in bindings { result.append(Line(keys: binding.keysLabel, text: binding.help, isTitle: false)) }
             result.append(Line(keys: "", text: "", isTitle: false))
         }
+        result.append(Line(keys: "Replay (tracetty replay)", text: "", isTitle: true))
+        var replayContext = context
+        replayContext.isReplay = true
+        for binding in model.replayKeys.descriptions(replayContext) {
+            result.append(Line(keys: binding.keysLabel, text: binding.help, isTitle: false))
+        }
+        result.append(Line(keys: "", text: "", isTitle: false))
         result.append(Line(keys: "Everywhere", text: "", isTitle: true))
         for binding in model.global.descriptions(context) {
             result.append(Line(keys: binding.keysLabel, text: binding.help, isTitle: false))
