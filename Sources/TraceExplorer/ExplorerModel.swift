@@ -338,8 +338,9 @@ public struct ExplorerModel: Sendable {
             }
         case .tick(let now):
             nowUnixNano = ingest.replay?.clockUnixNano ?? now
-            // Live figures: the table again once a second while spans arrive.
-            if let screen = latency, latencyStale, !screen.computing {
+            // Live figures: the table again once a second while spans arrive (every
+            // fifth second with a filter: that rescans the matching traces under the store's lock).
+            if let screen = latency, latencyStale, !screen.computing, list.filter == nil || (now / 1_000_000_000) % 5 == 0 {
                 latencyStale = false
                 latency?.computing = true
                 effects.append(.computeLatency(filter: list.filter, key: screen.selectedKey,

@@ -76,7 +76,8 @@ public struct ExportPrompt: ExplorerComponent, Sendable {
             }
         case .accept:
             let path = field.text.trimmingSpaces
-            guard !path.isEmpty else { return .none }
+            // `-` is standard output to the writer: here that is the screen.
+            guard !path.isEmpty, path != "-" else { return .none }
             return .write(ExportRequest(traceIDs: traceIDs, path: path, format: format, overwrite: false))
         case .cancel: return .close
         case .confirm:

@@ -40,7 +40,9 @@ public struct ReplaySchedule: Sendable {
         /// At an absolute Unix time in nanoseconds (spans ending before are skipped).
         case unixNanos(UInt64)
 
-        public static let beginning = Start.offset(nanos: 0)
+        /// From the first span: nothing is skipped (a span loaded late that
+        /// ends before the first is played at once).
+        case beginning
     }
 
     public static let minimumSpeed = 0.1
@@ -128,7 +130,8 @@ public struct ReplaySchedule: Sendable {
         heap.reserveCapacity(heap.count + spans.count)
         for span in spans {
             let end = span.endTimeUnixNano
-            if started && end < startReplay {
+            // From the beginning nothing is skipped: a late span is released at once.
+            if started && end < startReplay && start != .beginning {
                 skipped += 1
                 continue
             }
@@ -272,6 +275,7 @@ public struct ReplaySchedule: Sendable {
 
     private func startPoint() -> UInt64 {
         switch start {
+        case .beginning: return heap.first?.end ?? 0
         case .offset(let nanos):
             let first = heap.first?.end ?? 0
             let (sum, overflow) = first.addingReportingOverflow(nanos)
@@ -289,7 +293,7 @@ public struct ReplaySchedule: Sendable {
         anchorReplay = startReplay
         anchorWall = wall
         started = true
-        while let top = heap.first, top.end < startReplay {
+        while start != .beginning, let top = heap.first, top.end < startReplay {
             _ = pop()
             skipped += 1
         }

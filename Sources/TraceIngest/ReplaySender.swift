@@ -81,9 +81,10 @@ public final class ReplaySender {
     /// Requests sent on the current connection: a reused connection the
     /// server closed while idle is retried once on a fresh one.
     private var requestsOnConnection = 0
-    /// Each client's own `seqNo` sequence, as a receiver tracks them (by
-    /// service name): one shared counter would look like lost batches.
-    private var seqNos: [String: Int64] = [:]
+    /// Each client's own `seqNo` sequence: a receiver tracks them per client
+    /// (service and host, from the process tags), so one per Resource; a
+    /// shared counter would look like lost batches.
+    private var seqNos: [Resource: Int64] = [:]
     /// Bounded read buffer for HTTP replies.
     private var readBuffer: [UInt8] = []
     private static let maxReplyHeadBytes = 64 << 10
@@ -391,9 +392,9 @@ public final class ReplaySender {
             var batchBytes = 0
             func flush() {
                 guard !batch.isEmpty else { return }
-                if seqNos.count >= 10_000, seqNos[group.resource.serviceName] == nil { seqNos.removeAll() }  // bounded
-                let seqNo = (seqNos[group.resource.serviceName] ?? 0) &+ 1
-                seqNos[group.resource.serviceName] = seqNo
+                // Bounded: past 100,000 processes a new one starts its sequence afresh (the old ones are kept).
+                let seqNo = (seqNos[group.resource] ?? 0) &+ 1
+                if seqNos.count < 100_000 || seqNos[group.resource] != nil { seqNos[group.resource] = seqNo }
                 let datagram = JaegerThriftEncoder.emitBatch(process: group.resource, encodedSpans: batch,
                                                              seqNo: seqNo, messageType: .oneway)
                 stats.messages += 1

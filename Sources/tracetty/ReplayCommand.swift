@@ -43,6 +43,10 @@ struct ReplayDumpCommand: ParsableCommand {
     func validate() throws {
         if let to { _ = try Self.target(to) }
         if newIds && to == nil { throw ValidationError("--new-ids goes with --to") }
+        // Standard input can be read once: not again for a loop, nor twice for a filter pass.
+        if dump.files.contains("-") && (loop || (to != nil && filter.filter != nil)) {
+            throw ValidationError("- (standard input) cannot be replayed with --loop, or with --to and --filter")
+        }
     }
 
     static func target(_ url: String) throws -> ReplayTarget {
@@ -79,7 +83,11 @@ struct ReplayDumpCommand: ParsableCommand {
         // A filter judges whole traces: read the dump once to know which, then play only those.
         var keep: Set<TraceID>?
         if let query {
-            let (store, _) = try dump.loadWithoutUI(emptyIsAnError: true)
+            // Unbounded: a trace evicted or cut short during this pass would be judged wrongly.
+            var unbounded = dump
+            unbounded.store.maxSpans = Int.max / 2
+            unbounded.store.maxSpansPerTrace = Int.max / 2
+            let (store, _) = try unbounded.loadWithoutUI(emptyIsAnError: true)
             keep = Set(store.withStore { $0.traceIDs(matching: query) })
         }
         let feed = ReplayFeed(files: dump.files, store: SharedTraceStore(limits: dump.store.limits), speed: speed.value,
@@ -97,7 +105,8 @@ struct ReplayDumpCommand: ParsableCommand {
                 lastError = text
             }
             if status.finished {
-                if loop {
+                // A round that played nothing would loop for ever.
+                if loop && status.played > 0 {
                     feed.startOver()
                     sender.rekey()
                     continue
@@ -114,7 +123,10 @@ struct ReplayDumpCommand: ParsableCommand {
         let stats = sender.stats
         printError("tracetty: replay: \(stats.spansSent) spans sent to \(target) in \(stats.messages) messages"
                    + (stats.spansFailed > 0 ? ", \(stats.spansFailed) failed" : ""))
-        if stats.spansFailed > 0 && stats.spansSent == 0 { throw ExitCode(1) }
+        if stats.spansSent == 0 {
+            printError("tracetty: replay: nothing was sent" + (feed.reports.isEmpty ? " (no span in \(dump.files.joined(separator: ", ")))" : ""))
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -278,7 +290,8 @@ final class ReplayFeed: ExplorerFeed, @unchecked Sendable {
     func poll(into store: SharedTraceStore) -> IngestStatus {
         let (due, status) = takeDue(limit: 50_000)
         if !due.isEmpty { store.add(due) }
-        if status.finished, loop { startOver() }
+        // Round again, unless the round played nothing (an empty or unreadable dump would loop for ever).
+        if status.finished, loop, status.played > 0 { startOver() }
         var ingest = IngestStatus()
         ingest.sourceName = files.count == 1 ? files[0] : "\(files.count) files"
         ingest.malformed = malformed.load(ordering: .relaxed)
@@ -306,6 +319,8 @@ final class ReplayFeed: ExplorerFeed, @unchecked Sendable {
         state.withLock { s in
             let status = s.schedule.status(atWallNanos: now)
             switch command {
+            case .faster where !status.speed.isFinite:
+                break  // already as fast as it goes
             case .faster, .slower:
                 let current = status.speed.isFinite ? status.speed : ReplaySchedule.maximumSpeed
                 let next = command == .faster

@@ -59,6 +59,12 @@ import TraceFormats
         let ids = try ChildProcess.run(binary, ["replay", Self.sample, "--new-ids"])
         #expect(ids.status == 64)
         #expect(ids.stderr.contains("--new-ids goes with --to"))
+        // Nothing to send is an error, and a loop over nothing ends.
+        let missing = try ChildProcess.run(binary, ["replay", "/nonexistent/dump.ndjson", "--loop", "--to", "jaeger-udp://127.0.0.1:9"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot open") && missing.stderr.contains("nothing was sent"))
+        let stdinLoop = try ChildProcess.run(binary, ["replay", "-", "--loop"])
+        #expect(stdinLoop.status == 64)
     }
 
     @Test(.enabled(if: TmuxSession.tmuxPath != nil && ready, "needs tmux and the built tracetty"))

@@ -114,6 +114,24 @@ private func ms(_ m: UInt64) -> UInt64 { m * 1_000_000 }
         #expect(names(s.due(atWallNanos: wall0 + ms(11_126))) == ["end-30000"])
     }
 
+    @Test("from the beginning, a span loaded late that ends before the start point is played, not skipped")
+    func nothingSkippedFromTheBeginning() {
+        var s = ReplaySchedule()
+        s.add([span(5_000)])
+        #expect(names(s.due(atWallNanos: wall0)) == ["end-5000"])
+        // A second file (or an unsorted dump) brings an earlier end.
+        s.add([span(1_000)])
+        #expect(names(s.due(atWallNanos: wall0 + 1)) == ["end-1000"])
+        #expect(s.status(atWallNanos: wall0 + 1).skipped == 0)
+        // With --from, the same span is skipped (before the chosen start).
+        var from = ReplaySchedule(start: .offset(nanos: 0))
+        from.add([span(5_000)])
+        _ = from.due(atWallNanos: wall0)
+        from.add([span(1_000)])
+        #expect(from.due(atWallNanos: wall0 + 1).isEmpty)
+        #expect(from.status(atWallNanos: wall0 + 1).skipped == 1)
+    }
+
     @Test("spans loaded late, ending behind the clock, are released at once")
     func lateSpansAtOnce() {
         var s = ReplaySchedule()
