@@ -44,12 +44,28 @@ extension DumpOptions {
     /// Reads every dump to the end with no UI, reporting malformed lines on
     /// stderr. Exit 1 when no span could be read (and, unless
     /// `emptyIsAnError`, some file failed).
-    func loadWithoutUI(emptyIsAnError: Bool) throws -> (SharedTraceStore, [TraceSummary]) {
+    /// `keeping`: only spans of the traces it accepts are stored (`print
+    /// --trace`: one trace out of a dump of any size, whatever `--max-spans`).
+    func loadWithoutUI(emptyIsAnError: Bool, keeping: (@Sendable (TraceID) -> Bool)? = nil) throws -> (SharedTraceStore, [TraceSummary]) {
         let store = SharedTraceStore(limits: self.store.limits)
-        let loader = DumpLoader(files: files, store: store)
+        var sink: (@Sendable ([Span]) -> Void)?
+        if let keep = keeping {
+            sink = { spans in
+                let kept = spans.filter { keep($0.traceID) }
+                if !kept.isEmpty { store.add(kept) }
+            }
+        }
+        let loader = DumpLoader(files: files, store: store, sink: sink)
         loader.run()
         for message in loader.issueReports + loader.fileErrors { printError("tracetty: " + message) }
         let summaries = store.summaries()
+        // A bound that bites is said, not silent: what follows saw only what was kept.
+        let counters = store.counters
+        if counters.tracesEvicted > 0 {
+            printError("tracetty: \(counters.tracesEvicted) traces (\(counters.spansEvicted) spans) evicted by --max-spans "
+                       + "\(self.store.maxSpans): raise it to keep them")
+        }
+        if keeping != nil { return (store, summaries) }  // the caller says what was not found
         if summaries.isEmpty, emptyIsAnError || !loader.fileErrors.isEmpty {
             printError("tracetty: no spans could be read from \(files.joined(separator: ", "))")
             throw ExitCode(1)

@@ -52,7 +52,10 @@ struct PrintCommand: ParsableCommand {
 
     func run() throws {
         let query = try filter.query()
-        var (store, summaries) = try dump.loadWithoutUI(emptyIsAnError: true)
+        // One trace asked for: only its spans are kept, so a dump of any size finds it.
+        let wanted = [trace].compactMap { $0 } + compare
+        let keeping: (@Sendable (TraceID) -> Bool)? = wanted.isEmpty ? nil : Self.matcher(wanted)
+        var (store, summaries) = try dump.loadWithoutUI(emptyIsAnError: true, keeping: keeping)
         summaries.sort { ($0.startUnixNano, $0.traceID) < ($1.startUnixNano, $1.traceID) }
         let columns = width ?? TerminalSize.columns() ?? 120
         let offset = dump.store.utcOffsetSeconds
@@ -113,8 +116,24 @@ struct PrintCommand: ParsableCommand {
             if let hit = summaries.first(where: { $0.traceID == id }) { return hit }
             if text.count == 16, let hit = summaries.first(where: { $0.traceID.low == id.low }) { return hit }
         }
-        printError("tracetty: no trace \(text) in \(dump.files.joined(separator: ", ")) (\(summaries.count) traces read)")
+        let counters = store.counters
+        let evicted = counters.tracesEvicted > 0
+            ? ", \(counters.tracesEvicted) evicted by --max-spans \(dump.store.maxSpans): raise it" : ""
+        printError("tracetty: no trace \(text) in \(dump.files.joined(separator: ", "))\(evicted)")
         throw ExitCode(1)
+    }
+
+    /// Accepts the trace ids asked for: 32 digits exactly, 16 digits by the low half as well.
+    static func matcher(_ texts: [String]) -> @Sendable (TraceID) -> Bool {
+        var exact = Set<TraceID>()
+        var lows = Set<UInt64>()
+        for text in texts {
+            guard let id = TraceID(hex: text) else { continue }
+            exact.insert(id)
+            if text.count == 16 { lows.insert(id.low) }
+        }
+        let (full, low) = (exact, lows)
+        return { id in full.contains(id) || low.contains(id.low) }
     }
 
     func printComparison(_ a: TraceSummary, _ b: TraceSummary, store: SharedTraceStore, width: Int) throws {

@@ -124,3 +124,25 @@ import Testing
         #expect(missing.stderr.contains("no trace 000000000000bad0"))
     }
 }
+
+/// `print --trace` keeps only the trace asked for, so a dump bigger than
+/// `--max-spans` still finds it; a bound that evicts is said on stderr.
+@Suite struct PrintBoundsTests {
+    @Test(.enabled(if: PrintCommandTests.ready, "needs the built tracetty"))
+    func aTraceIsFoundWhateverTheBound() throws {
+        let sample = TmuxSession.repositoryRoot.appendingPathComponent("Samples/seed.ndjson").path
+        // The sample's oldest trace: with room for 6 spans it would be evicted long before the end.
+        let found = try PrintCommandTests.run(["print", sample, "--max-spans", "6", "--trace", "961facc76d5fe21c0094ab49d50f11f9",
+                                               "--width", "100"])
+        #expect(found.status == 0, "\(found.stderr)")
+        #expect(found.stdout.contains("trace 961facc76d5fe21c0094ab49d50f11f9"))
+        #expect(!found.stderr.contains("evicted"))
+        // A 64-bit id still finds the 128-bit trace by its low half.
+        let low = try PrintCommandTests.run(["print", sample, "--max-spans", "6", "--trace", "0094ab49d50f11f9"])
+        #expect(low.stdout.contains("trace 961facc76d5fe21c0094ab49d50f11f9"))
+        // A filter runs on what was kept: the eviction is said.
+        let filtered = try PrintCommandTests.run(["print", sample, "--max-spans", "6", "--filter", "error"])
+        #expect(filtered.status == 0)
+        #expect(filtered.stderr.contains("10 traces (30 spans) evicted by --max-spans 6: raise it to keep them"))
+    }
+}
