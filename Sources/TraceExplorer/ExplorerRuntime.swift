@@ -120,7 +120,12 @@ public struct ExplorerRuntime {
         // A filter given at start (`--filter`) judges traces as they arrive.
         while true {
             let status = feed.poll(into: store)
-            if status != model.ingest {
+            // Running figures (rates, counts, the replay clock) go to the screen at
+            // most once a second: each redraw of the status bar is bytes over SSH.
+            // A change of state (loading done, a pause, new errors) shows at once.
+            let figuresDue = clock.monotonicNanos &- lastFigures >= 1_000_000_000 || lastFigures == 0
+            if status != model.ingest && (figuresDue || status.stateDiffers(from: model.ingest)) {
+                lastFigures = clock.monotonicNanos
                 for effect in model.update(.ingest(status)) {
                     if let status = perform(effect) { return status }
                 }
@@ -168,6 +173,8 @@ public struct ExplorerRuntime {
     }
 
     private var lastSnapshotVersion: UInt64 = 0
+    /// When the status bar's running figures were last taken (0: take the next ones at once).
+    private var lastFigures: UInt64 = 0
 
     /// Takes the store's changes and the open trace from one version.
     mutating func refresh() {
@@ -200,6 +207,7 @@ public struct ExplorerRuntime {
             }
         case .replay(let command):
             feed.control(command)
+            lastFigures = 0  // a replay key's effect shows at once
         case .computeLatency(let filter, let key, let buckets):
             let store = self.store
             worker.submit {

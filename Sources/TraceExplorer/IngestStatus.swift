@@ -19,6 +19,20 @@ public struct IngestStatus: Sendable, Hashable {
     public var replay: ReplayStatus? = nil
 
     public init() {}
+
+    /// Differs in more than its running figures (rates, byte and span counts,
+    /// the replay clock and position): what the screen must show at once.
+    public func stateDiffers(from other: IngestStatus) -> Bool {
+        sourceName != other.sourceName || loading != other.loading || malformed != other.malformed
+            || firstIssue != other.firstIssue || spansDropped != other.spansDropped || tracesEvicted != other.tracesEvicted
+            || (live == nil) != (other.live == nil) || live?.listeners != other.live?.listeners
+            || live?.malformed != other.live?.malformed || live?.dropped != other.live?.dropped
+            || live?.recordingTo != other.live?.recordingTo || live?.addresses != other.live?.addresses
+            || (live?.spansReceived == 0) != (other.live?.spansReceived == 0)
+            || (replay == nil) != (other.replay == nil) || replay?.paused != other.replay?.paused
+            || replay?.finished != other.replay?.finished || replay?.speed != other.replay?.speed
+            || replay?.loops != other.replay?.loops
+    }
 }
 
 /// A replay's side of the status bar: its clock, position and speed.
