@@ -7,7 +7,7 @@ import TerminalUI
 /// differences first.
 public struct CompareScreen: ExplorerComponent, Sendable {
     public enum Action: Sendable, Equatable {
-        case up, down, pageUp, pageDown, first, last, swap, close
+        case move(ListMove), swap, close
     }
 
     public let a: TraceSummary
@@ -22,13 +22,7 @@ public struct CompareScreen: ExplorerComponent, Sendable {
     }
 
     public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
-        [
-            KeyBinding([.down, .char("j")], "move down", hint: "move", hintKeys: "↑↓ j k", .down),
-            KeyBinding([.up, .char("k")], "move up", .up),
-            KeyBinding([.pageDown, .ctrl("f"), .char(" ")], "page down", .pageDown),
-            KeyBinding([.pageUp, .ctrl("b")], "page up", .pageUp),
-            KeyBinding([.home, .char("g")], "first path", .first),
-            KeyBinding([.end, .char("G")], "last path", .last),
+        ListMove.bindings(item: "path", Action.move) + [
             KeyBinding([.char("x")], "swap A and B", hint: "swap", .swap),
             KeyBinding([.escape, .backspace, .char("=")], "close the comparison", hint: "back", .close),
         ]
@@ -40,12 +34,7 @@ public struct CompareScreen: ExplorerComponent, Sendable {
         let count = comparison?.rows.count ?? 0
         let page = max(1, context.pageRows)
         switch action {
-        case .down: scroll.move(by: 1, count: count)
-        case .up: scroll.move(by: -1, count: count)
-        case .pageDown: scroll.move(by: page, count: count)
-        case .pageUp: scroll.move(by: -page, count: count)
-        case .first: scroll.select(0, count: count)
-        case .last: scroll.select(count - 1, count: count)
+        case .move(let move): scroll.apply(move, count: count, page: page)
         case .swap: return .swap
         case .close: return .close
         }
@@ -96,7 +85,7 @@ public enum CompareView {
         let titles = ["COUNT A", "COUNT B", "TOTAL A", "TOTAL B", "DIFF", "DIFF %"]
         for column in columns where hx + figureWidth <= header.maxX {
             let title = titles[column]
-            buffer.put(String(repeating: " ", count: max(0, figureWidth - DisplayWidth.of(title))) + title, x: hx, y: header.y, style: Theme.header)
+            TraceListView.rightAligned(&buffer, title, x: hx, y: header.y, width: figureWidth, style: Theme.header)
             hx += figureWidth + 1
         }
 
@@ -141,7 +130,7 @@ public enum CompareView {
                 let text = cells[i]
                 let style: Style = i >= 4 && row.difference != 0
                     ? Theme.onRow(row.difference > 0 ? Theme.slower : Theme.faster, selected: selected) : base
-                buffer.put(String(repeating: " ", count: max(0, figureWidth - DisplayWidth.of(text))) + text, x: fx, y: y, style: style)
+                TraceListView.rightAligned(&buffer, text, x: fx, y: y, width: figureWidth, style: style)
                 fx += figureWidth + 1
             }
         }

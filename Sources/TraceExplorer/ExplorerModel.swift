@@ -455,9 +455,7 @@ public struct ExplorerModel: Sendable {
                                                          buckets: LatencyView.histogramBuckets(in: layout.fullScreenArea))]
                     case .slowestTraces(let service, let operation):
                         latency = nil
-                        var terms = ["service=" + StatisticsPanel.quoted(service)]
-                        if let operation { terms.append("op=" + StatisticsPanel.quoted(operation)) }
-                        let text = "{" + terms.joined(separator: " ") + "}"
+                        let text = StatisticsPanel.spanTerms(service: service, operation: operation)
                         list.setSort(.duration, descending: true)
                         if let query = try? TraceQuery.parse(text) {
                             remember(text)

@@ -20,7 +20,7 @@ extension ExplorerLayout {
 /// reads as noise. The selected row's latency histogram is drawn below.
 public struct LatencyScreen: ExplorerComponent, Sendable {
     public enum Action: Sendable, Equatable {
-        case up, down, pageUp, pageDown, first, last, nextColumn, previousColumn, reverse, slowest, close
+        case move(ListMove), nextColumn, previousColumn, reverse, slowest, close
     }
 
     /// The sortable columns, in the order `s` / `→` steps through them.
@@ -64,13 +64,7 @@ public struct LatencyScreen: ExplorerComponent, Sendable {
     }
 
     public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
-        [
-            KeyBinding([.down, .char("j")], "move down", hint: "move", hintKeys: "↑↓ j k", .down),
-            KeyBinding([.up, .char("k")], "move up", .up),
-            KeyBinding([.pageDown, .ctrl("f"), .char(" ")], "page down", .pageDown),
-            KeyBinding([.pageUp, .ctrl("b")], "page up", .pageUp),
-            KeyBinding([.home, .char("g")], "first row", .first),
-            KeyBinding([.end, .char("G")], "last row", .last),
+        ListMove.bindings(item: "row", Action.move) + [
             KeyBinding([.enter], "list the slowest traces of the service or operation", hint: "slowest", .slowest),
             KeyBinding([.char("s"), .right], "sort by the next column", hint: "sort", hintKeys: "s ←→", .nextColumn),
             KeyBinding([.char("a"), .left], "sort by the previous column", .previousColumn),
@@ -84,12 +78,7 @@ public struct LatencyScreen: ExplorerComponent, Sendable {
         let count = rows.count
         let page = max(1, context.pageRows)
         switch action {
-        case .down: scroll.move(by: 1, count: count)
-        case .up: scroll.move(by: -1, count: count)
-        case .pageDown: scroll.move(by: page, count: count)
-        case .pageUp: scroll.move(by: -page, count: count)
-        case .first: scroll.select(0, count: count)
-        case .last: scroll.select(count - 1, count: count)
+        case .move(let move): scroll.apply(move, count: count, page: page)
         case .nextColumn, .previousColumn:
             let all = Column.allCases
             let i = all.firstIndex(of: column) ?? 0
@@ -326,7 +315,7 @@ public enum LatencyView {
                 var style = c == column ? base.with(.bold) : base
                 if c == .errors || c == .errorRate, row.errors > 0 { style = Theme.onRow(Theme.error, selected: selected) }
                 if row.key.operation == nil { style = style.with(.bold) }
-                buffer.put(String(repeating: " ", count: max(0, width - DisplayWidth.of(text))) + text, x: fx, y: y, style: style)
+                TraceListView.rightAligned(&buffer, text, x: fx, y: y, width: width, style: style)
                 fx += width + 1
             }
         }

@@ -42,3 +42,36 @@ public struct ScrollSelection: Sendable, Hashable {
         scroll(by: row - top, count: count, rows: rows)
     }
 }
+
+/// Moving the selection through a table: the same keys in every table
+/// (statistics, logs, compare, latency, the service graph's calls).
+public enum ListMove: Sendable, Equatable {
+    case up, down, pageUp, pageDown, first, last
+
+    /// `↑↓ j k`, `PgDn Ctrl-F Space` / `PgUp Ctrl-B`, `Home g` / `End G`;
+    /// `item` names what first and last select (`row`, `event`…).
+    static func bindings<Action: Sendable & Equatable>(item: String, _ wrap: (ListMove) -> Action) -> [KeyBinding<Action>] {
+        [
+            KeyBinding([.down, .char("j")], "move down", hint: "move", hintKeys: "↑↓ j k", wrap(.down)),
+            KeyBinding([.up, .char("k")], "move up", wrap(.up)),
+            KeyBinding([.pageDown, .ctrl("f"), .char(" ")], "page down", wrap(.pageDown)),
+            KeyBinding([.pageUp, .ctrl("b")], "page up", wrap(.pageUp)),
+            KeyBinding([.home, .char("g")], "first " + item, wrap(.first)),
+            KeyBinding([.end, .char("G")], "last " + item, wrap(.last)),
+        ]
+    }
+}
+
+extension ScrollSelection {
+    /// Applies a table move among `count` rows, `page` rows to a page.
+    mutating func apply(_ move: ListMove, count: Int, page: Int) {
+        switch move {
+        case .down: self.move(by: 1, count: count)
+        case .up: self.move(by: -1, count: count)
+        case .pageDown: self.move(by: page, count: count)
+        case .pageUp: self.move(by: -page, count: count)
+        case .first: select(0, count: count)
+        case .last: select(count - 1, count: count)
+        }
+    }
+}

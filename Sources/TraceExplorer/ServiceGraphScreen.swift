@@ -7,7 +7,7 @@ import TerminalUI
 /// traces that hold the selected call.
 public struct ServiceGraphScreen: ExplorerComponent, Sendable {
     public enum Action: Sendable, Equatable {
-        case up, down, pageUp, pageDown, first, last, filter, close
+        case move(ListMove), filter, close
     }
 
     enum Outcome: Sendable, Equatable {
@@ -39,13 +39,7 @@ public struct ServiceGraphScreen: ExplorerComponent, Sendable {
     }
 
     public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
-        [
-            KeyBinding([.down, .char("j")], "move down", hint: "move", hintKeys: "↑↓ j k", .down),
-            KeyBinding([.up, .char("k")], "move up", .up),
-            KeyBinding([.pageDown, .ctrl("f"), .char(" ")], "page down", .pageDown),
-            KeyBinding([.pageUp, .ctrl("b")], "page up", .pageUp),
-            KeyBinding([.home, .char("g")], "first edge", .first),
-            KeyBinding([.end, .char("G")], "last edge", .last),
+        ListMove.bindings(item: "edge", Action.move) + [
             KeyBinding([.enter], "list the traces that hold this call", hint: "traces", .filter),
             KeyBinding([.escape, .backspace, .char("D")], "close the service graph", hint: "back", .close),
         ]
@@ -55,12 +49,7 @@ public struct ServiceGraphScreen: ExplorerComponent, Sendable {
         let count = graph.edges.count
         let page = max(1, context.pageRows)
         switch action {
-        case .down: scroll.move(by: 1, count: count)
-        case .up: scroll.move(by: -1, count: count)
-        case .pageDown: scroll.move(by: page, count: count)
-        case .pageUp: scroll.move(by: -page, count: count)
-        case .first: scroll.select(0, count: count)
-        case .last: scroll.select(count - 1, count: count)
+        case .move(let move): scroll.apply(move, count: count, page: page)
         case .filter:
             guard let edge = selectedEdge else { return .none }
             return .filter(edge.query)

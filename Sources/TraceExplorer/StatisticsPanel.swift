@@ -6,7 +6,7 @@ import TerminalUI
 /// finds the group's spans in the waterfall.
 public struct StatisticsPanel: ExplorerComponent, Sendable {
     public enum Action: Sendable, Equatable {
-        case up, down, pageUp, pageDown, first, last, group, nextColumn, previousColumn, reverse, find, close
+        case move(ListMove), group, nextColumn, previousColumn, reverse, find, close
     }
 
     public private(set) var grouping: TraceStatistics.Grouping
@@ -21,13 +21,7 @@ public struct StatisticsPanel: ExplorerComponent, Sendable {
     }
 
     public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
-        [
-            KeyBinding([.down, .char("j")], "move down", hint: "move", hintKeys: "↑↓ j k", .down),
-            KeyBinding([.up, .char("k")], "move up", .up),
-            KeyBinding([.pageDown, .ctrl("f"), .char(" ")], "page down", .pageDown),
-            KeyBinding([.pageUp, .ctrl("b")], "page up", .pageUp),
-            KeyBinding([.home, .char("g")], "first row", .first),
-            KeyBinding([.end, .char("G")], "last row", .last),
+        ListMove.bindings(item: "row", Action.move) + [
             KeyBinding([.enter], "find the group's spans in the waterfall", hint: "find spans", .find),
             KeyBinding([.char("b")], "group by service / operation / service and operation", hint: "group", .group),
             KeyBinding([.char("s"), .right], "sort by the next column", hint: "sort", hintKeys: "s ←→", .nextColumn),
@@ -44,12 +38,7 @@ public struct StatisticsPanel: ExplorerComponent, Sendable {
         let page = max(1, context.pageRows)
         let columns = TraceStatistics.Column.allCases
         switch action {
-        case .down: scroll.move(by: 1, count: count)
-        case .up: scroll.move(by: -1, count: count)
-        case .pageDown: scroll.move(by: page, count: count)
-        case .pageUp: scroll.move(by: -page, count: count)
-        case .first: scroll.select(0, count: count)
-        case .last: scroll.select(count - 1, count: count)
+        case .move(let move): scroll.apply(move, count: count, page: page)
         case .group:
             let all = TraceStatistics.Grouping.allCases
             grouping = all[((all.firstIndex(of: grouping) ?? 0) + 1) % all.count]
@@ -75,19 +64,15 @@ public struct StatisticsPanel: ExplorerComponent, Sendable {
 
     /// A span query that finds exactly the row's spans.
     static func findText(_ row: TraceStatistics.Row) -> String {
-        var terms: [String] = []
-        if let service = row.service { terms.append("service=" + quoted(service)) }
-        if let operation = row.operation { terms.append("op=" + quoted(operation)) }
-        return "{" + terms.joined(separator: " ") + "}"
+        spanTerms(service: row.service, operation: row.operation)
     }
 
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for c in text {
-            if c == "\"" || c == "\\" { out.append("\\") }
-            out.append(c)
-        }
-        return out + "\""
+    /// `{service="S" op="O"}`: the spans of a service and operation (either may be left out).
+    static func spanTerms(service: String?, operation: String?) -> String {
+        var terms: [String] = []
+        if let service { terms.append("service=" + TraceQuery.quoted(service)) }
+        if let operation { terms.append("op=" + TraceQuery.quoted(operation)) }
+        return "{" + terms.joined(separator: " ") + "}"
     }
 
     /// The table for the current grouping arrived (or was computed at once).
@@ -151,7 +136,7 @@ public enum StatisticsView {
         x += nameWidth
         for (column, title, width) in visible where x + width <= header.maxX {
             let text = (panel.column == column ? arrow : "") + title
-            buffer.put(String(repeating: " ", count: max(0, width - DisplayWidth.of(text))) + text, x: x, y: header.y, style: Theme.header)
+            TraceListView.rightAligned(&buffer, text, x: x, y: header.y, width: width, style: Theme.header)
             x += width + 1
         }
 
@@ -184,7 +169,7 @@ public enum StatisticsView {
             for (column, _, width) in visible where x + width <= body.maxX {
                 let text = figure(row, column)
                 let style = column == panel.column ? base.with(.bold) : base
-                buffer.put(String(repeating: " ", count: max(0, width - DisplayWidth.of(text))) + text, x: x, y: y, style: style)
+                TraceListView.rightAligned(&buffer, text, x: x, y: y, width: width, style: style)
                 x += width + 1
             }
         }

@@ -6,7 +6,7 @@ import TerminalUI
 /// jumps to the span.
 public struct TraceLogPanel: ExplorerComponent, Sendable {
     public enum Action: Sendable, Equatable {
-        case up, down, pageUp, pageDown, first, last, jump, find, clearFilter, close
+        case move(ListMove), jump, find, clearFilter, close
     }
 
     /// One event: where it is in the trace, found again by index.
@@ -43,13 +43,7 @@ public struct TraceLogPanel: ExplorerComponent, Sendable {
     }
 
     public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
-        var keys: [KeyBinding<Action>] = [
-            KeyBinding([.down, .char("j")], "move down", hint: "move", hintKeys: "↑↓ j k", .down),
-            KeyBinding([.up, .char("k")], "move up", .up),
-            KeyBinding([.pageDown, .ctrl("f"), .char(" ")], "page down", .pageDown),
-            KeyBinding([.pageUp, .ctrl("b")], "page up", .pageUp),
-            KeyBinding([.home, .char("g")], "first event", .first),
-            KeyBinding([.end, .char("G")], "last event", .last),
+        var keys: [KeyBinding<Action>] = ListMove.bindings(item: "event", Action.move) + [
             KeyBinding([.enter], "jump to the event's span in the waterfall", hint: "go to span", .jump),
             KeyBinding([.char("/")], "filter the events by text (span, name, fields)", hint: "filter", .find),
         ]
@@ -64,12 +58,7 @@ public struct TraceLogPanel: ExplorerComponent, Sendable {
     mutating func perform(_ action: Action, _ context: ComponentContext) -> Outcome {
         let page = max(1, context.pageRows)
         switch action {
-        case .down: scroll.move(by: 1, count: entries.count)
-        case .up: scroll.move(by: -1, count: entries.count)
-        case .pageDown: scroll.move(by: page, count: entries.count)
-        case .pageUp: scroll.move(by: -page, count: entries.count)
-        case .first: scroll.select(0, count: entries.count)
-        case .last: scroll.select(entries.count - 1, count: entries.count)
+        case .move(let move): scroll.apply(move, count: entries.count, page: page)
         case .jump:
             guard scroll.selected < entries.count else { return .none }
             return .jump(entries[scroll.selected].spanIndex)
@@ -145,8 +134,7 @@ public enum TraceLogView {
             let base: Style = selected ? Theme.selected : .plain
             if selected { buffer.fill(Rect(x: body.x, y: y, width: body.width, height: 1), style: base) }
             let offset = Formatting.offset(Int64(bitPattern: event.timeUnixNano &- traceStart))
-            buffer.put(String(repeating: " ", count: max(0, offsetWidth - DisplayWidth.of(offset))) + offset,
-                       x: 1, y: y, style: Theme.onRow(Theme.label, selected: selected))
+            TraceListView.rightAligned(&buffer, offset, x: 1, y: y, width: offsetWidth, style: Theme.onRow(Theme.label, selected: selected))
             var x = 1 + offsetWidth + 1
             let spanEnd = x + spanWidth
             x += buffer.putTruncated(span.serviceName, x: x, y: y, style: Theme.onRow(Theme.service(span.serviceName), selected: selected),

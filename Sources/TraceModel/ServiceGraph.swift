@@ -56,17 +56,7 @@ public struct ServiceGraph: Sendable, Hashable {
     /// `{service="A"} > {service="B"}`: the query language's child link, the
     /// names quoted (with `\"` and `\\` escaped) so that any name parses.
     public static func query(from parent: String, to child: String) -> String {
-        "{service=\(quoted(parent))} > {service=\(quoted(child))}"
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for c in text {
-            if c == "\"" || c == "\\" { out.append("\\") }
-            out.append(c)
-        }
-        out.append("\"")
-        return out
+        "{service=\(TraceQuery.quoted(parent))} > {service=\(TraceQuery.quoted(child))}"
     }
 
     /// Accumulates spans trace by trace; services by a small integer id.
@@ -141,45 +131,4 @@ public struct ServiceGraph: Sendable, Hashable {
         }
     }
 
-    /// Each span's parent index within its trace (-1 for none), by the
-    /// tree's id rules (see the type's comment). Scans for small traces,
-    /// hashes for large ones.
-    static func parents(of layouts: [SpanArena.SpanLayout], into parentOf: inout [Int32]) {
-        let count = layouts.count
-        parentOf.removeAll(keepingCapacity: true)
-        parentOf.append(contentsOf: repeatElement(-1, count: count))
-        if count <= 32 {
-            for i in 0..<count {
-                let spanID = layouts[i].spanID
-                var first = i
-                for j in 0..<i where layouts[j].spanID == spanID {
-                    first = j
-                    break
-                }
-                if first != i {
-                    parentOf[i] = Int32(first)
-                } else if layouts[i].hasParent {
-                    let parentID = layouts[i].parentID
-                    for j in stride(from: count - 1, through: 0, by: -1) where layouts[j].spanID == parentID {
-                        if j != i { parentOf[i] = Int32(j) }
-                        break
-                    }
-                }
-            }
-            return
-        }
-        var occurrences: [UInt64: (first: Int32, last: Int32)] = [:]
-        occurrences.reserveCapacity(count)
-        for i in 0..<count {
-            occurrences[layouts[i].spanID, default: (Int32(i), Int32(i))].last = Int32(i)
-        }
-        for i in 0..<count {
-            let first = occurrences[layouts[i].spanID]?.first ?? Int32(i)
-            if first != Int32(i) {
-                parentOf[i] = first
-            } else if layouts[i].hasParent, let last = occurrences[layouts[i].parentID]?.last, last != Int32(i) {
-                parentOf[i] = last
-            }
-        }
-    }
 }

@@ -664,3 +664,59 @@ private func writeVarint(_ value: UInt64, _ out: inout [UInt8]) {
     }
     out.append(UInt8(v))
 }
+
+extension SpanArena {
+    /// Each span's parent index within its trace (-1 for none) as
+    /// `TraceTree` links them, from span ids alone: a repeated span id nests
+    /// under its first occurrence, a child attaches to the last occurrence of
+    /// its parent's id, a span naming itself is top-level; `orphans` marks
+    /// spans whose parent id is not in the trace. Cycles are left to the
+    /// caller. Scans for small traces, hashes for large ones.
+    static func parents(of layouts: [SpanLayout], into parentOf: inout [Int32], orphans: inout [Bool]) {
+        let count = layouts.count
+        parentOf.removeAll(keepingCapacity: true)
+        parentOf.append(contentsOf: repeatElement(-1, count: count))
+        orphans.removeAll(keepingCapacity: true)
+        orphans.append(contentsOf: repeatElement(false, count: count))
+        if count <= 32 {
+            // Few spans: scanning beats hashing.
+            for i in 0..<count {
+                let spanID = layouts[i].spanID
+                var first = i
+                for j in 0..<i where layouts[j].spanID == spanID {
+                    first = j
+                    break
+                }
+                if first != i {
+                    parentOf[i] = Int32(first)
+                } else if layouts[i].hasParent {
+                    let parentID = layouts[i].parentID
+                    var last = -1
+                    for j in stride(from: count - 1, through: 0, by: -1) where layouts[j].spanID == parentID {
+                        last = j
+                        break
+                    }
+                    if last < 0 { orphans[i] = true } else if last != i { parentOf[i] = Int32(last) }
+                }
+            }
+            return
+        }
+        var occurrences: [UInt64: (first: Int32, last: Int32)] = [:]
+        occurrences.reserveCapacity(count)
+        for i in 0..<count {
+            occurrences[layouts[i].spanID, default: (Int32(i), Int32(i))].last = Int32(i)
+        }
+        for i in 0..<count {
+            let first = occurrences[layouts[i].spanID]?.first ?? Int32(i)
+            if first != Int32(i) {
+                parentOf[i] = first
+            } else if layouts[i].hasParent {
+                if let last = occurrences[layouts[i].parentID]?.last {
+                    if last != Int32(i) { parentOf[i] = last }
+                } else {
+                    orphans[i] = true
+                }
+            }
+        }
+    }
+}

@@ -427,3 +427,18 @@ enum SpanLeaf: Sendable {
         }
     }
 }
+
+extension TraceQuery {
+    /// `text` as a query value in double quotes, `"` and `\` escaped as the
+    /// parser reads them: for queries built from names (the service graph's
+    /// edges, statistics rows, the latency view's slowest traces).
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        for c in text {
+            if c == "\"" || c == "\\" { out.append("\\") }
+            out.append(c)
+        }
+        out.append("\"")
+        return out
+    }
+}

@@ -56,13 +56,14 @@ private struct GraphWalk {
     var resourceServices: [Int32]
     var layouts: [SpanArena.SpanLayout] = []
     var parentOf: [Int32] = []
+    var orphans: [Bool] = []
     var services: [Int32] = []
 
     mutating func add(_ record: [UInt8], arena: SpanArena, to builder: inout ServiceGraph.Builder) {
         record.withUnsafeBufferPointer { bytes in
             layouts.removeAll(keepingCapacity: true)
             SpanArena.layouts(of: bytes, into: &layouts)
-            ServiceGraph.parents(of: layouts, into: &parentOf)
+            SpanArena.parents(of: layouts, into: &parentOf, orphans: &orphans)
             services.removeAll(keepingCapacity: true)
             for layout in layouts {
                 if layout.resource >= 0 {

@@ -538,50 +538,7 @@ struct PackedTraceView: QueryTraceView {
         treeReady = true
         loadLayouts()
         let count = layouts.count
-        parentOf.removeAll(keepingCapacity: true)
-        parentOf.append(contentsOf: repeatElement(-1, count: count))
-        orphans.removeAll(keepingCapacity: true)
-        orphans.append(contentsOf: repeatElement(false, count: count))
-        if count <= 32 {
-            // Few spans: scanning beats hashing.
-            for i in 0..<count {
-                let spanID = layouts[i].spanID
-                var first = i
-                for j in 0..<i where layouts[j].spanID == spanID {
-                    first = j
-                    break
-                }
-                if first != i {
-                    parentOf[i] = Int32(first)
-                } else if layouts[i].hasParent {
-                    let parentID = layouts[i].parentID
-                    var last = -1
-                    for j in stride(from: count - 1, through: 0, by: -1) where layouts[j].spanID == parentID {
-                        last = j
-                        break
-                    }
-                    if last < 0 { orphans[i] = true } else if last != i { parentOf[i] = Int32(last) }
-                }
-            }
-        } else {
-            var occurrences: [UInt64: (first: Int32, last: Int32)] = [:]
-            occurrences.reserveCapacity(count)
-            for i in 0..<count {
-                occurrences[layouts[i].spanID, default: (Int32(i), Int32(i))].last = Int32(i)
-            }
-            for i in 0..<count {
-                let first = occurrences[layouts[i].spanID]?.first ?? Int32(i)
-                if first != Int32(i) {
-                    parentOf[i] = first
-                } else if layouts[i].hasParent {
-                    if let last = occurrences[layouts[i].parentID]?.last {
-                        if last != Int32(i) { parentOf[i] = last }
-                    } else {
-                        orphans[i] = true
-                    }
-                }
-            }
-        }
+        SpanArena.parents(of: layouts, into: &parentOf, orphans: &orphans)
         treeParent.removeAll(keepingCapacity: true)
         treeParent.append(contentsOf: parentOf)
         if Self.hasCycle(parentOf) {

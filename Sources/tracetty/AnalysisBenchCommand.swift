@@ -9,6 +9,8 @@ import TerminalUI
 /// traces, and what a keystroke costs on the UI's path while they run off
 /// it (see BENCHMARKS.md).
 struct AnalysisBenchCommand: ParsableCommand {
+    func measure(_ label: String, _ body: () -> Void) { BenchTiming.measure(label, runs: runs, body) }
+
     static let configuration = CommandConfiguration(
         commandName: "analysis-bench",
         abstract: "Time critical path, statistics and clock skew on one big trace, and compare of two traces.",
@@ -65,19 +67,6 @@ struct AnalysisBenchCommand: ParsableCommand {
         }
     }
 
-    func measure(_ label: String, _ body: () -> Void) {
-        var times: [Double] = []
-        for _ in 0..<runs {
-            let clock = ContinuousClock()
-            let start = clock.now
-            body()
-            let elapsed = clock.now - start
-            times.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
-        }
-        times.sort()
-        let ms = { (value: Double) in String(format: "%.2f", value) }
-        print("\(label) | \(ms(times[times.count / 2])) | \(ms(times[0])) | \(ms(times[times.count - 1]))")
-    }
 
     /// A fan-out tree (3 to 8 children a span, filled level by level) over three
     /// services whose clocks disagree (+3ms, -2ms), 40 operations, a log

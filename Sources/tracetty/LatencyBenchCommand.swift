@@ -8,6 +8,8 @@ import TraceModel
 /// spans cost the store with the index kept as they arrive, a filtered
 /// table and the service graph (see BENCHMARKS.md).
 struct LatencyBenchCommand: ParsableCommand {
+    func measure(_ label: String, _ body: () -> Void) { BenchTiming.measure(label, runs: runs, body) }
+
     static let configuration = CommandConfiguration(
         commandName: "latency-bench",
         abstract: "Time the latency index and service graph over a store of synthetic traces.",
@@ -34,7 +36,7 @@ struct LatencyBenchCommand: ParsableCommand {
         store.refreshSummaries()
         let filled = clock.now - start
         print("\(ProcessInfo.processInfo.activeProcessorCount) cores, \(runs) runs; \(store.spanCount) spans, \(store.traceCount) traces, "
-              + "\(store.latency.keyCount) latency keys; store filled (index kept as spans arrive) in \(String(format: "%.0f", Self.ms(filled))) ms")
+              + "\(store.latency.keyCount) latency keys; store filled (index kept as spans arrive) in \(String(format: "%.0f", BenchTiming.milliseconds(filled))) ms")
         print("measurement | median ms | min ms | max ms")
         measure("table: rows by operation from the running index") { _ = store.latency.rows(by: .operation) }
         measure("table: rows by service") { _ = store.latency.rows(by: .service) }
@@ -53,29 +55,8 @@ struct LatencyBenchCommand: ParsableCommand {
         for batch in batches {
             let t0 = clock.now
             store.add(contentsOf: batch)
-            times.append(Self.ms(clock.now - t0))
+            times.append(BenchTiming.milliseconds(clock.now - t0))
         }
-        report("1,000 new spans into the full store (evicting as many)", times)
-    }
-
-    func measure(_ label: String, _ body: () -> Void) {
-        var times: [Double] = []
-        let clock = ContinuousClock()
-        for _ in 0..<runs {
-            let start = clock.now
-            body()
-            times.append(Self.ms(clock.now - start))
-        }
-        report(label, times)
-    }
-
-    func report(_ label: String, _ values: [Double]) {
-        let times = values.sorted()
-        let f = { (value: Double) in String(format: "%.2f", value) }
-        print("\(label) | \(f(times[times.count / 2])) | \(f(times[0])) | \(f(times[times.count - 1]))")
-    }
-
-    static func ms(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15
+        BenchTiming.report("1,000 new spans into the full store (evicting as many)", times)
     }
 }

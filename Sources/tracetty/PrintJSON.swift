@@ -85,6 +85,13 @@ enum PrintJSON {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A JSON string literal, escaped as the OTLP encoder escapes.
+    static func string(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        OTLPJSONEncoder.writeString(text, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Two decimals: enough for a share of a trace.
     static func rounded(_ value: Double) -> String {
         guard value.isFinite else { return "0" }

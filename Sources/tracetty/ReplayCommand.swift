@@ -173,7 +173,7 @@ struct ReplayStart: ExpressibleByArgument {
 /// A dump played at its pace: a loader thread reads it into an inbox (while
 /// the schedule wants more: bounded), and each poll moves the spans that are
 /// due into the store. Keys change the speed, pause, step and jump.
-final class ReplayFeed: ExplorerFeed, @unchecked Sendable {
+final class ReplayFeed: ExplorerFeed, Sendable {
     /// The schedule and the loader state: touched by the UI thread (poll,
     /// control) and, for `--to`, the sending thread; one lock.
     private struct State {

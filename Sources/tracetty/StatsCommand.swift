@@ -48,8 +48,8 @@ struct StatsCommand: ParsableCommand {
             case .text: out = ServiceGraphView.plainText(graph: graph, width: columns).joined(separator: "\n") + "\n"
             case .json:
                 for edge in graph.edges {
-                    out += "{\"parent\":\(Self.json(edge.parent)),\"child\":\(Self.json(edge.child)),\"calls\":\(edge.calls),"
-                        + "\"errors\":\(edge.errors),\"p50Nanos\":\(edge.p50),\"query\":\(Self.json(edge.query))}\n"
+                    out += "{\"parent\":\(PrintJSON.string(edge.parent)),\"child\":\(PrintJSON.string(edge.child)),\"calls\":\(edge.calls),"
+                        + "\"errors\":\(edge.errors),\"p50Nanos\":\(edge.p50),\"query\":\(PrintJSON.string(edge.query))}\n"
                 }
             }
         } else {
@@ -59,18 +59,12 @@ struct StatsCommand: ParsableCommand {
             case .text: out = LatencyView.plainText(rows: rows, width: columns).joined(separator: "\n") + "\n"
             case .json:
                 for row in rows {
-                    out += "{\"service\":\(Self.json(row.key.service)),\"operation\":\(row.key.operation.map(Self.json) ?? "null"),"
+                    out += "{\"service\":\(PrintJSON.string(row.key.service)),\"operation\":\(row.key.operation.map(PrintJSON.string) ?? "null"),"
                         + "\"count\":\(row.count),\"errors\":\(row.errors),\"p50Nanos\":\(row.p50),\"p90Nanos\":\(row.p90),"
                         + "\"p99Nanos\":\(row.p99),\"maxNanos\":\(row.max)}\n"
                 }
             }
         }
         FileHandle.standardOutput.write(Data(out.utf8))
-    }
-
-    static func json(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        OTLPJSONEncoder.writeString(text, into: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

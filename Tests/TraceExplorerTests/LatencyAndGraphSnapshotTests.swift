@@ -36,7 +36,7 @@ import TerminalUI
     static func latencyScreen(_ index: LatencyIndex, area: Rect, moves: Int = 0) -> LatencyScreen {
         var screen = LatencyScreen()
         screen.setRows(index.rows(), histogram: [])
-        for _ in 0..<moves { _ = screen.perform(.down, context) }
+        for _ in 0..<moves { _ = screen.perform(.move(.down), context) }
         if let key = screen.selectedKey {
             screen.setHistogram(index.histogram(key, buckets: LatencyView.histogramBuckets(in: area)), for: key)
         }
@@ -124,8 +124,8 @@ import TerminalUI
         var index = Self.index()
         var screen = LatencyScreen()
         #expect(screen.setRows(index.rows(), histogram: []) == LatencyIndex.Key(service: "api-gateway"))
-        _ = screen.perform(.down, Self.context)
-        let outcome = screen.perform(.down, Self.context)
+        _ = screen.perform(.move(.down), Self.context)
+        let outcome = screen.perform(.move(.down), Self.context)
         let key = LatencyIndex.Key(service: "api-gateway", operation: "POST /orders")
         #expect(outcome == .selected(key))
         #expect(screen.selectedKey == key)
@@ -150,10 +150,10 @@ import TerminalUI
         #expect(screen.perform(.slowest, Self.context) == .none)
         screen.setRows(Self.index().rows(), histogram: [])
         #expect(screen.perform(.slowest, Self.context) == .slowestTraces(service: "api-gateway", operation: nil))
-        _ = screen.perform(.down, Self.context)
+        _ = screen.perform(.move(.down), Self.context)
         #expect(screen.perform(.slowest, Self.context) == .slowestTraces(service: "api-gateway", operation: "GET /orders"))
-        #expect(screen.perform(.last, Self.context) == .selected(.init(service: "payments", operation: "charge")))
-        #expect(screen.perform(.last, Self.context) == .none)
+        #expect(screen.perform(.move(.last), Self.context) == .selected(.init(service: "payments", operation: "charge")))
+        #expect(screen.perform(.move(.last), Self.context) == .none)
         for key in [Key.escape, .backspace, .char("P")] {
             #expect(screen.action(for: key, Self.context) == .close)
         }
@@ -203,7 +203,7 @@ import TerminalUI
 
     static func graphLines(_ graph: ServiceGraph, _ width: Int, _ height: Int, moves: Int = 0) -> [String] {
         var screen = ServiceGraphScreen(graph: graph)
-        for _ in 0..<moves { _ = screen.perform(.down, context) }
+        for _ in 0..<moves { _ = screen.perform(.move(.down), context) }
         return draw(width, height) { ServiceGraphView.render(screen, area: $0, into: &$1) }
     }
 
@@ -237,7 +237,7 @@ import TerminalUI
                                 Self.edge("checkout", "inventory", 9), Self.edge("inventory", "frontend", 1)])
         var screen = ServiceGraphScreen(graph: graph)
         #expect(screen.drawing.width > 40)
-        _ = screen.perform(.last, Self.context)
+        _ = screen.perform(.move(.last), Self.context)
         var buffer = CellBuffer(width: 40, height: 24)
         ServiceGraphView.render(screen, area: Self.area(40, 24), into: &buffer)
         let lines = buffer.lines()
@@ -261,8 +261,8 @@ import TerminalUI
     @Test func graphOutcomesAndSelection() {
         var screen = ServiceGraphScreen(graph: Self.diamond)
         #expect(screen.perform(.filter, Self.context) == .filter(#"{service="A"} > {service="B"}"#))
-        _ = screen.perform(.down, Self.context)
-        _ = screen.perform(.down, Self.context)
+        _ = screen.perform(.move(.down), Self.context)
+        _ = screen.perform(.move(.down), Self.context)
         #expect(screen.selectedEdge?.parent == "B")
         // A new graph with an edge before it: the selection stays on B -> D.
         screen.setGraph(Self.graph(Self.diamond.edges + [Self.edge("A", "A2", 1)]))
