@@ -74,12 +74,12 @@ measure() {
     fi
 }
 
-# "run 1: B bytes, S spans (I malformed skipped), T traces in X s: ... peak RSS M MiB = P B/span"
+# "run 1: N decode threads, B bytes, S spans (I malformed skipped), T traces in X s: ... peak RSS M MiB = P B/span"
 tracetty_run() { # tag run file
     measure "$bin" load-bench "$3" --runs 1
     local line; line="$(grep '^run 1:' "$tmp/stdout")"
     local bytes spans traces secs bps
-    read -r bytes spans traces secs bps < <(sed -E 's/^run 1: ([0-9]+) bytes, ([0-9]+) spans[^,]*, ([0-9]+) traces in ([0-9.]+) s:.* = ([0-9]+) B\/span$/\1 \2 \3 \4 \5/' <<<"$line")
+    read -r bytes spans traces secs bps < <(sed -E 's/^run 1: [0-9]+ decode threads?, ([0-9]+) bytes, ([0-9]+) spans[^,]*, ([0-9]+) traces in ([0-9.]+) s:.* = ([0-9]+) B\/span$/\1 \2 \3 \4 \5/' <<<"$line")
     local wall user sys kib; read -r wall user sys kib <"$tmp/rusage"
     if (( kib == 0 )); then kib=$(( bps * spans / 1024 )); fi   # fallback: the binary's own getrusage
     printf '%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\t%s\t%s\t%s\n' "$1" "$2" "$bytes" "$spans" "$traces" "$secs" "$kib" "$user" "$sys" "$wall" >>"$results"

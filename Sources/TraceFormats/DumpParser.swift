@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import TraceModel
 
 /// A growable byte buffer on malloc'd memory, so lines can be handed to the
@@ -72,10 +73,19 @@ final class DumpParser {
     private(set) var unrecognizedHint: String? = nil
     private(set) var spansHandedOver = 0
 
-    init(source: String, limits: DumpLimits) {
+    /// Threads decoding lines; 1: all on the caller's thread.
+    private let parallelism: Int
+    /// Lines being decoded on other threads, oldest first; merged in file order.
+    private var inFlight: [LineJob] = []
+
+    /// `linesOnly`: the input is known to be whole lines of records (a piece
+    /// of a line-per-record dump); decoded on the caller's thread.
+    init(source: String, limits: DumpLimits, linesOnly: Bool = false) {
         self.source = source
         self.limits = limits
         ctx = DecodeContext(maxDepth: limits.maxDepth)
+        parallelism = linesOnly ? 1 : max(1, limits.effectiveDecodeThreads)
+        if linesOnly { mode = .lines }
     }
 
     var isStopped: Bool { mode == .stopped }
@@ -216,7 +226,65 @@ final class DumpParser {
 
     // MARK: lines
 
+    /// With more than one thread, complete lines go to decode jobs (each
+    /// a `linesOnly` parser of its own) while the caller reads on and
+    /// stores what earlier jobs decoded. Anything done here in line (a line
+    /// too long, the last line) first waits for every job, so line numbers
+    /// and the order of spans are the same as on one thread.
     private func processLines(final: Bool) {
+        if parallelism > 1 && !skippingLongLine {
+            submitJobs()
+            collectJobs(waitingBeyond: parallelism * 2)
+            // Later lines wait while jobs are out; with none out (input that
+            // comes in small pieces) they are decoded here as they complete.
+            if !inFlight.isEmpty && !final && buffer.count <= limits.maxLineBytes { return }
+        }
+        collectJobs(waitingBeyond: 0)
+        processLinesInline(final: final)
+    }
+
+    /// Cuts the buffer's complete lines into jobs of about `decodePieceBytes`;
+    /// the rest waits for more input.
+    private func submitJobs() {
+        let p = buffer.base
+        let n = buffer.count
+        var start = 0
+        let piece = limits.decodePieceBytes
+        while n - start >= piece, let nl = findNewline(from: start + piece - 1) {
+            let job = LineJob(bytes: Array(UnsafeBufferPointer(start: p + start, count: nl + 1 - start)),
+                              parser: DumpParser(source: source, limits: limits, linesOnly: true))
+            inFlight.append(job)
+            DispatchQueue.global(qos: .userInitiated).async { job.run() }
+            start = nl + 1
+        }
+        buffer.removeFirst(start)
+    }
+
+    /// Merges finished jobs in order; waits for the oldest while more than `limit` are out.
+    private func collectJobs(waitingBeyond limit: Int) {
+        while let oldest = inFlight.first {
+            if inFlight.count > limit {
+                oldest.done.wait()
+            } else if oldest.done.wait(timeout: .now()) == .timedOut {
+                return
+            }
+            inFlight.removeFirst()
+            merge(oldest.parser)
+        }
+    }
+
+    private func merge(_ piece: DumpParser) {
+        for issue in piece.issues { addIssue(line: lineCount + issue.line, reason: issue.reason) }
+        issueCount += piece.issueCount - piece.issues.count
+        lineCount += piece.lineCount
+        records += piece.records
+        if family == nil { family = piece.family }
+        if piece.sawContent { sawContent = true }
+        let spans = piece.takeSpans()
+        if ctx.spans.isEmpty { ctx.spans = spans } else { ctx.spans.append(contentsOf: spans) }
+    }
+
+    private func processLinesInline(final: Bool) {
         let p = buffer.base
         let n = buffer.count
         var start = 0
@@ -357,6 +425,25 @@ final class DumpParser {
             records += 1
             for issue in ctx.issues { addIssue(line: locator.locate(issue.offset).line, reason: issue.reason) }
         }
+    }
+}
+
+/// A piece of complete lines and the parser that decodes it on a worker
+/// thread. Only the worker touches `parser` until `done` is signalled.
+final class LineJob: @unchecked Sendable {
+    private let bytes: [UInt8]
+    let parser: DumpParser
+    let done = DispatchSemaphore(value: 0)
+
+    init(bytes: [UInt8], parser: DumpParser) {
+        self.bytes = bytes
+        self.parser = parser
+    }
+
+    func run() {
+        bytes.withUnsafeBytes { parser.feed($0) }
+        parser.finish()
+        done.signal()
     }
 }
 

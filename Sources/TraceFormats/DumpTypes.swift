@@ -118,14 +118,29 @@ public struct DumpLimits: Sendable, Equatable {
     public var maxDepth: Int
     public var maxIssueRecords: Int
     public var chunkBytes: Int
+    /// Threads that decode the lines of a line-per-record dump; 0: one per
+    /// core this process may run on (`ProcessorCount.available`). Spans
+    /// still come out in file order.
+    public var decodeThreads: Int
+    /// With more than one decode thread, complete lines are handed over in
+    /// pieces of about this many bytes (small only in tests).
+    public var decodePieceBytes: Int
 
     public init(maxLineBytes: Int = 64 << 20, maxDocumentBytes: Int = 1 << 30, maxDepth: Int = 64,
-                maxIssueRecords: Int = 1000, chunkBytes: Int = 4 << 20) {
+                maxIssueRecords: Int = 1000, chunkBytes: Int = 4 << 20, decodeThreads: Int = 0,
+                decodePieceBytes: Int = 1 << 20) {
         self.maxLineBytes = maxLineBytes
         self.maxDocumentBytes = maxDocumentBytes
         self.maxDepth = maxDepth
         self.maxIssueRecords = maxIssueRecords
         self.chunkBytes = chunkBytes
+        self.decodeThreads = decodeThreads
+        self.decodePieceBytes = max(decodePieceBytes, 1)
+    }
+
+    /// `decodeThreads` with 0 resolved.
+    public var effectiveDecodeThreads: Int {
+        decodeThreads > 0 ? decodeThreads : ProcessorCount.available
     }
 }
 

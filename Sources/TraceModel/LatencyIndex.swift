@@ -96,7 +96,7 @@ public struct LatencyIndex: Sendable {
         mutating func record(_ nanos: UInt64, isError: Bool) {
             count += 1
             if isError { errors += 1 }
-            added.record(nanos)
+            LatencyIndex.record(nanos, count: 1, into: &added)
         }
 
         mutating func unrecord(_ nanos: UInt64, isError: Bool) {
@@ -112,7 +112,11 @@ public struct LatencyIndex: Sendable {
                 return
             }
             if removed == nil { removed = LatencyIndex.emptyHistogram() }
-            removed?.record(nanos)
+            if var histogram = removed {
+                removed = nil  // keep the storage unique while it is recorded into
+                LatencyIndex.record(nanos, count: 1, into: &histogram)
+                removed = histogram
+            }
             if let removedCount = removed?.totalCount, removedCount >= LatencyIndex.compactionFloor,
                removedCount >= UInt64(count) {
                 compact()
@@ -124,7 +128,7 @@ public struct LatencyIndex: Sendable {
         /// (same layout, so the same bucket).
         mutating func compact() {
             var live = LatencyIndex.emptyHistogram()
-            forEachLiveBucket { value, count in live.record(value, count: UInt32(truncatingIfNeeded: count)) }
+            forEachLiveBucket { value, count in LatencyIndex.record(value, count: UInt32(truncatingIfNeeded: count), into: &live) }
             added = live
             removed = nil
         }
@@ -171,6 +175,31 @@ public struct LatencyIndex: Sendable {
     /// counters rather than the ~40 x 1,024 a fixed range of hours would.
     static func emptyHistogram() -> Histogram<UInt32> {
         Histogram<UInt32>(numberOfSignificantValueDigits: .three)
+    }
+
+    /// Records into `histogram`, sizing it for the value first when it is
+    /// out of range. HdrHistogram's own auto-resize grows one bucket at a
+    /// time through an unspecialised generic append (a sixth of a 1M-span
+    /// load went there); an empty histogram is made anew to cover the value
+    /// with 16x headroom, so a key grows a few times at most. The bucket
+    /// layout depends only on the lowest value and precision, so histograms
+    /// of any range still line up bucket for bucket.
+    @inline(__always)
+    static func record(_ value: UInt64, count: UInt32, into histogram: inout Histogram<UInt32>) {
+        if value > histogram.highestTrackableValue {
+            grow(&histogram, toCover: value)
+        }
+        histogram.record(value, count: count)
+    }
+
+    static func grow(_ histogram: inout Histogram<UInt32>, toCover value: UInt64) {
+        // Values are clamped to maxTrackedNanos (2^52) before recording, so x16 cannot overflow.
+        let headroom = Swift.max(Swift.min(value, maxTrackedNanos), 1_024) * 16
+        var bigger = Histogram<UInt32>(lowestDiscernibleValue: 1, highestTrackableValue: headroom,
+                                       numberOfSignificantValueDigits: .three)
+        bigger.autoResize = true
+        if histogram.totalCount > 0 { bigger.add(histogram) }
+        histogram = bigger
     }
 
     /// The nearest rank of the `perMille`/1000 percentile among `count` values

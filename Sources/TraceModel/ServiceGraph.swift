@@ -101,7 +101,7 @@ public struct ServiceGraph: Sendable, Hashable {
             let i = Int(slot ?? 0)
             calls[i] += 1
             if isError { errors[i] += 1 }
-            durations[i].record(min(durationNanos, LatencyIndex.maxTrackedNanos))
+            LatencyIndex.record(min(durationNanos, LatencyIndex.maxTrackedNanos), count: 1, into: &durations[i])
         }
 
         var graph: ServiceGraph {

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// Bounds on what the store keeps. A bound that bites is counted in `TraceStore.Counters`.
@@ -215,18 +216,58 @@ public struct TraceStore: Sendable {
 
     /// Re-derives the summaries of traces that changed since the last call.
     public mutating func refreshSummaries() {
-        for id in dirty { refreshSummary(id) }
+        if dirty.count >= Self.parallelSummaryMinimum {
+            refreshSummariesInParallel()
+        } else {
+            for id in dirty { refreshSummary(id) }
+        }
         dirty.removeAll(keepingCapacity: true)
+    }
+
+    /// Below this many stale traces, summaries are made on the caller's thread.
+    static let parallelSummaryMinimum = 2_048
+
+    /// A whole dump's summaries: trees and facts are made on every core
+    /// (they only read the arena), then stored in order on this thread.
+    private mutating func refreshSummariesInParallel() {
+        let ids = dirty
+        let arena = self.arena
+        let records = self.records
+        var made = [(facts: SummaryFacts, rootOffset: Int)?](repeating: nil, count: ids.count)
+        let pieces = 64
+        made.withUnsafeMutableBufferPointer { buffer in
+            // Each piece writes only its own slots.
+            let out = DisjointSlots(buffer: buffer)
+            DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+                let range = (ids.count * piece / pieces)..<(ids.count * (piece + 1) / pieces)
+                for i in range {
+                    guard let record = records[ids[i]], record.isDirty || !record.hasSummary else { continue }
+                    out.buffer[i] = Self.facts(of: record, arena: arena)
+                }
+            }
+        }
+        for (i, facts) in made.enumerated() {
+            if let facts { store(facts.facts, rootOffset: facts.rootOffset, for: ids[i]) }
+        }
     }
 
     /// Re-derives one trace's summary if it is stale.
     private mutating func refreshSummary(_ id: TraceID) {
         // Evicted since it was listed, or already fresh: nothing to do.
         guard let record = records[id], record.isDirty || !record.hasSummary else { return }
+        let made = Self.facts(of: record, arena: arena)
+        store(made.facts, rootOffset: made.rootOffset, for: id)
+    }
+
+    private static func facts(of record: Record, arena: SpanArena) -> (facts: SummaryFacts, rootOffset: Int) {
         let source = StoredSpans(arena: arena, bytes: record.bytes, count: Int(record.spanCount))
         let facts = SummaryFacts(source: source, tree: TraceTree(source: source))
+        return (facts, facts.root.map { source.headers[$0].offset } ?? -1)
+    }
+
+    private mutating func store(_ facts: SummaryFacts, rootOffset: Int, for id: TraceID) {
         let packed = PackedSummary(
-            start: facts.start, duration: facts.duration, rootOffset: facts.root.map { source.headers[$0].offset } ?? -1,
+            start: facts.start, duration: facts.duration, rootOffset: rootOffset,
             errorCount: Int32(clamping: facts.errorCount), depth: Int32(clamping: facts.depth),
             rootCount: Int32(clamping: facts.rootCount), services: serviceLists.index(of: facts.services) ?? .max,
             isIncomplete: facts.isIncomplete)
@@ -432,6 +473,11 @@ extension TraceStore {
 
 /// A trace's stored spans as the tree and the summary read them: headers
 /// only, attributes skipped.
+/// A buffer whose slots are written by several threads, each its own.
+struct DisjointSlots<Element>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Element>
+}
+
 struct StoredSpans: SummarySource {
     let arena: SpanArena
     let bytes: [UInt8]

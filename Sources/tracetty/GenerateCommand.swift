@@ -63,6 +63,9 @@ struct LoadBenchCommand: ParsableCommand {
     @Option(help: "Repeat the load this many times and report each run.")
     var runs = 1
 
+    @Option(help: "Threads decoding lines (0: one per core this process may use).")
+    var decodeThreads = 0
+
     func run() throws {
         for run in 1...max(1, runs) {
             let store = SharedTraceStore(limits: TraceStoreLimits(maxSpans: Int.max / 2, maxSpansPerTrace: Int.max / 2))
@@ -73,7 +76,7 @@ struct LoadBenchCommand: ParsableCommand {
             let elapsed = try clock.measure {
                 for file in files {
                     var fileBytes = 0
-                    let summary = try DumpReader(path: file).read(
+                    let summary = try DumpReader(path: file, limits: DumpLimits(decodeThreads: decodeThreads)).read(
                         onSpans: { store.add($0) }, onProgress: { fileBytes = $0.bytesRead })
                     bytes += fileBytes
                     spans += summary.spans
@@ -86,7 +89,8 @@ struct LoadBenchCommand: ParsableCommand {
             var usage = rusage()
             getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
             let peakBytes = Int(usage.ru_maxrss) * 1024
-            print("run \(run): \(bytes) bytes, \(spans) spans (\(issues) malformed skipped), \(store.traceCount) traces in \(String(format: "%.3f", seconds)) s: "
+            let threads = decodeThreads > 0 ? decodeThreads : ProcessorCount.available
+            print("run \(run): \(threads) decode thread\(threads == 1 ? "" : "s"), \(bytes) bytes, \(spans) spans (\(issues) malformed skipped), \(store.traceCount) traces in \(String(format: "%.3f", seconds)) s: "
                   + "\(String(format: "%.1f", Double(bytes) / seconds / 1e6)) MB/s, \(String(format: "%.0f", Double(spans) / seconds)) spans/s, "
                   + "peak RSS \(peakBytes / 1_048_576) MiB = \(spans > 0 ? peakBytes / spans : 0) B/span")
         }

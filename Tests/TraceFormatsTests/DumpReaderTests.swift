@@ -236,4 +236,48 @@ struct SyntheticTracesTests {
         #expect(failing[0].attribute("error") == .bool(true))
         #expect(failing[2].events.contains { $0.name == "exception" })
     }
+
+    /// Lines decoded on several threads come out as on one: the same spans
+    /// in the same order, the same issues at the same line numbers, with
+    /// malformed, blank, CRLF and too-long lines mixed in, plain and gzip.
+    @Test func decodingOnSeveralThreadsMatchesOneThread() throws {
+        var generator = SyntheticTraces(seed: 11)
+        // Small traces only, so only the padded lines pass the line bound.
+        func small() -> [Span] {
+            var trace = generator.nextTrace()
+            while trace.count > 20 { trace = generator.nextTrace() }
+            return trace
+        }
+        var lines: [String] = []
+        for i in 0..<1_500 {
+            switch i % 37 {
+            case 5: lines.append(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"x"}]}]}]}"#)
+            case 9: lines.append("")
+            case 13: lines.append(#"{"resourceSpans":["#)
+            case 21: lines.append(#"{"resourceSpans":[],"pad":""# + String(repeating: "y", count: 3_000) + "\"}")
+            case 30: lines.append(String(DumpReaderTests.otlpLine(small()).dropLast()) + "\r")
+            default: lines.append(String(DumpReaderTests.otlpLine(small()).dropLast()))
+            }
+        }
+        let bytes = Array(lines.joined(separator: "\n").utf8)
+        for gzip in [false, true] {
+            let path = try temporaryFile(gzip ? Gzip.compress(bytes) : bytes, name: gzip ? "mixed.ndjson.gz" : "mixed.ndjson")
+            let one = try readFile(path, limits: DumpLimits(maxLineBytes: 2_500, chunkBytes: 8_192, decodeThreads: 1))
+            #expect(one.spans.count > 3_000)
+            #expect(one.summary.issueCount == 41 + 41 + 40)  // i % 37 == 5, 13, 21 below 1,500
+            for threads in [2, 4] {
+                for piece in [1, 700, 5_000] {
+                    let many = try readFile(path, limits: DumpLimits(maxLineBytes: 2_500, chunkBytes: 8_192,
+                                                                     decodeThreads: threads, decodePieceBytes: piece))
+                    #expect(many.spans == one.spans, "threads \(threads), piece \(piece), gzip \(gzip)")
+                    #expect(many.summary == one.summary, "threads \(threads), piece \(piece), gzip \(gzip)")
+                    #expect(many.progress.last?.spans == one.spans.count)
+                }
+            }
+            // The in-memory decoder takes the same path.
+            let memory = try DumpDecoder.decode(bytes, source: path, limits: DumpLimits(maxLineBytes: 2_500, decodeThreads: 3, decodePieceBytes: 4_096))
+            #expect(memory.spans == one.spans)
+            #expect(memory.summary.issues == one.summary.issues)
+        }
+    }
 }

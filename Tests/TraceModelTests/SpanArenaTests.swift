@@ -86,6 +86,38 @@ import Testing
         #expect(packed.errorCount == 1)
     }
 
+    /// Past `parallelSummaryMinimum` stale traces the summaries are made on
+    /// several threads: each must equal the one made from the trace's spans,
+    /// when all are new and again when some grew and others did not.
+    @Test func summariesMadeInParallelMatchTheOnesFromSpans() throws {
+        var store = TraceStore()
+        var spansByTrace: [TraceID: [Span]] = [:]
+        let services = [Resource(serviceName: "front"), Resource(serviceName: "back"), Resource(serviceName: "db")]
+        func addSpan(trace: Int, index: Int) {
+            let id = TraceID(low: UInt64(trace + 1))
+            var span = Span(traceID: id, spanID: SpanID(UInt64(trace * 100 + index + 1)),
+                            parentSpanID: index == 0 ? nil : SpanID(UInt64(trace * 100 + (index - 1) / 2 + 1)),
+                            name: "op\(index % 4)", startTimeUnixNano: UInt64(1_000 * trace + 10 * index),
+                            durationNano: UInt64(500 - 10 * index), resource: services[(trace + index) % 3])
+            if index == 3 && trace % 7 == 0 { span.status = SpanStatus(code: .error) }
+            store.add(span)
+            spansByTrace[id, default: []].append(span)
+        }
+        let traces = TraceStore.parallelSummaryMinimum + 1_000
+        for trace in 0..<traces { for index in 0..<(1 + trace % 6) { addSpan(trace: trace, index: index) } }
+        func check() {
+            let summaries = store.summaries()
+            #expect(summaries.count == traces)
+            for packed in summaries {
+                let direct = Trace(traceID: packed.traceID, spans: spansByTrace[packed.traceID] ?? [], lastUpdate: packed.lastUpdate).summary
+                #expect(packed == direct)
+            }
+        }
+        check()
+        for trace in stride(from: 0, to: traces, by: 1) where trace % 5 != 0 { addSpan(trace: trace, index: 6 + trace % 3) }
+        check()
+    }
+
     @Test func aProcessWithManyTagsStaysWithItsTraceAndIsEvictedWithIt() throws {
         let big = Resource(serviceName: "wide", attributes: (0..<65).map { Attribute("k\($0)", .int(Int64($0))) })
         var store = TraceStore(limits: TraceStoreLimits(maxSpans: 1))
