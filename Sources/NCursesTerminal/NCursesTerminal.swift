@@ -156,12 +156,22 @@ public final class NCursesTerminal: TerminalBackend {
         previous = nil
     }
 
+    /// Forgets the frame and what curses believes is on the terminal: the
+    /// next `draw` clears the screen and sends every cell.
+    public func repaintAll() {
+        guard isActive else { return }
+        previous = nil
+        clearok(window, true)
+    }
+
     /// Draws `buffer`, sending only the cells that changed since the last frame (all of
     /// them on the first frame, after a resize, a size change or `invalidate()`).
     /// Cells beyond the screen are skipped. `cursor` shows the cursor there (e.g. in a
     /// search field); nil hides it.
-    public func draw(_ buffer: CellBuffer, cursor: (x: Int, y: Int)? = nil) {
+    public func draw(_ frame: CellBuffer, cursor: (x: Int, y: Int)? = nil) {
         guard isActive else { return }
+        var buffer = frame
+        buffer.mergeInvisibleStyleChanges()
         let (screenWidth, screenHeight) = size
         let full = previous == nil || previous?.width != buffer.width || previous?.height != buffer.height
         if full {
@@ -169,7 +179,7 @@ public final class NCursesTerminal: TerminalBackend {
         }
         let runs = buffer.diff(from: full ? nil : previous)
         for run in runs where run.y < screenHeight {
-            let style = run.style.degraded(to: colorMode)
+            let style = Self.dimAsGrey(run.style.degraded(to: colorMode), colorMode: colorMode)
             let attrs = tracetty_attrs(UInt32(style.attributes.rawValue))
             let pair = pairNumber(for: style)
             for (offset, cell) in run.cells.enumerated() where !cell.isContinuation {
@@ -244,12 +254,25 @@ public final class NCursesTerminal: TerminalBackend {
         }
     }
 
+    /// Dim default-coloured text drawn as grey where there are 256 colours:
+    /// terminfo has no "dim off", so every end of a dim run was an sgr0 and a
+    /// fresh start of the next style.
+    static func dimAsGrey(_ style: Style, colorMode: ColorMode) -> Style {
+        guard colorMode == .palette256, style.attributes.contains(.dim), style.foreground == .default else { return style }
+        var grey = style
+        grey.foreground = .palette(245)
+        grey.attributes.remove(.dim)
+        return grey
+    }
+
     // MARK: - Colour pairs
 
     private func pairNumber(for style: Style) -> Int32 {
         guard colorMode != .none else { return 0 }
         let key = PairKey(foreground: style.foreground.degraded(to: colorMode), background: style.background.degraded(to: colorMode))
-        if key.foreground == .default && key.background == .default && hasDefaultColors { return 0 }
+        // Default text gets a pair of its own rather than pair 0: going from a
+        // coloured pair to pair 0 with no attributes makes ncurses send sgr0
+        // and set everything again, a dozen bytes at every colour change.
         if let pair = pairs[key] { return pair }
         if nextPair < pairLimit,
            init_extended_pair(nextPair, colorNumber(key.foreground, isForeground: true), colorNumber(key.background, isForeground: false)) == OK {

@@ -25,6 +25,26 @@ public struct CellBuffer: Hashable, Sendable {
         return cells[y * width + x]
     }
 
+    /// For drawing only: a blank that would look the same in its left
+    /// neighbour's style (same background, no underline or reverse on
+    /// either) takes that style, so a backend sends no colour change for
+    /// the space between two words of different colours.
+    public mutating func mergeInvisibleStyleChanges() {
+        let visibleOnBlank: TextAttributes = [.underline, .reverse]
+        for y in 0..<height {
+            let row = y * width
+            for x in 1..<max(width, 1) {
+                let cell = cells[row + x]
+                guard cell.grapheme == " " else { continue }
+                let left = cells[row + x - 1].style
+                guard left != cell.style, left.background == cell.style.background,
+                      cell.style.attributes.isDisjoint(with: visibleOnBlank),
+                      left.attributes.isDisjoint(with: visibleOnBlank) else { continue }
+                cells[row + x].style = left
+            }
+        }
+    }
+
     // MARK: - Writing
 
     /// Fills `rect` (clipped to the buffer) with blanks of `style`.

@@ -9,6 +9,9 @@ public protocol TerminalBackend: AnyObject {
     func readEvent(timeoutMilliseconds: Int) -> InputEvent?
     /// Gives the terminal back to the shell until `fg`.
     func suspendToShell()
+    /// Ctrl-L: the next `draw` clears the terminal and sends every cell (a
+    /// screen garbled by another program's output, a lost byte over SSH).
+    func repaintAll()
 }
 
 /// A terminal in memory: frames land in a `CellBuffer`, input comes from a
@@ -76,6 +79,9 @@ public final class BufferTerminal: TerminalBackend {
     }
 
     public func suspendToShell() { suspensions += 1 }
+
+    public private(set) var repaints = 0
+    public func repaintAll() { repaints += 1 }
 
     /// The screen as text lines, for assertions.
     public var lines: [String] { screen.lines() }

@@ -65,6 +65,8 @@ public enum ExplorerEffect: Sendable, Equatable {
     case loadTrace(TraceID)
     /// Ctrl-Z: give the terminal to the shell until `fg`.
     case suspend
+    /// Ctrl-L: clear the terminal and send the whole screen again.
+    case repaint
     /// Evaluate `query` over the whole store off the UI's path; answer with `.computed(.filtered)`.
     case filterStore(TraceQuery, generation: Int)
     /// Analyse the open trace (skew, critical path) off the UI's path; answer with `.computed(.analysis)`.
@@ -126,13 +128,14 @@ public struct ReplayKeys: ExplorerComponent, Sendable {
 
 /// The keys that work everywhere.
 public struct GlobalKeys: ExplorerComponent, Sendable {
-    public enum Action: Sendable, Equatable { case help, quit, suspend }
+    public enum Action: Sendable, Equatable { case help, quit, suspend, repaint }
 
     public func bindings(_ context: ComponentContext) -> [KeyBinding<Action>] {
         [
             KeyBinding([.char("?")], "help: every key", hint: "help", .help),
             KeyBinding([.char("q"), .ctrl("c")], "quit", hint: "quit", .quit),
             KeyBinding([.ctrl("z")], "suspend to the shell (fg resumes)", .suspend),
+            KeyBinding([.ctrl("l")], "repaint the whole screen", .repaint),
         ]
     }
 }
@@ -509,6 +512,7 @@ public struct ExplorerModel: Sendable {
             case .help: overlay = .help(HelpOverlay(underlying: screenFocus))
             case .quit: return [.quit(status: 0)]
             case .suspend: return [.suspend]
+            case .repaint: return [.repaint]
             }
         }
         return []

@@ -95,6 +95,12 @@ public struct ExplorerRuntime {
     public private(set) var model: ExplorerModel
     /// How long a read waits for input: the loop's pace when idle.
     public var pollMilliseconds = 33
+    /// While spans keep arriving the list and the open trace take them in at
+    /// most this often (the first change after a quiet spell at once): each
+    /// refresh scrolls the list and repaints the old selection, which is most
+    /// of the bytes a live screen sends over SSH.
+    public var refreshIntervalNanos: UInt64 = ExplorerRuntime.defaultRefreshIntervalNanos
+    public static let defaultRefreshIntervalNanos: UInt64 = 1_000_000_000
 
     public init(model: ExplorerModel, store: SharedTraceStore, feed: any ExplorerFeed, backend: any TerminalBackend,
                 clock: any ExplorerClock, worker: BackgroundWorker) {
@@ -135,7 +141,7 @@ public struct ExplorerRuntime {
             // A refresh merges what changed into the list; under a flood the
             // next one waits at least four times as long as this one took
             // (the loop keeps draining spans and answering keys in between).
-            let interval = max(status.loading ? 250_000_000 : 100_000_000, lastRefreshCost * 4)
+            let interval = max(status.loading ? min(250_000_000, refreshIntervalNanos) : refreshIntervalNanos, lastRefreshCost * 4)
             if !model.paused, store.version != seenVersion,
                wasLoading != status.loading || now &- lastRefresh >= interval || seenVersion == .max {
                 refresh()
@@ -199,6 +205,8 @@ public struct ExplorerRuntime {
             }
         case .suspend:
             backend.suspendToShell()
+        case .repaint:
+            backend.repaintAll()
         case .filterStore(let query, let generation):
             let store = self.store
             worker.submit {

@@ -76,4 +76,29 @@ import Testing
         }
         #expect(replay == b)
     }
+
+    /// A space between words of different colours takes the colour before it
+    /// (nothing changes on screen, one colour change fewer goes out); a
+    /// space that would show the difference keeps its style.
+    @Test func blanksTakeTheirLeftNeighboursStyleOnlyWhereItLooksTheSame() {
+        let red = Style(foreground: .palette(196))
+        let blue = Style(foreground: .palette(21))
+        let shaded = Style(background: .palette(238))
+        var buffer = CellBuffer(width: 12, height: 1)
+        _ = buffer.put("ab", x: 0, y: 0, style: red)
+        _ = buffer.put("cd", x: 3, y: 0, style: blue)
+        _ = buffer.put(" ", x: 5, y: 0, style: Style(attributes: [.underline]))
+        _ = buffer.put("e", x: 6, y: 0, style: blue)
+        _ = buffer.put(" ", x: 7, y: 0, style: shaded)
+        _ = buffer.put("f", x: 8, y: 0, style: Style(foreground: .palette(21), attributes: [.reverse]))
+        var merged = buffer
+        merged.mergeInvisibleStyleChanges()
+        #expect(merged.lines() == buffer.lines())
+        #expect(merged[2, 0].style == red)            // plain space after red text: red
+        #expect(merged[5, 0].style == buffer[5, 0].style)  // underlined: shows
+        #expect(merged[7, 0].style == shaded)          // another background: shows
+        #expect(merged[9, 0].style == buffer[9, 0].style)  // after reverse video: shows
+        #expect(merged[10, 0].style == Style.plain)    // after the space at 9, which kept plain
+        #expect(buffer.diff(from: nil).count > merged.diff(from: nil).count)
+    }
 }

@@ -42,7 +42,9 @@ final class ScriptedFeed: ExplorerFeed {
         var model = ExplorerModel(width: terminal.width, height: terminal.height, title: "test")
         model.list.showsPlot = false
         if follow { model.setFollow(true) }
-        return ExplorerRuntime(model: model, store: store, feed: feed, backend: terminal, clock: clock, worker: .inline())
+        var runtime = ExplorerRuntime(model: model, store: store, feed: feed, backend: terminal, clock: clock, worker: .inline())
+        runtime.refreshIntervalNanos = 100_000_000
+        return runtime
     }
 
     static func newTrace(_ low: UInt64, at seconds: UInt64) -> [Span] {
@@ -61,6 +63,15 @@ final class ScriptedFeed: ExplorerFeed {
         #expect(runtime.model.trace?.trace.traceID == ExplorerFixtures.seedID)
         #expect(terminal.lines.contains { $0.contains("server-2 server-2") })
         #expect(terminal.cursor == nil)
+    }
+
+    @Test func ctrlLRepaintsTheWholeScreenWhereverFocusIs() {
+        let terminal = BufferTerminal(width: 80, height: 24, script: [
+            .event(.key(.ctrl("l"))), .event(.key(.enter)), .event(.key(.ctrl("l"))), .event(.key(.char("?"))), .event(.key(.ctrl("l"))),
+        ])
+        var runtime = Self.runtime(terminal, store: Self.seedStore(), feed: ScriptedFeed(), clock: ManualClock())
+        _ = runtime.run()
+        #expect(terminal.repaints == 3)
     }
 
     @Test func signalsEndWithTheirStatusAndCtrlZSuspends() {
@@ -89,6 +100,20 @@ final class ScriptedFeed: ExplorerFeed {
         _ = second.run()
         // 26 polls over 250 ms: refreshes at 0, 100 and 200 ms, so 21 of 26 traces are shown.
         #expect(second.model.list.totalCount == 21)
+    }
+
+    @Test func byDefaultALiveListTakesInArrivalsOnceASecond() {
+        // A trace arrives on every poll, a poll every 10 ms, for 2.5 s.
+        let batches = (0..<250).map { Self.newTrace(0x1800 + UInt64($0), at: UInt64($0)) }
+        let terminal = BufferTerminal(width: 100, height: 30, script: [.idle(250)])
+        terminal.whenScriptEnds = .quit(.controlC)
+        let clock = ManualClock()
+        var runtime = Self.runtime(terminal, store: SharedTraceStore(), feed: ScriptedFeed(batches: batches), clock: clock)
+        runtime.refreshIntervalNanos = ExplorerRuntime.defaultRefreshIntervalNanos
+        runtime.pollMilliseconds = 10
+        _ = runtime.run()
+        // Refreshes at 0, 1 and 2 s: the first trace at once, then 100 more each second.
+        #expect(runtime.model.list.totalCount == 201)
     }
 
     @Test func pauseFreezesTheListAndResumeCatchesUp() {
