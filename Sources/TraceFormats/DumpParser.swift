@@ -61,7 +61,7 @@ final class DumpParser {
 
     private enum Mode { case undecided, lines, document, stopped }
     private var mode = Mode.undecided
-    private let buffer = ByteBuffer()
+    private let buffer: ByteBuffer
     private var skippingLongLine = false
 
     private(set) var lineCount = 0
@@ -84,6 +84,7 @@ final class DumpParser {
         self.source = source
         self.limits = limits
         ctx = DecodeContext(maxDepth: limits.maxDepth)
+        buffer = ByteBuffer(capacity: linesOnly ? 16 : 1 << 16)  // a piece's lines are read in place
         parallelism = linesOnly ? 1 : max(1, limits.effectiveDecodeThreads)
         if linesOnly { mode = .lines }
     }
@@ -284,11 +285,12 @@ final class DumpParser {
         if ctx.spans.isEmpty { ctx.spans = spans } else { ctx.spans.append(contentsOf: spans) }
     }
 
-    private func processLinesInline(final: Bool) {
-        let p = buffer.base
-        let n = buffer.count
+    /// Decodes every line of `p[0..<n]` that ends in a newline; returns the
+    /// offset just past the last of them.
+    func decodeCompleteLines(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
         var start = 0
-        while start < n, let nl = findNewline(from: start) {
+        while start < n, let hit = memchr(p + start, Int32(ASCII.newline), n - start) {
+            let nl = UnsafeRawPointer(hit).assumingMemoryBound(to: UInt8.self) - p
             if skippingLongLine {
                 skippingLongLine = false
             } else if nl - start > limits.maxLineBytes {
@@ -299,6 +301,13 @@ final class DumpParser {
             lineCount += 1
             start = nl + 1
         }
+        return start
+    }
+
+    private func processLinesInline(final: Bool) {
+        let p = buffer.base
+        let n = buffer.count
+        var start = decodeCompleteLines(p, n)
         if final && skippingLongLine && start >= n {
             // The file ended inside a line that was too long.
             skippingLongLine = false
@@ -441,8 +450,9 @@ final class LineJob: @unchecked Sendable {
     }
 
     func run() {
-        bytes.withUnsafeBytes { parser.feed($0) }
-        parser.finish()
+        bytes.withUnsafeBufferPointer { lines in
+            if let base = lines.baseAddress { _ = parser.decodeCompleteLines(base, lines.count) }
+        }
         done.signal()
     }
 }

@@ -128,7 +128,7 @@ public struct DumpLimits: Sendable, Equatable {
 
     public init(maxLineBytes: Int = 64 << 20, maxDocumentBytes: Int = 1 << 30, maxDepth: Int = 64,
                 maxIssueRecords: Int = 1000, chunkBytes: Int = 4 << 20, decodeThreads: Int = 0,
-                decodePieceBytes: Int = 1 << 20) {
+                decodePieceBytes: Int = 256 << 10) {
         self.maxLineBytes = maxLineBytes
         self.maxDocumentBytes = maxDocumentBytes
         self.maxDepth = maxDepth

@@ -97,6 +97,24 @@ public struct TraceStore: Sendable {
         self.arena = SpanArena(tableCapacity: tableCapacity)
     }
 
+    /// Where the store's memory goes, in bytes, as far as it can tell from
+    /// inside (payloads and capacities, not the allocator's own overhead).
+    public func memoryFootprint() -> [(part: String, bytes: Int)] {
+        var payload = 0
+        var capacity = 0
+        for record in records.values {
+            payload += record.bytes.count
+            capacity += record.bytes.capacity
+        }
+        let entry = MemoryLayout<TraceID>.stride + MemoryLayout<Record>.stride
+        return [
+            ("span bytes (payload)", payload),
+            ("span byte arrays (capacity + 32-byte headers)", capacity + 32 * records.count),
+            ("trace records: \(records.count) of \(MemoryLayout<Record>.stride) B in a table of \(records.capacity)", records.capacity * entry),
+            ("arrival order, dirty list, change log", (arrivalOrder.capacity + dirty.capacity + changeLog.capacity + evictedLog.capacity) * MemoryLayout<TraceID>.stride),
+        ]
+    }
+
     /// Strings, resources and scopes written inline because their table was full.
     public var valuesInlinedPastTableBound: Int { arena.inlinedPastBound }
 
@@ -221,7 +239,8 @@ public struct TraceStore: Sendable {
         } else {
             for id in dirty { refreshSummary(id) }
         }
-        dirty.removeAll(keepingCapacity: true)
+        // A whole dump's list is not kept for the few stale traces of later calls.
+        dirty.removeAll(keepingCapacity: dirty.count < 65_536)
     }
 
     /// Below this many stale traces, summaries are made on the caller's thread.
@@ -230,24 +249,30 @@ public struct TraceStore: Sendable {
     /// A whole dump's summaries: trees and facts are made on every core
     /// (they only read the arena), then stored in order on this thread.
     private mutating func refreshSummariesInParallel() {
-        let ids = dirty
         let arena = self.arena
-        let records = self.records
-        var made = [(facts: SummaryFacts, rootOffset: Int)?](repeating: nil, count: ids.count)
-        let pieces = 64
-        made.withUnsafeMutableBufferPointer { buffer in
-            // Each piece writes only its own slots.
-            let out = DisjointSlots(buffer: buffer)
-            DispatchQueue.concurrentPerform(iterations: pieces) { piece in
-                let range = (ids.count * piece / pieces)..<(ids.count * (piece + 1) / pieces)
-                for i in range {
-                    guard let record = records[ids[i]], record.isDirty || !record.hasSummary else { continue }
-                    out.buffer[i] = Self.facts(of: record, arena: arena)
+        // In batches, so the facts waiting to be stored stay a few MiB.
+        let batch = 16_384
+        var made = [(facts: SummaryFacts, rootOffset: Int)?](repeating: nil, count: Swift.min(batch, dirty.count))
+        for first in stride(from: 0, to: dirty.count, by: batch) {
+            let ids = dirty[first..<Swift.min(first + batch, dirty.count)]
+            let records = self.records
+            let pieces = 16
+            made.withUnsafeMutableBufferPointer { buffer in
+                // Each piece writes only its own slots.
+                let out = DisjointSlots(buffer: buffer)
+                DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+                    let range = (ids.count * piece / pieces)..<(ids.count * (piece + 1) / pieces)
+                    for i in range {
+                        let id = ids[ids.startIndex + i]
+                        guard let record = records[id], record.isDirty || !record.hasSummary else { continue }
+                        out.buffer[i] = Self.facts(of: record, arena: arena)
+                    }
                 }
             }
-        }
-        for (i, facts) in made.enumerated() {
-            if let facts { store(facts.facts, rootOffset: facts.rootOffset, for: ids[i]) }
+            for i in 0..<ids.count {
+                if let facts = made[i] { store(facts.facts, rootOffset: facts.rootOffset, for: ids[ids.startIndex + i]) }
+                made[i] = nil
+            }
         }
     }
 

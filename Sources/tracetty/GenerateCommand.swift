@@ -66,6 +66,18 @@ struct LoadBenchCommand: ParsableCommand {
     @Option(help: "Threads decoding lines (0: one per core this process may use).")
     var decodeThreads = 0
 
+    @Flag(help: "Also print where the store's memory goes.")
+    var breakdown = false
+
+    /// Current and peak RSS, MiB.
+    static func memoryNow() -> String {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+        let pages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return "RSS \(pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576) MiB, peak \(Int(usage.ru_maxrss) / 1024) MiB"
+    }
+
     func run() throws {
         for run in 1...max(1, runs) {
             let store = SharedTraceStore(limits: TraceStoreLimits(maxSpans: Int.max / 2, maxSpansPerTrace: Int.max / 2))
@@ -82,13 +94,20 @@ struct LoadBenchCommand: ParsableCommand {
                     spans += summary.spans
                     issues += summary.issueCount
                 }
+                if breakdown { print("  after reading: " + Self.memoryNow()) }
                 // Assemble: every trace's tree and summary.
                 _ = store.summaries()
+                if breakdown { print("  after summaries: " + Self.memoryNow()) }
             }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             var usage = rusage()
             getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
             let peakBytes = Int(usage.ru_maxrss) * 1024
+            if breakdown {
+                for (part, bytes) in store.withStore({ $0.memoryFootprint() }) {
+                    print("  \(part): \(bytes / 1_048_576) MiB = \(spans > 0 ? bytes / spans : 0) B/span")
+                }
+            }
             let threads = decodeThreads > 0 ? decodeThreads : ProcessorCount.available
             print("run \(run): \(threads) decode thread\(threads == 1 ? "" : "s"), \(bytes) bytes, \(spans) spans (\(issues) malformed skipped), \(store.traceCount) traces in \(String(format: "%.3f", seconds)) s: "
                   + "\(String(format: "%.1f", Double(bytes) / seconds / 1e6)) MB/s, \(String(format: "%.0f", Double(spans) / seconds)) spans/s, "
