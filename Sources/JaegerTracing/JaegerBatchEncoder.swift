@@ -150,8 +150,11 @@ enum JaegerBatchEncoder {
     /// ids, operationName, references (CHILD_OF the parent, then
     /// FOLLOWS_FROM links), flags, startTime, duration, tags, logs. Empty
     /// lists are omitted, as Go's Thrift writes nil slices.
-    static func writeSpan(_ span: FinishedSpan, into out: inout some ByteSink) {
-        let recorded = span.recorded
+    static func writeSpan(_ finished: FinishedSpan, into out: inout some ByteSink) {
+        writeSpan(finished.header, endNanos: finished.endNanos, finished.recorded, into: &out)
+    }
+
+    static func writeSpan(_ span: SpanHeader, endNanos: UInt64, _ recorded: RecordedSpan, into out: inout some ByteSink) {
         out.append(field(1, typeI64)); i64(Int64(bitPattern: span.traceLow), into: &out)
         out.append(field(1, typeI64)); i64(Int64(bitPattern: span.traceHigh), into: &out)
         out.append(field(1, typeI64)); i64(Int64(bitPattern: span.spanID), into: &out)
@@ -174,7 +177,7 @@ enum JaegerBatchEncoder {
         }
         i32(Int32(span.flags), into: &out)
         out.append(field(1, typeI64)); i64(Int64(truncatingIfNeeded: span.startNanos / 1000), into: &out)
-        let duration = span.endNanos > span.startNanos ? span.endNanos - span.startNanos : 0
+        let duration = endNanos > span.startNanos ? endNanos - span.startNanos : 0
         out.append(field(1, typeI64)); i64(Int64(truncatingIfNeeded: duration / 1000), into: &out)
 
         // Tags: sampler (new traces), span.kind, attributes, then status and error.

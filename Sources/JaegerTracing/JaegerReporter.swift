@@ -1,22 +1,36 @@
+import Dispatch
+import Foundation
 import Synchronization
 import Tracing
-
-/// Why the flush loop woke.
-enum FlushWake: Sendable { case batchReady, timer, stop }
 
 /// The bounded queue between `span.end()` and the wire, and the encoder
 /// that fills datagrams from it, like jaeger-client-go's remote reporter
 /// and UDP transport. Two locks: `queue` is the only one `end()` takes
-/// (one append); `encoder` serializes flushes and owns the datagram buffers.
+/// (one append of the span's reference); `encoder` serializes flushes and
+/// owns the datagram buffers.
+///
+/// While `run()` runs, a thread of its own (not a task of the concurrency
+/// pool, which callers may keep busy) encodes and sends: it sleeps until a
+/// datagram's worth of spans is queued or the flush interval passes, so it
+/// keeps ahead of callers ending spans flat out instead of letting the queue
+/// fill between intervals.
 final class JaegerReporter: Sendable {
     private struct QueueState {
-        var spans: [FinishedSpan] = []
+        var spans: [JaegerSpan] = []
         /// An emptied buffer handed back by the flush path, reused to avoid regrowing.
-        var spare: [FinishedSpan] = []
-        /// The flush loop waiting for work (at most one `run()` at a time).
-        var waiter: CheckedContinuation<FlushWake, Never>? = nil
+        var spare: [JaegerSpan] = []
+        /// Encoded spans whose last references the next `end()` drops, so
+        /// that their memory is freed by the thread that allocated it: glibc's
+        /// malloc makes a thread freeing another's memory take that thread's
+        /// arena lock, which the allocating caller then waits for.
+        var encoded: [JaegerSpan] = []
+        /// Queued spans that wake the reporter thread: about a datagram's worth,
+        /// as measured on the spans encoded so far.
+        var wakeCount: Int
+        /// The reporter thread is (about to be) waiting on `wakeup`.
+        var reporterSleeping = false
+        var reporterThreadRunning = false
         var running = false
-        var timerDue = false
         var stopRequested = false
         /// After `shutdown()`: finished spans are dropped and counted.
         var stopped = false
@@ -41,16 +55,16 @@ final class JaegerReporter: Sendable {
     }
 
     let maxQueuedSpans: Int
-    /// Queued spans that wake the flush loop (about a datagram's worth).
-    let wakeCount: Int
     /// Bytes of spans per datagram (the rest is envelope).
     let bodyBudget: Int
     private let maxDatagramBytes: Int
     private let prefix: [UInt8]
     private let socket: UDPAgentSocket
-    private let queue = Mutex(QueueState())
+    private let queue: Mutex<QueueState>
     private let encoder: Mutex<EncoderState>
     private let started = Atomic<Int>(0)
+    /// Signalled (once per sleep) to wake the reporter thread.
+    private let wakeup = DispatchSemaphore(value: 0)
 
     init(socket: UDPAgentSocket, serviceName: String, processTags: [(String, String)],
          maxQueuedSpans: Int, maxDatagramBytes: Int) {
@@ -59,7 +73,7 @@ final class JaegerReporter: Sendable {
         self.maxQueuedSpans = max(1, maxQueuedSpans)
         self.maxDatagramBytes = maxDatagramBytes
         self.bodyBudget = maxDatagramBytes - prefix.count - JaegerBatchEncoder.envelopeBytesBound
-        self.wakeCount = max(1, min(256, self.maxQueuedSpans / 4))
+        queue = Mutex(QueueState(wakeCount: Self.wakeCount(spansPerDatagram: 256, maxQueuedSpans: max(1, maxQueuedSpans))))
         let capacity = maxDatagramBytes + 4096
         var state = EncoderState(body: ByteWriter(capacity: capacity), spill: ByteWriter(capacity: capacity))
         state.head.reserveCapacity(prefix.count + 32)
@@ -74,6 +88,18 @@ final class JaegerReporter: Sendable {
         }
     }
 
+    /// A datagram's worth, but at most a quarter of the queue: a small queue
+    /// needs its reporter early.
+    static func wakeCount(spansPerDatagram: Int, maxQueuedSpans: Int) -> Int {
+        max(1, min(spansPerDatagram, maxQueuedSpans / 4))
+    }
+
+    /// The current wake threshold (tests).
+    var wakeCount: Int { queue.withLock { $0.wakeCount } }
+
+    /// `run()`'s thread has started (tests).
+    var reporterThreadRunning: Bool { queue.withLock { $0.reporterThreadRunning } }
+
     // MARK: span side
 
     @inline(__always)
@@ -81,26 +107,37 @@ final class JaegerReporter: Sendable {
         started.wrappingAdd(1, ordering: .relaxed)
     }
 
-    func enqueue(_ span: FinishedSpan) {
-        let waiter = queue.withLock { q -> CheckedContinuation<FlushWake, Never>? in
+    func enqueue(_ span: JaegerSpan) {
+        var encoded: [JaegerSpan] = []
+        let wake = queue.withLock { q -> Bool in
             q.finished += 1
+            if !q.encoded.isEmpty { swap(&encoded, &q.encoded) }
             if q.stopped {
                 q.droppedAfterShutdown += 1
-                return nil
+                return false
             }
             guard q.spans.count < maxQueuedSpans else {
                 q.droppedQueueFull += 1
-                return nil
+                return false
             }
             q.spans.append(span)
-            guard q.spans.count >= wakeCount, let waiter = q.waiter else { return nil }
-            q.waiter = nil
-            return waiter
+            guard q.reporterSleeping, q.spans.count >= q.wakeCount else { return false }
+            q.reporterSleeping = false
+            return true
         }
-        waiter?.resume(returning: .batchReady)
+        if wake { wakeup.signal() }
+        // Frees the batch the reporter encoded last (outside the lock).
+        if !encoded.isEmpty { encoded.removeAll(keepingCapacity: true); recycle(encoded) }
     }
 
-    // MARK: flush loop side
+    /// Hands an emptied array back as the queue's next buffer.
+    private func recycle(_ emptied: [JaegerSpan]) {
+        queue.withLock { q in
+            if q.spare.capacity < emptied.capacity { q.spare = emptied }
+        }
+    }
+
+    // MARK: reporter thread
 
     func beginRunning() throws(JaegerTracerError) {
         let wasRunning = queue.withLock { q -> Bool in
@@ -114,41 +151,58 @@ final class JaegerReporter: Sendable {
         queue.withLock { $0.running = false }
     }
 
-    func waitForWork() async -> FlushWake {
-        await withCheckedContinuation { (continuation: CheckedContinuation<FlushWake, Never>) in
-            let now = queue.withLock { q -> FlushWake? in
-                if q.stopRequested { return .stop }
-                if q.timerDue {
-                    q.timerDue = false
-                    return .timer
-                }
-                if q.spans.count >= wakeCount { return .batchReady }
-                q.waiter = continuation
-                return nil
+    /// Runs the reporter loop on a new thread until `requestStop()`.
+    func runReporterThread(flushInterval: Duration) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                queue.withLock { $0.reporterThreadRunning = true }
+                reporterLoop(flushInterval: flushInterval)
+                queue.withLock { $0.reporterThreadRunning = false }
+                done.resume()
             }
-            if let now { continuation.resume(returning: now) }
+            thread.name = "jaeger-reporter"
+            thread.start()
         }
     }
 
-    func timerFired() {
-        wake(.timer)
+    private enum Work { case batch, interval, sleep, stop }
+
+    private func reporterLoop(flushInterval: Duration) {
+        let clock = ContinuousClock()
+        var nextInterval = clock.now + flushInterval
+        while true {
+            let now = clock.now
+            let work = queue.withLock { q -> Work in
+                q.reporterSleeping = false
+                if q.stopRequested { return .stop }
+                if now >= nextInterval { return .interval }
+                if q.spans.count >= q.wakeCount { return .batch }
+                q.reporterSleeping = true
+                return .sleep
+            }
+            switch work {
+            case .stop: return
+            case .interval:
+                flush(sendPartial: true)
+                nextInterval = clock.now + flushInterval
+            case .batch:
+                // Full datagrams only; the open one waits for more spans or the interval.
+                flush(sendPartial: false)
+            case .sleep:
+                let (seconds, attoseconds) = (nextInterval - now).components
+                let nanos = UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds / 1_000_000_000))
+                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(clamping: min(nanos, UInt64(Int.max)))))
+            }
+        }
     }
 
     func requestStop() {
-        wake(.stop)
-    }
-
-    private func wake(_ reason: FlushWake) {
-        let waiter = queue.withLock { q -> CheckedContinuation<FlushWake, Never>? in
-            if reason == .stop { q.stopRequested = true }
-            if let waiter = q.waiter {
-                q.waiter = nil
-                return waiter
-            }
-            if reason == .timer { q.timerDue = true }
-            return nil
+        let wake = queue.withLock { q -> Bool in
+            q.stopRequested = true
+            defer { q.reporterSleeping = false }
+            return q.reporterSleeping
         }
-        waiter?.resume(returning: reason)
+        if wake { wakeup.signal() }
     }
 
     /// Stops accepting spans (later ones are counted as dropped after shutdown).
@@ -163,17 +217,19 @@ final class JaegerReporter: Sendable {
     /// filled one (periodic flush, `flush()`, shutdown), otherwise it stays
     /// open for the next spans.
     func flush(sendPartial: Bool) {
-        var spans = queue.withLock { q -> [FinishedSpan] in
+        var spans = queue.withLock { q -> [JaegerSpan] in
             var taken = q.spare
             swap(&taken, &q.spans)
             q.spare = []
             return taken
         }
-        encoder.withLock { e in
+        let encodedBytes = encoder.withLock { e -> Int in
+            var total = 0
             for span in spans {
                 let mark = e.body.count
-                JaegerBatchEncoder.writeSpan(span, into: &e.body)
+                span.encode(into: &e.body)
                 let size = e.body.count - mark
+                total += size
                 if size > bodyBudget {
                     // Too large even alone: jaeger-client-go drops it and counts it.
                     e.body.truncate(to: mark)
@@ -191,11 +247,22 @@ final class JaegerReporter: Sendable {
                 }
                 e.bodySpans += 1
             }
-            if sendPartial && e.bodySpans > 0 { send(&e) }
+            // A batch encoded after shutdown()'s final flush must not stay open.
+            if (sendPartial || queue.withLock { $0.stopped }) && e.bodySpans > 0 { send(&e) }
+            return total
         }
-        spans.removeAll(keepingCapacity: true)
+        let count = spans.count
+        // The next end() frees these spans (see `encoded`). A batch nobody
+        // claimed since the last flush (no spans are ending), or any batch
+        // after shutdown, is freed here.
+        var unclaimed: [JaegerSpan] = []
         queue.withLock { q in
-            if q.spare.capacity < spans.capacity { q.spare = spans }
+            swap(&unclaimed, &q.encoded)
+            if !q.stopped { swap(&q.encoded, &spans) }
+            if count >= 16 {
+                let perDatagram = bodyBudget / max(1, encodedBytes / count)
+                q.wakeCount = Self.wakeCount(spansPerDatagram: perDatagram, maxQueuedSpans: maxQueuedSpans)
+            }
         }
     }
 

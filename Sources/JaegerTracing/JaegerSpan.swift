@@ -4,57 +4,93 @@ import struct TraceModel.SpanID
 import struct TraceModel.TraceID
 
 /// A span of a `JaegerTracer`. Mutations take the span's own lock (spans are
-/// shared references and may be touched from several tasks); `end()` hands
-/// the recorded data to the tracer's queue in one short critical section.
-/// Encoding happens later, on the flush path.
+/// shared references and may be touched from several tasks); `end()` puts
+/// the span itself in the tracer's queue (one reference, no copy of what it
+/// recorded), and the reporter encodes it from there.
 public final class JaegerSpan: Tracing.Span {
-    public let context: InstrumentationContext
-    /// This span's ids, also found as `context.jaegerSpanContext`.
-    public let spanContext: JaegerSpanContext
-    let kind: SpanKind
-    let startNanos: UInt64
-    /// Started a new trace here (jaeger-client-go tags these with the sampler).
-    let startsTrace: Bool
+    /// Ids, kind and start: fixed at start, read by the encoder without the lock.
+    let header: SpanHeader
+    /// W3C `tracestate` inherited from the parent ("" when none).
+    private let traceState: String
+    /// The context the span was started in; `context` adds this span to it.
+    private let parentContext: InstrumentationContext
     private let reporter: JaegerReporter
-    private let state: Mutex<RecordedSpan>
+    private let state: Mutex<SpanState>
 
-    init(operationName: String, kind: SpanKind, startNanos: UInt64, context: InstrumentationContext,
-         spanContext: JaegerSpanContext, startsTrace: Bool, reporter: JaegerReporter) {
-        self.context = context
-        self.spanContext = spanContext
-        self.kind = kind
-        self.startNanos = startNanos
-        self.startsTrace = startsTrace
+    init(operationName: String, header: SpanHeader, traceState: String, parentContext: InstrumentationContext,
+         reporter: JaegerReporter) {
+        self.header = header
+        self.traceState = traceState
+        self.parentContext = parentContext
         self.reporter = reporter
-        self.state = Mutex(RecordedSpan(operationName: operationName))
+        self.state = Mutex(SpanState(recorded: RecordedSpan(operationName: operationName)))
+    }
+
+    /// The start context plus this span's `JaegerSpanContext`. Built on first
+    /// use: most spans are never asked (a context costs a dictionary and two
+    /// objects), and `withSpan` asks once.
+    public var context: InstrumentationContext {
+        state.withLock { s in
+            if let context = s.context { return context }
+            var context = parentContext
+            context.jaegerSpanContext = makeSpanContext(&s)
+            s.context = context
+            return context
+        }
+    }
+
+    /// This span's ids, also found as `context.jaegerSpanContext` (the same object).
+    public var spanContext: JaegerSpanContext {
+        state.withLock { makeSpanContext(&$0) }
+    }
+
+    private func makeSpanContext(_ s: inout SpanState) -> JaegerSpanContext {
+        if let made = s.spanContext { return made }
+        let made = JaegerSpanContext(
+            traceID: TraceID(high: header.traceHigh, low: header.traceLow), spanID: SpanID(header.spanID),
+            parentSpanID: header.parentSpanID == 0 ? nil : SpanID(header.parentSpanID), flags: header.flags,
+            traceState: traceState)
+        s.spanContext = made
+        return made
     }
 
     public var operationName: String {
-        get { state.withLock { $0.operationName } }
-        set { state.withLock { $0.operationName = newValue } }
+        get { state.withLock { $0.recorded.operationName } }
+        set { state.withLock { if !$0.ended { $0.recorded.operationName = newValue } } }
     }
 
     public var attributes: SpanAttributes {
-        get { state.withLock { $0.attributes } }
-        set { state.withLock { $0.attributes = newValue } }
+        get { state.withLock { $0.recorded.attributes } }
+        set { state.withLock { if !$0.ended { $0.recorded.attributes = newValue } } }
         // `span.attributes["k"] = v` would otherwise copy the dictionary on
         // every write (the getter's copy shares storage with the span's). The
         // attributes are moved out, edited, and moved back; a concurrent
         // writer's keys are merged rather than lost.
         _modify {
             var moved = SpanAttributes()
-            state.withLock { swap(&moved, &$0.attributes) }
-            // Room for a typical span's attributes at once, instead of regrowing at 1, 3 and 6.
-            if moved.isEmpty { moved.reserveCapacity(8) }
+            // After end() the span is the reporter's: the write goes to a scratch copy.
+            let ended = state.withLock { s -> Bool in
+                if !s.ended { swap(&moved, &s.recorded.attributes) }
+                return s.ended
+            }
+            // Room for a typical span's attributes at once, instead of regrowing
+            // at 1, 3 and 6: 6 fit the 8-bucket table (about 560 bytes; 8 would
+            // double it past the sizes glibc's per-thread cache keeps). Made
+            // here, where the dictionary code is specialized:
+            // `SpanAttributes.reserveCapacity` runs the generic one (a tenth of
+            // a 4-attribute span's time went to its metadata lookups).
+            if moved.isEmpty && !ended { moved = SpanAttributes([String: SpanAttribute](minimumCapacity: 6)) }
             defer {
-                state.withLock { recorded in
-                    if recorded.attributes.isEmpty {
-                        swap(&moved, &recorded.attributes)
-                    } else {
-                        let concurrent = recorded.attributes
-                        recorded.attributes = moved
-                        concurrent.forEach { key, value in
-                            if recorded.attributes.get(key) == nil { recorded.attributes.set(key, value: value) }
+                if !ended {
+                    state.withLock { s in
+                        if s.recorded.attributes.isEmpty {
+                            swap(&moved, &s.recorded.attributes)
+                        } else {
+                            let concurrent = s.recorded.attributes
+                            s.recorded.attributes = moved
+                            concurrent.forEach { key, value in
+                                if s.recorded.attributes.get(key) == nil { s.recorded.attributes.set(key, value: value) }
+                            }
                         }
                     }
                 }
@@ -66,11 +102,11 @@ public final class JaegerSpan: Tracing.Span {
     public var isRecording: Bool { !state.withLock { $0.ended } }
 
     public func setStatus(_ status: SpanStatus) {
-        state.withLock { $0.status = status }
+        state.withLock { if !$0.ended { $0.recorded.status = status } }
     }
 
     public func addEvent(_ event: SpanEvent) {
-        state.withLock { $0.events.append(event) }
+        state.withLock { if !$0.ended { $0.recorded.events.append(event) } }
     }
 
     /// A log as jaeger-client-go's `ext.LogError` writes it (`event=error`,
@@ -87,8 +123,9 @@ public final class JaegerSpan: Tracing.Span {
         fields.merge(attributes)
         let event = SpanEvent(name: "error", at: instant(), attributes: fields)
         state.withLock {
-            $0.events.append(event)
-            $0.errorRecorded = true
+            guard !$0.ended else { return }
+            $0.recorded.events.append(event)
+            $0.recorded.errorRecorded = true
         }
     }
 
@@ -97,26 +134,51 @@ public final class JaegerSpan: Tracing.Span {
     /// references have none).
     public func addLink(_ link: SpanLink) {
         guard let target = link.context.jaegerSpanContext else { return }
-        state.withLock { $0.links.append(target) }
+        state.withLock { if !$0.ended { $0.recorded.links.append(target) } }
     }
 
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         let endNanos = instant().nanosecondsSinceEpoch
-        var recorded = RecordedSpan(operationName: "")
-        let first = state.withLock { current -> Bool in
-            guard !current.ended else { return false }
-            swap(&recorded, &current)
-            current.ended = true
+        let first = state.withLock { s -> Bool in
+            guard !s.ended else { return false }
+            s.ended = true
+            s.endNanos = endNanos
             return true
         }
         // A second end() is a caller's mistake: ignored, as the protocol recommends.
         guard first else { return }
-        reporter.enqueue(FinishedSpan(
-            traceHigh: spanContext.traceID.high, traceLow: spanContext.traceID.low,
-            spanID: spanContext.spanID.raw, parentSpanID: spanContext.parentSpanID?.raw ?? 0,
-            flags: spanContext.flags, kind: kind, startsTrace: startsTrace,
-            startNanos: startNanos, endNanos: endNanos, recorded: recorded))
+        reporter.enqueue(self)
     }
+
+    /// Writes the ended span as a `jaeger.Span`, reading its record in place
+    /// under its lock (uncontended: nobody writes once it has ended).
+    func encode(into out: inout ByteWriter) {
+        state.withLock { s in JaegerBatchEncoder.writeSpan(header, endNanos: s.endNanos, s.recorded, into: &out) }
+    }
+}
+
+/// What is fixed when a span starts.
+struct SpanHeader: Sendable {
+    var traceHigh: UInt64
+    var traceLow: UInt64
+    var spanID: UInt64
+    /// 0 for a root.
+    var parentSpanID: UInt64
+    var flags: UInt8
+    var kind: SpanKind
+    /// Started a new trace here (jaeger-client-go tags these with the sampler).
+    var startsTrace: Bool
+    var startNanos: UInt64
+}
+
+/// A span's mutable part, behind its lock.
+struct SpanState: Sendable {
+    var recorded: RecordedSpan
+    var ended = false
+    var endNanos: UInt64 = 0
+    /// Built on first request (see `JaegerSpan.context`).
+    var context: InstrumentationContext? = nil
+    var spanContext: JaegerSpanContext? = nil
 }
 
 /// What a span records between start and end.
@@ -128,20 +190,19 @@ struct RecordedSpan: Sendable {
     var events: [SpanEvent] = []
     var links: [JaegerSpanContext] = []
     var errorRecorded = false
-    var ended = false
 }
 
-/// An ended span waiting in the queue for the flush path to encode it.
+/// A span's record outside a `JaegerSpan` (the encoder's tests build these).
 struct FinishedSpan: Sendable {
-    var traceHigh: UInt64
-    var traceLow: UInt64
-    var spanID: UInt64
-    /// 0 for a root.
-    var parentSpanID: UInt64
-    var flags: UInt8
-    var kind: SpanKind
-    var startsTrace: Bool
-    var startNanos: UInt64
+    var header: SpanHeader
     var endNanos: UInt64
     var recorded: RecordedSpan
+
+    init(traceHigh: UInt64, traceLow: UInt64, spanID: UInt64, parentSpanID: UInt64, flags: UInt8, kind: SpanKind,
+         startsTrace: Bool, startNanos: UInt64, endNanos: UInt64, recorded: RecordedSpan) {
+        header = SpanHeader(traceHigh: traceHigh, traceLow: traceLow, spanID: spanID, parentSpanID: parentSpanID,
+                            flags: flags, kind: kind, startsTrace: startsTrace, startNanos: startNanos)
+        self.endNanos = endNanos
+        self.recorded = recorded
+    }
 }

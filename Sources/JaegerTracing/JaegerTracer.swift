@@ -67,26 +67,27 @@ public final class JaegerTracer: Tracer, Service, Sendable {
         file fileID: String,
         line: UInt
     ) -> JaegerSpan {
-        var context = context()
+        let context = context()
         let startNanos = instant().nanosecondsSinceEpoch
-        let spanContext: JaegerSpanContext
-        let startsTrace: Bool
+        let header: SpanHeader
+        let traceState: String
         if let parent = context.jaegerSpanContext {
             // Always sampled (const sampler); other flags (debug) are inherited.
-            spanContext = JaegerSpanContext(traceID: parent.traceID, spanID: SpanID(ids.next()), parentSpanID: parent.spanID,
-                                            flags: parent.flags | 1, traceState: parent.traceState)
-            startsTrace = false
+            header = SpanHeader(traceHigh: parent.traceID.high, traceLow: parent.traceID.low, spanID: ids.next(),
+                                parentSpanID: parent.spanID.raw, flags: parent.flags | 1, kind: kind,
+                                startsTrace: false, startNanos: startNanos)
+            traceState = parent.traceState
         } else {
             // As jaeger-client-go: a root's span id is its trace id's low half.
             let (high, low) = ids.nextPair()
-            let traceID = TraceID(high: configuration.traceIDBits == .bits128 ? high : 0, low: low)
-            spanContext = JaegerSpanContext(traceID: traceID, spanID: SpanID(low), flags: 1)
-            startsTrace = true
+            header = SpanHeader(traceHigh: configuration.traceIDBits == .bits128 ? high : 0, traceLow: low, spanID: low,
+                                parentSpanID: 0, flags: 1, kind: kind, startsTrace: true, startNanos: startNanos)
+            traceState = ""
         }
-        context.jaegerSpanContext = spanContext
         reporter.spanStarted()
-        return JaegerSpan(operationName: operationName, kind: kind, startNanos: startNanos, context: context,
-                          spanContext: spanContext, startsTrace: startsTrace, reporter: reporter)
+        // The span's own context (this context plus its ids) is built only if asked for.
+        return JaegerSpan(operationName: operationName, header: header, traceState: traceState,
+                          parentContext: context, reporter: reporter)
     }
 
     public func forceFlush() {
@@ -130,37 +131,26 @@ public final class JaegerTracer: Tracer, Service, Sendable {
 
     public var statistics: JaegerTracerStatistics { reporter.statistics }
 
+    /// Queued spans that wake the reporter thread (tests).
+    var reporterWakeCount: Int { reporter.wakeCount }
+
+    /// `run()`'s reporter thread has started (tests).
+    var reporterThreadRunning: Bool { reporter.reporterThreadRunning }
+
     /// Sends full datagrams as they fill and everything every
     /// `flushInterval`, until graceful shutdown or cancellation; then shuts
     /// the tracer down (final flush). Throws `alreadyRunning` if called twice.
+    /// The encoding and sending happen on a thread of the tracer's own, so a
+    /// busy concurrency pool does not hold the queue back.
     public func run() async throws {
         try reporter.beginRunning()
         defer { reporter.endRunning() }
         let interval = configuration.flushInterval
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [reporter] in
-                while true {
-                    do { try await Task.sleep(for: interval) } catch { return }
-                    reporter.timerFired()
-                }
-            }
-            await withTaskCancellationOrGracefulShutdownHandler {
-                await flushLoop()
-            } onCancelOrGracefulShutdown: { [reporter] in
-                reporter.requestStop()
-            }
-            group.cancelAll()
+        await withTaskCancellationOrGracefulShutdownHandler { [reporter] in
+            await reporter.runReporterThread(flushInterval: interval)
+        } onCancelOrGracefulShutdown: { [reporter] in
+            reporter.requestStop()
         }
         shutdown()
-    }
-
-    private func flushLoop() async {
-        while true {
-            switch await reporter.waitForWork() {
-            case .batchReady: reporter.flush(sendPartial: false)
-            case .timer: reporter.flush(sendPartial: true)
-            case .stop: return
-            }
-        }
     }
 }
