@@ -6,8 +6,9 @@ import TraceFormats
 import Tracing
 
 /// `tracetty tracer-bench`: the JaegerTracer's cost per span (start, set
-/// tags, end, report) on one thread, and the spans it gets onto the wire
-/// into a real UDP sink on 127.0.0.1 (see BENCHMARKS.md).
+/// tags, end, report) on one or more caller threads, and the spans it gets
+/// onto the wire into a real UDP sink on 127.0.0.1 (see BENCHMARKS.md). The
+/// tracer has the default configuration unless `--queue` is given.
 struct TracerBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tracer-bench",
@@ -24,11 +25,16 @@ struct TracerBenchCommand: ParsableCommand {
     @Option(help: "Runs; the median is reported.")
     var runs = 3
 
-    @Option(help: "The tracer's maxQueuedSpans.")
-    var queue = 10_000
+    @Option(help: "The tracer's maxQueuedSpans (default: the configuration's default).")
+    var queue: Int?
+
+    @Option(help: "Caller threads ending spans flat out; --spans are split between them.")
+    var threads = 1
 
     func validate() throws {
-        guard spans > 0, tags >= 0, runs > 0, queue > 0 else { throw ValidationError("--spans, --runs and --queue must be positive") }
+        guard spans > 0, tags >= 0, runs > 0, threads > 0, queue.map({ $0 > 0 }) ?? true else {
+            throw ValidationError("--spans, --runs, --threads and --queue must be positive")
+        }
     }
 
     func run() throws {
@@ -45,13 +51,16 @@ struct TracerBenchCommand: ParsableCommand {
             default: return .bool(false)
             }
         }
-        print("tracer-bench: \(spans) spans x \(runs) runs, \(tags) tags each, queue \(queue), sink 127.0.0.1:\(sink.port)")
+        let defaults = JaegerTracerConfiguration(serviceName: "tracer-bench")
+        print("tracer-bench: \(spans) spans x \(runs) runs, \(tags) tags each, \(threads) caller thread(s), "
+              + "queue \(queue ?? defaults.maxQueuedSpans)\(queue == nil ? " (default configuration)" : ""), "
+              + "sink 127.0.0.1:\(sink.port)")
         print("run | ns/span (caller: start + \(tags) tags + end) | spans/s (caller) | spans/s emitted | spans/s received | datagrams | dropped (queue full)")
-        var results: [(nsPerSpan: Double, caller: Double, emitted: Double, received: Double)] = []
+        var results: [(nsPerSpan: Double, caller: Double, emitted: Double, received: Double, dropped: Double)] = []
         for run in 1...runs {
             sink.reset()
             var configuration = JaegerTracerConfiguration(serviceName: "tracer-bench", agentHost: "127.0.0.1", agentPort: sink.port)
-            configuration.maxQueuedSpans = queue
+            if let queue { configuration.maxQueuedSpans = queue }
             let tracer = try JaegerTracer(configuration: configuration)
             let runner = Task.detached { try? await tracer.run() }
             // Let the flush loop start before timing.
@@ -62,13 +71,14 @@ struct TracerBenchCommand: ParsableCommand {
             let start = clock.now
             // The spans come from a thread of their own, as from an event loop: the
             // concurrency pool (where the flush loop runs) keeps all its threads.
-            let callerElapsed = TracerBenchSink.onThread { [spans] in
-                for _ in 0..<spans {
+            // With several threads, ns/span is wall time per span of all of them.
+            let callerElapsed = TracerBenchSink.onThreads(threads) { [spans, threads] thread in
+                let mine = spans / threads + (thread < spans % threads ? 1 : 0)
+                for _ in 0..<mine {
                     let span = tracer.startSpan("GET /alice", ofKind: .server)
                     for index in 0..<keys.count { span.attributes[keys[index]] = values[index] }
                     span.end()
                 }
-                return clock.now - start
             }
             tracer.shutdown()  // the final flush: part of "emitted"
             let emittedElapsed = clock.now - start
@@ -81,14 +91,16 @@ struct TracerBenchCommand: ParsableCommand {
             let receivedSeconds = max(emittedSeconds, received.lastArrival.map { seconds($0 - start) } ?? emittedSeconds)
             let result = (nsPerSpan: callerSeconds * 1e9 / Double(spans), caller: Double(spans) / callerSeconds,
                           emitted: Double(statistics.spansReported) / emittedSeconds,
-                          received: Double(received.spans) / receivedSeconds)
+                          received: Double(received.spans) / receivedSeconds, dropped: Double(statistics.droppedQueueFull))
             results.append(result)
             print("\(run) | \(String(format: "%.0f", result.nsPerSpan)) | \(Int(result.caller)) | \(Int(result.emitted)) | "
-                  + "\(Int(result.received)) (\(received.spans) spans) | \(received.datagrams) | \(statistics.droppedQueueFull)")
+                  + "\(Int(result.received)) (\(received.spans) spans) | \(received.datagrams) | \(statistics.droppedQueueFull)"
+                  + (statistics.sendFailures > 0 ? " (send failed: \(statistics.sendFailures))" : ""))
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         print("median | \(String(format: "%.0f", median(results.map(\.nsPerSpan)))) ns/span | \(Int(median(results.map(\.caller)))) | "
-              + "\(Int(median(results.map(\.emitted)))) | \(Int(median(results.map(\.received))))")
+              + "\(Int(median(results.map(\.emitted)))) | \(Int(median(results.map(\.received)))) | | "
+              + "\(Int(median(results.map(\.dropped))))")
     }
 
     private func seconds(_ duration: Duration) -> Double {
@@ -145,17 +157,20 @@ final class TracerBenchSink: Sendable {
 
     var isReady: Bool { state.withLock { $0.ready } }
 
-    /// Runs `body` on a new thread and waits for its result.
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
-        let result = Mutex<T?>(nil)
+    /// Runs `body(0..<count)` on `count` new threads and returns the time
+    /// from their start until the last one finished.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> Duration {
+        let clock = ContinuousClock()
         let done = DispatchSemaphore(value: 0)
-        Thread {
-            let value = body()
-            result.withLock { $0 = value }
-            done.signal()
-        }.start()
-        done.wait()
-        return result.withLock { $0! }
+        let start = clock.now
+        for index in 0..<count {
+            Thread {
+                body(index)
+                done.signal()
+            }.start()
+        }
+        for _ in 0..<count { done.wait() }
+        return clock.now - start
     }
 
     private func receiveLoop() {
