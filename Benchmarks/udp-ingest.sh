@@ -15,7 +15,10 @@
 #
 # Environment: TRACETTY=path (else a release build in .build-bench),
 #   UDP_BIG_RATES / UDP_SINGLE_RATES (space-separated spans/s ladders),
-#   SECONDS_PER_RUN (default 3).
+#   SECONDS_PER_RUN (default 3), UDP_TRIES (runs per rate, default 1),
+#   UDP_COMMAND (live: the explorer in tmux, default; record: no UI, spans
+#   appended to a dump in a temporary folder), UDP_EXTRA (more options for
+#   tracetty, e.g. "--udp-receive-buffer 64MiB").
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -29,6 +32,9 @@ fi
 big_rates="${UDP_BIG_RATES:-250000 500000 1000000 1500000 2000000}"
 single_rates="${UDP_SINGLE_RATES:-50000 100000 200000 300000 400000}"
 secs="${SECONDS_PER_RUN:-3}"
+tries="${UDP_TRIES:-1}"
+command="${UDP_COMMAND:-live}"
+extra="${UDP_EXTRA:-}"
 tmp="$(mktemp -d)"
 socket="tracetty-udp-bench-$$"
 trap 'for s in /tmp/tmux-$(id -u)/tracetty-udp-bench-$$-*; do tmux -S "$s" kill-server 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
@@ -44,18 +50,36 @@ best_big=0; best_single=0
 run() { # shape rate
     local shape=$1 rate=$2 port; port=$(free_port)
     # A tmux server per run: a server still exiting must not meet the next run.
-    local socket="tracetty-udp-bench-$$-$shape-$rate"
-    tmux -L "$socket" new-session -d -s live -x 120 -y 36 \
-        "env TERM=xterm-256color '$bin' live --jaeger-compact-port $port --off jaeger-binary --off zipkin-compact --off jaeger-collector --off otlp-http --off zipkin-http --max-spans 20000000 2> '$tmp/summary'; sleep 3"
-    for _ in $(seq 50); do tmux -L "$socket" capture-pane -p -t live 2>/dev/null | grep -q "live" && break; sleep 0.1; done
+    local socket="tracetty-udp-bench-$$-$shape-$rate-$RANDOM"
+    local offs="--off jaeger-binary --off zipkin-compact --off jaeger-collector --off otlp-http --off zipkin-http"
+    "$bin" live --help | grep -q -- "--otlp-grpc-port" && offs="$offs --off otlp-grpc"
+    rm -f "$tmp/summary" "$tmp/dump.ndjson"
+    local recorder=""
+    if [[ $command == record ]]; then
+        "$bin" record -o "$tmp/dump.ndjson" --jaeger-compact-port "$port" $offs $extra >"$tmp/summary" 2>&1 &
+        recorder=$!
+        for _ in $(seq 50); do grep -q "listening" "$tmp/summary" 2>/dev/null && break; sleep 0.1; done
+    else
+        tmux -L "$socket" new-session -d -s live -x 120 -y 36 \
+            "env TERM=xterm-256color '$bin' live --jaeger-compact-port $port $offs --max-spans 20000000 $extra 2> '$tmp/summary'; sleep 3"
+        for _ in $(seq 50); do tmux -L "$socket" capture-pane -p -t live 2>/dev/null | grep -q "live" && break; sleep 0.1; done
+    fi
     local sent_line; sent_line="$("$bin" udp-send-bench --port "$port" --shape "$shape" --rate "$rate" --seconds "$secs")"
     sleep 1.5
-    tmux -L "$socket" send-keys -t live q
-    for _ in $(seq 100); do grep -q "jaeger-compact" "$tmp/summary" 2>/dev/null && break; sleep 0.1; done
-    tmux -L "$socket" kill-server 2>/dev/null || true
+    if [[ $command == record ]]; then
+        kill -INT "$recorder"; wait "$recorder" || true
+    else
+        tmux -L "$socket" send-keys -t live q
+        for _ in $(seq 100); do grep -q "jaeger-compact" "$tmp/summary" 2>/dev/null && break; sleep 0.1; done
+        tmux -L "$socket" kill-server 2>/dev/null || true
+    fi
     local sent accepted
     sent=$(sed -E 's/.* datagrams, ([0-9]+) spans.*/\1/' <<<"$sent_line")
-    accepted=$(grep -m1 "jaeger-compact" "$tmp/summary" | sed -E 's/[^0-9]*([0-9,]+) spans.*/\1/' | tr -d ,)
+    if [[ $command == record ]]; then   # what reached the dump
+        accepted=$(grep -m1 "wrote" "$tmp/summary" | sed -E 's/.*wrote ([0-9]+) spans.*/\1/')
+    else
+        accepted=$(grep -m1 "jaeger-compact" "$tmp/summary" | sed -E 's/[^0-9]*([0-9,]+) spans.*/\1/' | tr -d ,)
+    fi
     accepted=${accepted:-0}
     local loss; loss=$(python3 -c "print(f'{100*(1-$accepted/$sent):.2f}' if $sent else 'n/a')")
     local ok=no; [[ "$accepted" == "$sent" ]] && ok=yes
@@ -64,7 +88,8 @@ run() { # shape rate
         if [[ $shape == big ]]; then best_big=$rate; else best_single=$rate; fi
     fi
 }
-for r in $big_rates; do run big "$r"; done
-for r in $single_rates; do run single "$r"; done
+echo "command: $command $extra; $tries tr$( ((tries == 1)) && echo y || echo ies) per rate, $secs s each"
+for r in $big_rates; do for _ in $(seq "$tries"); do run big "$r"; done; done
+for r in $single_rates; do for _ in $(seq "$tries"); do run single "$r"; done; done
 echo
 echo "highest lossless rate: big datagrams $best_big spans/s; one span per datagram $best_single spans/s"
