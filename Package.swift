@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // OTLP/gRPC receiver only (TraceIngest): no codegen, no swift-protobuf.
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.42.0"),
     ],
     targets: [
         // Latency percentiles come from HdrHistogram (small: swift-numerics only).
@@ -35,6 +39,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ]
         ),
         .target(name: "TerminalUI"),
@@ -77,14 +85,20 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TraceModel", "TraceIngest"], path: "Tests/TestSupport"),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
         .testTarget(name: "TraceFormatsTests", dependencies: ["TraceFormats", "TraceModel", "TestSupport"]),
-        .testTarget(name: "TraceIngestTests", dependencies: ["TraceIngest", "TraceFormats", "TraceModel", "TestSupport"]),
+        .testTarget(
+            name: "TraceIngestTests",
+            dependencies: [
+                "TraceIngest", "TraceFormats", "TraceModel", "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ]
+        ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(
             name: "TraceExplorerTests",
             dependencies: ["TraceExplorer", "TraceModel", "TraceFormats", "TerminalUI"],
             exclude: ["__Snapshots__"]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["TraceFormats", "TraceModel", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TraceFormats", "TraceModel", "TraceIngest", "TestSupport"]),
         .testTarget(name: "JaegerTracingTests", dependencies: ["JaegerTracing", "TraceFormats", "TraceModel", "TestSupport"]),
         .testTarget(
             name: "DemoServersTests",

@@ -41,7 +41,7 @@ def main():
     if pid == 0:
         os.environ["TERM"] = "xterm-256color"; os.environ["LANG"] = "C.UTF-8"
         os.execv(a.binary, [a.binary, "live", "--otlp-http-port", str(port), "--off", "jaeger-compact", "--off", "jaeger-binary",
-                            "--off", "zipkin-compact", "--off", "jaeger-collector", "--off", "zipkin-http"])
+                            "--off", "zipkin-compact", "--off", "jaeger-collector", "--off", "zipkin-http", "--off", "otlp-grpc"])
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
     os.kill(pid, signal.SIGWINCH)
     def drain(until):

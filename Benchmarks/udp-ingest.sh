@@ -51,8 +51,7 @@ run() { # shape rate
     local shape=$1 rate=$2 port; port=$(free_port)
     # A tmux server per run: a server still exiting must not meet the next run.
     local socket="tracetty-udp-bench-$$-$shape-$rate-$RANDOM"
-    local offs="--off jaeger-binary --off zipkin-compact --off jaeger-collector --off otlp-http --off zipkin-http"
-    "$bin" live --help | grep -q -- "--otlp-grpc-port" && offs="$offs --off otlp-grpc"
+    local offs="--off jaeger-binary --off zipkin-compact --off jaeger-collector --off otlp-http --off zipkin-http --off otlp-grpc"
     rm -f "$tmp/summary" "$tmp/dump.ndjson"
     local recorder=""
     if [[ $command == record ]]; then

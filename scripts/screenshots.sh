@@ -80,7 +80,7 @@ if [ -d "$fixtures" ]; then
     port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     tmux -L "$socket" kill-server 2>/dev/null || true
     tmux -L "$socket" new-session -d -s "$session" -x 120 -y 36 \
-        "env TERM=xterm-256color LANG=C.UTF-8 TZ=UTC '$bin' live --jaeger-compact-port $port --jaeger-binary-port 0 --zipkin-compact-port 0 --collector-port 0 --otlp-http-port 0 --zipkin-port 0; sleep 5"
+        "env TERM=xterm-256color LANG=C.UTF-8 TZ=UTC '$bin' live --jaeger-compact-port $port --jaeger-binary-port 0 --zipkin-compact-port 0 --collector-port 0 --otlp-http-port 0 --zipkin-port 0 --otlp-grpc-port 0; sleep 5"
     sleep 1
     for f in "$fixtures"/*.bin; do
         python3 -c 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(open(sys.argv[1],"rb").read(), ("127.0.0.1", int(sys.argv[2])))' "$f" "$port"

@@ -18,7 +18,7 @@ enum HTTPRoute {
         case .jaegerCollector: return "/api/traces"
         case .otlpHTTP: return "/v1/traces"
         case .zipkinHTTP: return "/api/v2/spans"
-        case .jaegerCompact, .jaegerBinary, .zipkinCompact: return ""
+        case .jaegerCompact, .jaegerBinary, .zipkinCompact, .otlpGRPC: return ""
         }
     }
 
@@ -46,7 +46,7 @@ enum HTTPRoute {
         case .jaegerCollector: return "application/x-thrift, application/vnd.apache.thrift.binary"
         case .otlpHTTP: return "application/x-protobuf, application/json"
         case .zipkinHTTP: return "application/json"
-        case .jaegerCompact, .jaegerBinary, .zipkinCompact: return ""
+        case .jaegerCompact, .jaegerBinary, .zipkinCompact, .otlpGRPC: return ""
         }
     }
 

@@ -37,6 +37,11 @@ enum IngestReason {
     static let unsupportedEncoding = "http 415: unsupported content encoding"
     static let badGzip = "gzip: corrupt body"
     static let badRequest = "http 400: bad request"
+    static let grpcTooLarge = "grpc RESOURCE_EXHAUSTED: message too large"
+    static let grpcUnknownMethod = "grpc UNIMPLEMENTED: unknown method"
+    static let grpcUnsupportedEncoding = "grpc UNIMPLEMENTED: unsupported grpc-encoding"
+    static let grpcBadFrame = "grpc INTERNAL: bad message frame"
+    static let grpcMessageCount = "grpc INVALID_ARGUMENT: not one message"
 }
 
 enum ClientIdentity {

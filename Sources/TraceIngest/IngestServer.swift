@@ -47,10 +47,19 @@ public final class IngestServer: Sendable {
     /// throws `.portInUse` (EADDRINUSE) or `.cannotBind`.
     public func start() async throws(IngestError) -> [BoundListener] {
         let kinds = ListenerKind.allCases.filter { configuration.ports[$0] != nil }
-        var opened: [(BoundListener, any Channel)] = []
+        var opened: [(BoundListener, (any Channel)?)] = []
+        var grpc: OTLPGRPCListener?
         for kind in kinds {
             let port = configuration.ports[kind] ?? 0
             do {
+                if kind == .otlpGRPC {
+                    let (listener, boundPort) = try await OTLPGRPCListener.start(
+                        host: configuration.host, port: port, settings: grpcSettings, group: grpcGroup)
+                    grpc = listener
+                    opened.append((BoundListener(kind: kind, host: configuration.host, port: boundPort), nil))
+                    counters.register(kind)
+                    continue
+                }
                 let channel = try await bind(kind, port: port)
                 let local = channel.localAddress
                 var bound = BoundListener(kind: kind, host: local?.ipAddress ?? configuration.host, port: local?.port ?? port)
@@ -60,21 +69,24 @@ public final class IngestServer: Sendable {
                 opened.append((bound, channel))
                 counters.register(kind)
             } catch {
-                for (_, channel) in opened { try? await channel.close() }
+                for case (_, let channel?) in opened { try? await channel.close() }
+                await grpc?.stop(grace: .zero)
                 throw Self.bindError(error, kind: kind, host: configuration.host, port: port)
             }
         }
         let bound = opened.map(\.0)
-        let channels = opened.map(\.1)
+        let channels = opened.compactMap(\.1)
         let stale: [any Channel]? = state.withLock { s in
             if s.started { return channels }
             s.started = true
             s.bound = bound
             s.listenerChannels = channels
+            s.grpc = grpc
             return nil
         }
         if let stale {
             for channel in stale { try? await channel.close() }
+            await grpc?.stop(grace: .zero)
             throw IngestError.cannotBind(kinds.first ?? .jaegerCompact, host: configuration.host, port: 0,
                                          reason: "the server was already started")
         }
@@ -85,16 +97,20 @@ public final class IngestServer: Sendable {
     /// open HTTP connections to finish the request in flight and close, and
     /// waits for them (at most `shutdownGrace`, then closes them).
     public func shutdown() async {
-        let listeners = state.withLock { s in
+        let (listeners, grpc) = state.withLock { s in
             let channels = s.listenerChannels
+            let grpc = s.grpc
             s.listenerChannels = []
+            s.grpc = nil
             s.bound = []
             s.shuttingDown = true
-            return channels
+            return (channels, grpc)
         }
         for channel in listeners {
             try? await channel.close()
         }
+        // gRPC: GOAWAY, calls in flight finish within the same grace as HTTP's.
+        async let grpcStopped: Void = { await grpc?.stop(grace: .nanoseconds(Self.shutdownGrace.nanoseconds)) }()
         let connections = state.withLock { s in Array(s.connections.values) }
         for connection in connections {
             connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
@@ -109,6 +125,7 @@ public final class IngestServer: Sendable {
             try? await closed.get()
             timer.cancel()
         }
+        await grpcStopped
     }
 
     // MARK: Binding
@@ -132,6 +149,8 @@ public final class IngestServer: Sendable {
                 }
                 .bind(host: host, port: port)
                 .get()
+        case .otlpGRPC:
+            preconditionFailure("otlp-grpc is bound by OTLPGRPCListener")  // start() never passes it here
         case .jaegerCollector, .otlpHTTP, .zipkinHTTP:
             let settings = HTTPReceiverSettings(
                 kind: kind, maxBodyBytes: configuration.maxBodyBytes,
@@ -153,6 +172,16 @@ public final class IngestServer: Sendable {
                 .bind(host: host, port: port)
                 .get()
         }
+    }
+
+    private var grpcSettings: GRPCReceiverSettings {
+        GRPCReceiverSettings(maxBodyBytes: configuration.maxBodyBytes,
+                             maxDecompressedBytes: configuration.maxDecompressedBytes, sink: sink, counters: counters)
+    }
+
+    /// grpc-swift's Posix transport runs on a `MultiThreadedEventLoopGroup` only.
+    private var grpcGroup: MultiThreadedEventLoopGroup {
+        group as? MultiThreadedEventLoopGroup ?? .singleton
     }
 
     /// Remembers an HTTP connection until it closes, so shutdown can wait for it.
@@ -204,4 +233,5 @@ private struct ServerState {
     var bound: [BoundListener] = []
     var listenerChannels: [any Channel] = []
     var connections: [ObjectIdentifier: any Channel] = [:]
+    var grpc: OTLPGRPCListener?
 }

@@ -8,11 +8,13 @@ public enum ListenerKind: String, CaseIterable, Sendable, Hashable, Comparable {
     case jaegerCollector = "jaeger-collector"
     case otlpHTTP = "otlp-http"
     case zipkinHTTP = "zipkin-http"
+    case otlpGRPC = "otlp-grpc"
 
     public var transport: String {
         switch self {
         case .jaegerCompact, .jaegerBinary, .zipkinCompact: return "udp"
         case .jaegerCollector, .otlpHTTP, .zipkinHTTP: return "http"
+        case .otlpGRPC: return "grpc"
         }
     }
 
@@ -25,6 +27,7 @@ public enum ListenerKind: String, CaseIterable, Sendable, Hashable, Comparable {
         case .jaegerCollector: return 14268
         case .otlpHTTP: return 4318
         case .zipkinHTTP: return 9411
+        case .otlpGRPC: return 4317
         }
     }
 
@@ -37,6 +40,7 @@ public enum ListenerKind: String, CaseIterable, Sendable, Hashable, Comparable {
         case .jaegerCollector: return "--collector-port"
         case .otlpHTTP: return "--otlp-http-port"
         case .zipkinHTTP: return "--zipkin-port"
+        case .otlpGRPC: return "--otlp-grpc-port"
         }
     }
 
@@ -50,11 +54,11 @@ public enum ListenerKind: String, CaseIterable, Sendable, Hashable, Comparable {
 public struct IngestConfiguration: Sendable, Hashable {
     public var host: String
     public var ports: [ListenerKind: Int]
-    /// HTTP bodies larger than this get 413.
+    /// HTTP bodies larger than this get 413; gRPC messages, RESOURCE_EXHAUSTED.
     public var maxBodyBytes: Int
     /// SO_RCVBUF asked for on the UDP sockets (the kernel may cap it).
     public var udpReceiveBufferBytes: Int
-    /// A gzip body that inflates past this gets 413.
+    /// A gzip body that inflates past this gets 413 (gRPC: RESOURCE_EXHAUSTED).
     public var maxDecompressedBytes: Int
 
     public init(host: String = "127.0.0.1",

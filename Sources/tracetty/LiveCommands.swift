@@ -30,12 +30,15 @@ struct ListenerOptions: ParsableArguments {
     @Option(help: "HTTP port for Zipkin v2 JSON (POST /api/v2/spans).")
     var zipkinPort = ListenerKind.zipkinHTTP.defaultPort
 
+    @Option(help: "HTTP/2 port for OTLP/gRPC (TraceService/Export, plaintext, gzip ok).")
+    var otlpGrpcPort = ListenerKind.otlpGRPC.defaultPort
+
     @Option(name: .customLong("off"), help: ArgumentHelp(
         "Turn a listener off (repeatable): \(ListenerKind.allCases.map(\.rawValue).joined(separator: ", ")).",
         valueName: "listener"))
     var off: [String] = []
 
-    @Option(help: "Largest HTTP body accepted, in bytes (413 past it).")
+    @Option(help: "Largest HTTP body or gRPC message accepted, in bytes (413 / RESOURCE_EXHAUSTED past it).")
     var maxBodyBytes = 16 << 20
 
     func validate() throws {
@@ -51,7 +54,8 @@ struct ListenerOptions: ParsableArguments {
 
     var ports: [(ListenerKind, Int)] {
         [(.jaegerCompact, jaegerCompactPort), (.jaegerBinary, jaegerBinaryPort), (.zipkinCompact, zipkinCompactPort),
-         (.jaegerCollector, collectorPort), (.otlpHTTP, otlpHttpPort), (.zipkinHTTP, zipkinPort)]
+         (.jaegerCollector, collectorPort), (.otlpHTTP, otlpHttpPort), (.zipkinHTTP, zipkinPort),
+         (.otlpGRPC, otlpGrpcPort)]
     }
 
     var configuration: IngestConfiguration {

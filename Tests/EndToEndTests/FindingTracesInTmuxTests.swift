@@ -50,7 +50,7 @@ import TestSupport
         let binary = try #require(TmuxSession.tracettyPath)
         let session = try TmuxSession(command: "'\(binary)' live --filter 'op=match-me' --jaeger-compact-port 0 "
                                       + "--off jaeger-binary --off zipkin-compact --off jaeger-collector --off otlp-http "
-                                      + "--off zipkin-http; sleep 30")
+                                      + "--off zipkin-http --off otlp-grpc; sleep 30")
         defer { session.kill() }
         let waiting = try session.waitFor("the listening address") { $0.contains("listening jaeger-compact udp 127.0.0.1:") }
         let line = try #require(waiting.split(separator: "\n").first { $0.contains("listening jaeger-compact udp") })

@@ -2,16 +2,18 @@ import Foundation
 import Testing
 import TraceModel
 import TraceFormats
+import TraceIngest
 import TestSupport
 
 /// `tracetty record` and `tracetty live` with real sockets on ephemeral ports.
 @Suite(.serialized) struct LiveCommandsTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil }
     static let everyListenerOnPortZero = ["--jaeger-compact-port", "0", "--jaeger-binary-port", "0", "--zipkin-compact-port", "0",
-                                          "--collector-port", "0", "--otlp-http-port", "0", "--zipkin-port", "0"]
+                                          "--collector-port", "0", "--otlp-http-port", "0", "--zipkin-port", "0",
+                                          "--otlp-grpc-port", "0"]
 
     /// `listening NAME TRANSPORT HOST:PORT` lines, as `record` prints them on start.
-    static func listeningPorts(_ child: RunningChild, expecting count: Int = 6) -> [String: Int] {
+    static func listeningPorts(_ child: RunningChild, expecting count: Int = 7) -> [String: Int] {
         var ports: [String: Int] = [:]
         while ports.count < count, let line = child.readLine() {
             let parts = line.split(separator: " ")
@@ -38,19 +40,20 @@ import TestSupport
     }
 
     @Test(.enabled(if: ready, "needs the built tracetty"))
-    func recordWritesEverySpanFromEveryListenerExactlyOnce() throws {
+    func recordWritesEverySpanFromEveryListenerExactlyOnce() async throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-record-\(getpid()).ndjson").path
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try RunningChild(binary, ["record", "--output", output] + Self.everyListenerOnPortZero)
         let ports = Self.listeningPorts(child)
-        try #require(ports.count == 6, "listening lines: \(child.allOutput)")
+        try #require(ports.count == 7, "listening lines: \(child.allOutput)")
 
         var expected: [Span] = []
         func process(_ spans: [Span]) -> Resource { spans[0].resource }
         let compact = Self.trace(1), binaryTrace = Self.trace(2), zipkinCompact = Self.trace(3)
         let collector = Self.trace(4), otlpProto = Self.trace(5), otlpJSON = Self.trace(6), zipkin = Self.trace(7)
+        let otlpGRPC = Self.trace(8), otlpGRPCGzip = Self.trace(9)
         // UDP: one datagram per process, as a client reports.
         for (trace, port, kind) in [(compact, "jaeger-compact", ThriftProtocolKind.compact), (binaryTrace, "jaeger-binary", .binary),
                                     (zipkinCompact, "zipkin-compact", .compact)] {
@@ -78,8 +81,15 @@ import TestSupport
         #expect(Loopback.post(port: ports["otlp-http"]!, path: "/v1/traces", contentType: "text/plain", body: [1]) == 415)
         #expect(Loopback.sendUDP([0x82, 0x21, 0xff], port: ports["jaeger-compact"]!))
 
+        // gRPC: the OTel Collector's default exporter, plain and gzip.
+        let grpcReplies = try await OTLPGRPCSender.withConnection(port: ports["otlp-grpc"]!) { sender in
+            [try await sender.export(OTLPProtobufEncoder.encode(otlpGRPC)),
+             try await sender.export(OTLPProtobufEncoder.encode(otlpGRPCGzip), gzip: true)]
+        }
+        #expect(grpcReplies == [[], []])
+        expected += otlpGRPC + otlpGRPCGzip
         // UDP has no answer: give the listener a moment, then stop.
-        Thread.sleep(forTimeInterval: 0.5)
+        try await Task.sleep(for: .milliseconds(500))
         #expect(kill(child.pid, SIGTERM) == 0)
         let status = child.wait()
         #expect(status == 0, "\(child.allOutput)")
@@ -119,7 +129,7 @@ import TestSupport
     func liveExplorerShowsATraceArriveAndItsWaterfallGrow() throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let session = try TmuxSession(command: "'\(binary)' live --jaeger-compact-port 0 --off jaeger-binary --off zipkin-compact "
-                                      + "--off jaeger-collector --off otlp-http --off zipkin-http; sleep 30")
+                                      + "--off jaeger-collector --off otlp-http --off zipkin-http --off otlp-grpc; sleep 30")
         defer { session.kill() }
         let waiting = try session.waitFor("the listening address") { $0.contains("listening jaeger-compact udp 127.0.0.1:") }
         let line = try #require(waiting.split(separator: "\n").first { $0.contains("listening jaeger-compact udp") })
@@ -153,7 +163,7 @@ struct RecordFixturesTests {
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try RunningChild(binary, ["record", "--output", output] + LiveCommandsTests.everyListenerOnPortZero)
         let ports = LiveCommandsTests.listeningPorts(child)
-        try #require(ports.count == 6, "listening lines: \(child.allOutput)")
+        try #require(ports.count == 7, "listening lines: \(child.allOutput)")
 
         var expected: [String] = []
         let key = { (s: Span) in "\(s.traceID.hex)/\(s.spanID.hex)" }

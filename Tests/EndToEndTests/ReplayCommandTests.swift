@@ -18,7 +18,7 @@ import TraceFormats
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try RunningChild(binary, ["record", "--output", output] + LiveCommandsTests.everyListenerOnPortZero)
         let ports = LiveCommandsTests.listeningPorts(child)
-        try #require(ports.count == 6, "listening lines: \(child.allOutput)")
+        try #require(ports.count == 7, "listening lines: \(child.allOutput)")
         var original: [Span] = []
         _ = try DumpReader(path: Self.sample).read(onSpans: { original += $0 })
         let targets = [("jaeger-udp", "jaeger-compact"), ("otlp-http", "otlp-http"), ("zipkin", "zipkin-http")]

@@ -86,9 +86,10 @@ final class PortHolder {
     func allListeners() async throws {
         let running = try await RunningServer.start(ListenerKind.allCases)
         let lines = running.server.listeners.map(\.description)
-        #expect(lines.count == 6)
+        #expect(lines.count == 7)
         #expect(lines[0].hasPrefix("listening jaeger-compact udp 127.0.0.1:"))
         #expect(lines[3].hasPrefix("listening jaeger-collector http 127.0.0.1:"))
+        #expect(lines[6].hasPrefix("listening otlp-grpc grpc 127.0.0.1:"))
         #expect(running.counters.snapshot().listeners.map(\.kind) == ListenerKind.allCases)
         #expect(running.counters.snapshot().summaryLines.first == "jaeger-compact: 0 spans in 0 traces, 0 datagrams, 0 malformed")
         await running.server.shutdown()

@@ -1,0 +1,57 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// A grpc-swift client for `TraceService/Export` that sends bytes already
+/// encoded (by `OTLPProtobufEncoder`) and returns the reply's bytes: what the
+/// receiver's tests and `grpc-bench` drive it with. One value is one HTTP/2
+/// connection; calls on it are multiplexed as concurrent streams.
+public struct OTLPGRPCSender: Sendable {
+    let client: GRPCClient<HTTP2ClientTransport.Posix>
+
+    /// Connects to `host:port` (plaintext), runs `body`, then closes the connection.
+    public static func withConnection<Result: Sendable>(
+        host: String = "127.0.0.1", port: Int,
+        _ body: (OTLPGRPCSender) async throws -> Result
+    ) async throws -> Result {
+        var config = HTTP2ClientTransport.Posix.Config.defaults
+        config.compression.enabledAlgorithms = [.gzip]
+        let transport = try HTTP2ClientTransport.Posix(
+            target: host.contains(":") ? .ipv6(address: host, port: port) : .ipv4(address: host, port: port),
+            transportSecurity: .plaintext, config: config)
+        return try await withGRPCClient(transport: transport) { client in
+            try await body(OTLPGRPCSender(client: client))
+        }
+    }
+
+    /// One Export call. Throws `RPCError` for a non-OK status.
+    public func export(_ request: [UInt8], gzip: Bool = false) async throws -> [UInt8] {
+        try await call(OTLPTraceService.export, request, gzip: gzip)
+    }
+
+    /// A unary call of any method with raw bytes (tests call methods the receiver does not serve).
+    public func call(_ method: MethodDescriptor, _ request: [UInt8], gzip: Bool = false) async throws -> [UInt8] {
+        var options = CallOptions.defaults
+        options.compression = gzip ? .gzip : CompressionAlgorithm.none
+        // Tests send messages past the server's bound on purpose; the client must not refuse them first.
+        options.maxRequestMessageBytes = Int(Int32.max)
+        return try await client.unary(
+            request: ClientRequest(message: request), descriptor: method,
+            serializer: PassThroughSerializer(), deserializer: PassThroughDeserializer(), options: options
+        ) { response in
+            try response.message
+        }
+    }
+}
+
+/// Bytes in, bytes out: the request is already an encoded `ExportTraceServiceRequest`.
+struct PassThroughSerializer: MessageSerializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes {
+        Bytes(message)
+    }
+}
+
+struct PassThroughDeserializer: MessageDeserializer {
+    func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
+        serializedMessageBytes.withUnsafeBytes { Array($0) }
+    }
+}
