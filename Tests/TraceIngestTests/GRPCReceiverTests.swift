@@ -202,6 +202,25 @@ import TestSupport
         await server.shutdown()
     }
 
+    @Test("shutdown with a client connection still open returns promptly; the client's next call fails")
+    func shutdownWithOpenConnection() async throws {
+        let running = try await RunningServer.start([.otlpGRPC])
+        let spans = Samples.spans(count: 3, seed: 39)
+        let elapsed = try await OTLPGRPCSender.withConnection(port: running.port(.otlpGRPC)) { sender in
+            let reply = try await sender.export(OTLPProtobufEncoder.encode(spans))
+            #expect(reply == [])
+            let clock = ContinuousClock()
+            let start = clock.now
+            await running.server.shutdown()
+            let elapsed = clock.now - start
+            await #expect(throws: (any Error).self) { try await sender.export(OTLPProtobufEncoder.encode(spans)) }
+            return elapsed
+        }
+        // GOAWAY closes an idle connection at once; the 5 s grace is for calls in flight.
+        #expect(elapsed < .seconds(3), "shutdown took \(elapsed)")
+        #expect(ids(running.sink.spans()) == ids(spans))
+    }
+
     @Test("shutdown stops the gRPC listener: a new connection fails")
     func shutdownStops() async throws {
         let running = try await RunningServer.start([.otlpGRPC, .otlpHTTP])
