@@ -49,6 +49,12 @@ public enum ListenerKind: String, CaseIterable, Sendable, Hashable, Comparable {
     }
 }
 
+extension IngestConfiguration {
+    /// SO_RCVBUF asked for by default: a burst the decoder is behind on waits
+    /// in the kernel (Linux grants twice this, as bookkeeping, when allowed).
+    public static let defaultUDPReceiveBufferBytes = 64 << 20
+}
+
 /// Where each listener binds. A listener absent from `ports` is off; port 0
 /// asks the system for a free one.
 public struct IngestConfiguration: Sendable, Hashable {
@@ -64,7 +70,7 @@ public struct IngestConfiguration: Sendable, Hashable {
     public init(host: String = "127.0.0.1",
                 ports: [ListenerKind: Int] = Dictionary(uniqueKeysWithValues: ListenerKind.allCases.map { ($0, $0.defaultPort) }),
                 maxBodyBytes: Int = 16 << 20,
-                udpReceiveBufferBytes: Int = 16 << 20,
+                udpReceiveBufferBytes: Int = IngestConfiguration.defaultUDPReceiveBufferBytes,
                 maxDecompressedBytes: Int? = nil) {
         self.host = host
         self.ports = ports

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import NIOPosix
 import Synchronization
@@ -157,6 +160,13 @@ public final class SpanRecorder: SpanSink, Sendable {
     // MARK: Writer thread
 
     private func runWriter() {
+        #if os(Linux)
+        // This thread only (Linux nice is per thread): under a flood the
+        // listeners win the CPU and the writer catches up from its queue
+        // (bounded by `maxQueuedSpans`) afterwards, rather than the kernel
+        // dropping datagrams while the writer encodes.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
+        #endif
         while true {
             let (work, finishing) = state.withLock { s -> ([[Span]], Bool) in
                 if s.queue.isEmpty {

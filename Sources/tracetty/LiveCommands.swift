@@ -41,6 +41,9 @@ struct ListenerOptions: ParsableArguments {
     @Option(help: "Largest HTTP body or gRPC message accepted, in bytes (413 / RESOURCE_EXHAUSTED past it).")
     var maxBodyBytes = 16 << 20
 
+    @Option(help: "Receive buffer asked for on each UDP socket, in bytes (the kernel caps it at net.core.rmem_max unless tracetty may force it).")
+    var udpReceiveBufferBytes = IngestConfiguration.defaultUDPReceiveBufferBytes
+
     func validate() throws {
         for name in off where ListenerKind(rawValue: name) == nil {
             throw ValidationError("--off \(name): no such listener; one of \(ListenerKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -50,6 +53,9 @@ struct ListenerOptions: ParsableArguments {
         }
         if ports.count == off.count { throw ValidationError("every listener is turned off") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+        guard (4096...(1 << 30)).contains(udpReceiveBufferBytes) else {
+            throw ValidationError("--udp-receive-buffer-bytes: 4096...1073741824")
+        }
     }
 
     var ports: [(ListenerKind, Int)] {
@@ -62,7 +68,7 @@ struct ListenerOptions: ParsableArguments {
         let disabled = Set(off.compactMap(ListenerKind.init(rawValue:)))
         var ports: [ListenerKind: Int] = [:]
         for (kind, port) in self.ports where !disabled.contains(kind) { ports[kind] = port }
-        return IngestConfiguration(host: host, ports: ports, maxBodyBytes: maxBodyBytes)
+        return IngestConfiguration(host: host, ports: ports, maxBodyBytes: maxBodyBytes, udpReceiveBufferBytes: udpReceiveBufferBytes)
     }
 }
 
