@@ -239,12 +239,21 @@ struct RecordCommand: AsyncParsableCommand {
         let stop = StopSignal()
         let (server, bound) = try await startListeners(listeners, sink: LiveSink(queue: nil, recorder: recorder), counters: counters)
         for listener in bound { printNow(listener.description) }
+        for listener in bound { if let warning = Self.bufferWarning(listener, asked: listeners.udpReceiveBufferBytes) { printNow(warning) } }
         let signal = await stop.wait()
         await server.shutdown()
         let summary = try recorder.finish()
         printNow("stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"): wrote \(summary.spansWritten) spans to \(output)"
                  + (summary.spansDropped > 0 ? ", \(summary.spansDropped) dropped (recorder queue full)" : ""))
         for line in counters.snapshot().summaryLines { printNow(line) }
+    }
+
+    /// Linux reports twice the buffer it grants (bookkeeping); a grant below
+    /// what was asked means bursts will be dropped sooner.
+    static func bufferWarning(_ listener: BoundListener, asked: Int) -> String? {
+        guard let reported = listener.receiveBufferBytes, reported / 2 < asked else { return nil }
+        return "note: \(listener.kind.rawValue) got a \(reported / 2 / 1024) KiB receive buffer, asked \(asked / 1024) KiB"
+            + " (net.core.rmem_max caps it without CAP_NET_ADMIN): bursts beyond it are dropped by the kernel"
     }
 }
 
