@@ -257,6 +257,9 @@ final class DumpParser {
             inFlight.append(job)
             DispatchQueue.global(qos: .userInitiated).async { job.run() }
             start = nl + 1
+            // At most two pieces per thread out at once, however much came in
+            // one feed (an in-memory body arrives whole).
+            collectJobs(waitingBeyond: parallelism * 2)
         }
         buffer.removeFirst(start)
     }
@@ -281,7 +284,9 @@ final class DumpParser {
         records += piece.records
         if family == nil { family = piece.family }
         if piece.sawContent { sawContent = true }
-        let spans = piece.takeSpans()
+        let spans = piece.ctx.spans
+        piece.spansHandedOver += spans.count
+        piece.ctx.spans = []
         if ctx.spans.isEmpty { ctx.spans = spans } else { ctx.spans.append(contentsOf: spans) }
     }
 

@@ -10,6 +10,9 @@ final class GzipInflater {
     /// True between members (and before the first byte): a clean place to end.
     private(set) var atMemberBoundary = true
     private(set) var failure: String? = nil
+    /// Set by a sink that has seen enough (a size bound): `inflate` returns
+    /// false after the current piece instead of inflating the rest.
+    var stopRequested = false
 
     init(outputChunk: Int = 1 << 20) {
         stream = .allocate(capacity: 1)
@@ -50,6 +53,7 @@ final class GzipInflater {
                 status = CZlib.inflate(stream, Z_NO_FLUSH)
                 let produced = outputCapacity - Int(stream.pointee.avail_out)
                 if produced > 0 { sink(UnsafeRawBufferPointer(start: output, count: produced)) }
+                if stopRequested { return false }
                 if status == Z_STREAM_END || status == Z_BUF_ERROR { break }
                 if status != Z_OK && status != Z_BUF_ERROR {
                     let message = stream.pointee.msg.map { String(cString: $0) } ?? "error \(status)"
@@ -131,7 +135,8 @@ public enum Gzip {
         var tooLarge = false
         _ = bytes.withUnsafeBytes { raw in
             inflater.inflate(raw) { piece in
-                if out.count + piece.count > maxOutputBytes { tooLarge = true; return }
+                // Past the bound: stop inflating (a bomb costs CPU, not only memory).
+                if out.count + piece.count > maxOutputBytes { tooLarge = true; inflater.stopRequested = true; return }
                 out.append(contentsOf: piece)
             }
         }

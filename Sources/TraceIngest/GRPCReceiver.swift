@@ -15,6 +15,8 @@ struct GRPCReceiverSettings: Sendable {
     var counters: IngestCounters
 
     var kind: ListenerKind { .otlpGRPC }
+    /// HTTP/2 streams one connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS).
+    static let maxConcurrentStreams = 100
 }
 
 /// `opentelemetry.proto.collector.trace.v1.TraceService/Export`, unary,
@@ -132,6 +134,9 @@ final class OTLPGRPCListener: Sendable {
         config.compression.enabledAlgorithms = [.gzip]
         // The guard's bounds bite first; this only keeps the transport's own check out of the way.
         config.rpc.maxRequestPayloadSize = max(settings.maxBodyBytes, settings.maxDecompressedBytes)
+        // Each open Export holds its decoded request until the client ends the
+        // stream: bound the streams a connection may open (the default is none).
+        config.http2.maxConcurrentStreams = GRPCReceiverSettings.maxConcurrentStreams
         config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(GRPCMessageGuard(settings: settings), position: .first)
@@ -301,7 +306,8 @@ final class GRPCMessageGuard: ChannelInboundHandler, RemovableChannelHandler {
                                     UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)])
                     phase = .passing(remaining: length)
                 case 1 where gzip:
-                    compressed = context.channel.allocator.buffer(capacity: length)
+                    // Grown as bytes arrive: the prefix's claim is not allocated up front.
+                    compressed = context.channel.allocator.buffer(capacity: min(length, 64 << 10))
                     phase = .collecting(remaining: length)
                     if length == 0, !finishCompressed(context: context, into: &out) { return }
                 default:

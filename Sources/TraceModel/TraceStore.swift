@@ -255,9 +255,10 @@ public struct TraceStore: Sendable {
         var made = [(facts: SummaryFacts, rootOffset: Int)?](repeating: nil, count: Swift.min(batch, dirty.count))
         for first in stride(from: 0, to: dirty.count, by: batch) {
             let ids = dirty[first..<Swift.min(first + batch, dirty.count)]
-            let records = self.records
             let pieces = 16
-            made.withUnsafeMutableBufferPointer { buffer in
+            // The records copy lives only while the facts are made, so storing
+            // them below does not copy the table.
+            made.withUnsafeMutableBufferPointer { [records = self.records] buffer in
                 // Each piece writes only its own slots.
                 let out = DisjointSlots(buffer: buffer)
                 DispatchQueue.concurrentPerform(iterations: pieces) { piece in

@@ -152,4 +152,21 @@ struct OTLPJSONTests {
         #expect(try Gzip.decompress(Gzip.compress(bytes) + Gzip.compress(bytes)) == bytes + bytes)
         #expect(throws: GzipError.truncated) { try Gzip.decompress(Array(Gzip.compress(bytes).dropLast(8))) }
     }
+
+    /// A bomb stops inflating at the bound: the sink sees the first piece
+    /// past it and no more, rather than the whole 256 MiB being inflated.
+    @Test func gzipStopsInflatingAtTheBound() throws {
+        let bomb = Gzip.compress([UInt8](repeating: 0, count: 256 << 20))
+        #expect(throws: GzipError.tooLarge(limit: 1 << 20)) { try Gzip.decompress(bomb, maxOutputBytes: 1 << 20) }
+        let inflater = GzipInflater()
+        var produced = 0
+        let finished = bomb.withUnsafeBytes { raw in
+            inflater.inflate(raw) { piece in
+                produced += piece.count
+                if produced > 2 << 20 { inflater.stopRequested = true }
+            }
+        }
+        #expect(!finished)
+        #expect(produced <= 4 << 20)
+    }
 }
