@@ -41,6 +41,7 @@ import Testing
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func criticalPathAsJSON() throws {
         let file = try PrintCommandTests.temporaryFile(Self.dump, name: "analysis.json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let result = try PrintCommandTests.run(["print", file, "--trace", "00000000000000000000000000000abc", "--format", "json", "--critical-path"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
@@ -79,6 +80,7 @@ import Testing
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func criticalPathAsText() throws {
         let file = try PrintCommandTests.temporaryFile(Self.dump, name: "analysis-text.json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let result = try PrintCommandTests.run(["print", file, "--trace", "00000000000000000000000000000abc", "--critical-path", "--width", "100"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -93,6 +95,7 @@ import Testing
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func statisticsTable() throws {
         let file = try PrintCommandTests.temporaryFile(Self.dump, name: "analysis-stats.json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let text = try PrintCommandTests.run(["print", file, "--trace", "00000000000000000000000000000abc", "--stats", "--width", "120"])
         #expect(text.status == 0, "\(text.stderr)")
         let lines = text.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
@@ -110,6 +113,7 @@ import Testing
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func compareTwoTraces() throws {
         let file = try PrintCommandTests.temporaryFile(Self.dump, name: "analysis-compare.json")
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let text = try PrintCommandTests.run(["print", file, "--compare", "00000000000000000000000000000abc", "0000000000000def", "--width", "120"])
         #expect(text.status == 0, "\(text.stderr)")
         let lines = text.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }

@@ -31,6 +31,7 @@ import TraceFormats
         }
         let file = try PrintCommandTests.temporaryFile(String(decoding: OTLPJSONEncoder.encodeLine(spans), as: UTF8.self),
                                                        name: "stats.ndjson")
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let result = try PrintCommandTests.run(["stats", file, "--format", "json"])
         #expect(result.status == 0, "\(result.stderr)")
         let rows = try result.stdout.split(separator: "\n").map { line in
