@@ -62,13 +62,16 @@ struct TmuxSession {
 
     /// Polls the screen until `predicate` holds (bounded), returning the last capture.
     @discardableResult
-    func waitFor(_ what: String, timeout: Duration = .seconds(20), _ predicate: (String) -> Bool) throws -> String {
+    /// Async, so a waiting test gives its thread back: Swift Testing runs
+    /// suites side by side on the cooperative pool (two threads here), and a
+    /// test sleeping on one starved the async servers of other suites.
+    func waitFor(_ what: String, timeout: Duration = .seconds(20), _ predicate: (String) -> Bool) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         var last = ""
         while ContinuousClock.now < deadline {
             last = try screen()
             if predicate(last) { return last }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("timed out waiting for \(what); screen was:\n\(last)")
         return last
