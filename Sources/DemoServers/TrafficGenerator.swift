@@ -10,15 +10,19 @@ public struct TrafficConfiguration: Sendable {
     public var names: [String]
     /// Requests in flight at most; a tick finding this many is skipped (and counted).
     public var maxInFlight: Int
+    /// How long one request may take before it counts as failed.
+    public var requestTimeout: Duration
 
     public static let defaultNames = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
                                       "ivan", "judy", "mallory", "niaj", "olivia", "peggy", "rupert", "sybil",
                                       "trent", "victor", "walter"]
 
-    public init(rate: Double = 1, names: [String] = TrafficConfiguration.defaultNames, maxInFlight: Int = 64) {
+    public init(rate: Double = 1, names: [String] = TrafficConfiguration.defaultNames, maxInFlight: Int = 64,
+                requestTimeout: Duration = .seconds(10)) {
         self.rate = rate
         self.names = names.isEmpty ? Self.defaultNames : names
         self.maxInFlight = max(1, maxInFlight)
+        self.requestTimeout = requestTimeout
     }
 }
 
@@ -77,7 +81,7 @@ final class TrafficGenerator: Service, Sendable {
     private func send(_ name: String) async {
         defer { inFlight.subtract(1, ordering: .relaxed) }
         var ok = false
-        if let response = try? await client.execute(HTTPClientRequest(url: target + "/" + name), timeout: .seconds(10)) {
+        if let response = try? await client.execute(HTTPClientRequest(url: target + "/" + name), timeout: TimeAmount(configuration.requestTimeout)) {
             _ = try? await response.body.collect(upTo: 4096)
             ok = response.status == .ok
         }
