@@ -91,22 +91,22 @@ import Glibc
     }
 
     @Test(.enabled(if: ready && TmuxSession.tmuxPath != nil, "needs tmux and the built tracetty"))
-    func demoShowsTheSeedWaterfall() async throws {
+    func demoShowsTheSeedWaterfall() throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let server1 = try #require(Self.freePort()), server2 = try #require(Self.freePort()), agent = try #require(Self.freePort(udp: true))
         let session = try TmuxSession(command: "'\(binary)' demo --rate 2 --server-1-port \(server1) --server-2-port \(server2) "
                                       + "--agent-port \(agent); echo TRACETTY-EXIT=$?; sleep 30")
         defer { session.kill() }
-        var screen = try await session.waitFor("a trace of the demo") { $0.contains("server-1: server-1") && $0.contains("3 spans") }
+        var screen = try session.waitFor("a trace of the demo") { $0.contains("server-1: server-1") && $0.contains("3 spans") }
         #expect(screen.contains("demo · curl localhost:\(server1)/alice"))
         // Our own request joins the list.
         #expect(Self.request(port: server1, "GET", "/zed")?.0 == 200)
         try session.send("Enter")
-        screen = try await session.waitFor("the waterfall") {
+        screen = try session.waitFor("the waterfall") {
             $0.contains("server-1 server-1") && $0.contains("server-1 server-1_to_server-2") && $0.contains("server-2 server-2")
         }
         try session.send("q")
-        screen = try await session.waitFor("a clean exit") { $0.contains("TRACETTY-EXIT=0") }
+        screen = try session.waitFor("a clean exit") { $0.contains("TRACETTY-EXIT=0") }
         #expect(screen.contains("tracetty demo: stopped."))
         #expect(screen.contains("send your own: curl localhost:\(server1)/alice"))
     }

@@ -11,48 +11,48 @@ import TestSupport
     static var seedSample: String { TmuxSession.repositoryRoot.appendingPathComponent("Samples/seed.ndjson").path }
 
     @Test(.enabled(if: ready, "needs tmux and the built tracetty (swift build)"))
-    func typeAQueryOpenTheTraceFindAndJump() async throws {
+    func typeAQueryOpenTheTraceFindAndJump() throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let session = try TmuxSession(command: "'\(binary)' open '\(Self.seedSample)'; echo TRACETTY-EXIT=$?; sleep 30")
         defer { session.kill() }
-        try await session.waitFor("the trace list") { $0.contains("ROOT SERVICE: OPERATION") && $0.contains("loaded 36 spans") }
+        try session.waitFor("the trace list") { $0.contains("ROOT SERVICE: OPERATION") && $0.contains("loaded 36 spans") }
         // A query with a mistake: the error and its position, the list untouched.
         try session.send("/")
         try session.send("-l", "dur>")
-        var screen = try await session.waitFor("the position error") { $0.contains("position 5: expected") }
+        var screen = try session.waitFor("the position error") { $0.contains("position 5: expected") }
         #expect(screen.contains("12 traces"))
         // Fixed, it narrows the list as it is typed.
         try session.send("C-u")
         try session.send("-l", "alice")
-        screen = try await session.waitFor("the list narrowed to alice") { $0.contains("1 of 12") }
+        screen = try session.waitFor("the list narrowed to alice") { $0.contains("1 of 12") }
         try session.send("Enter")
-        screen = try await session.waitFor("the filter in the status bar") { $0.contains("filter alice: 1 of 12") }
+        screen = try session.waitFor("the filter in the status bar") { $0.contains("filter alice: 1 of 12") }
         let rows = screen.split(separator: "\n").filter { $0.contains("server-1: server-1") }
         #expect(rows.count == 1)
         // Open it, find the spans of server-2's process, step with n.
         try session.send("Enter")
-        try await session.waitFor("the waterfall") { $0.contains("server-2 server-2") }
+        try session.waitFor("the waterfall") { $0.contains("server-2 server-2") }
         try session.send("/")
         try session.send("-l", "server")
         try session.send("Enter")
-        screen = try await session.waitFor("the find count") { $0.contains("1/3") }
+        screen = try session.waitFor("the find count") { $0.contains("1/3") }
         try session.send("n")
-        screen = try await session.waitFor("the next match") { $0.contains("2/3") }
+        screen = try session.waitFor("the next match") { $0.contains("2/3") }
         try session.send("Escape")  // clears the find
         try session.send("Escape")  // back to the list, still filtered
-        screen = try await session.waitFor("the filtered list") { $0.contains("filter alice: 1 of 12") && $0.contains("ROOT SERVICE") }
+        screen = try session.waitFor("the filtered list") { $0.contains("filter alice: 1 of 12") && $0.contains("ROOT SERVICE") }
         try session.send("q")
-        try await session.waitFor("a clean exit") { $0.contains("TRACETTY-EXIT=0") }
+        try session.waitFor("a clean exit") { $0.contains("TRACETTY-EXIT=0") }
     }
 
     @Test(.enabled(if: ready, "needs tmux and the built tracetty (swift build)"))
-    func liveShowsOnlyTracesThatMatchTheFilter() async throws {
+    func liveShowsOnlyTracesThatMatchTheFilter() throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let session = try TmuxSession(command: "'\(binary)' live --filter 'op=match-me' --jaeger-compact-port 0 "
                                       + "--off jaeger-binary --off zipkin-compact --off jaeger-collector --off otlp-http "
                                       + "--off zipkin-http --off otlp-grpc; sleep 30")
         defer { session.kill() }
-        let waiting = try await session.waitFor("the listening address") { $0.contains("listening jaeger-compact udp 127.0.0.1:") }
+        let waiting = try session.waitFor("the listening address") { $0.contains("listening jaeger-compact udp 127.0.0.1:") }
         let line = try #require(waiting.split(separator: "\n").first { $0.contains("listening jaeger-compact udp") })
         let port = try #require(line.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         let resource = Resource(serviceName: "svc")
@@ -64,7 +64,7 @@ import TestSupport
                  resource: resource),
         ]
         #expect(Loopback.sendUDP(JaegerThriftEncoder.emitBatch(process: resource, spans: spans), port: port))
-        let screen = try await session.waitFor("the matching trace only") { $0.contains("svc: match-me") && $0.contains("1 of 2") }
+        let screen = try session.waitFor("the matching trace only") { $0.contains("svc: match-me") && $0.contains("1 of 2") }
         #expect(!screen.contains("other-op"))
         try session.send("q")
     }

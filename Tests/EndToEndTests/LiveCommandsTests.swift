@@ -126,26 +126,26 @@ import TestSupport
     }
 
     @Test(.enabled(if: ready && TmuxSession.tmuxPath != nil, "needs tmux and the built tracetty"))
-    func liveExplorerShowsATraceArriveAndItsWaterfallGrow() async throws {
+    func liveExplorerShowsATraceArriveAndItsWaterfallGrow() throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let session = try TmuxSession(command: "'\(binary)' live --jaeger-compact-port 0 --off jaeger-binary --off zipkin-compact "
                                       + "--off jaeger-collector --off otlp-http --off zipkin-http --off otlp-grpc; sleep 30")
         defer { session.kill() }
-        let waiting = try await session.waitFor("the listening address") { $0.contains("listening jaeger-compact udp 127.0.0.1:") }
+        let waiting = try session.waitFor("the listening address") { $0.contains("listening jaeger-compact udp 127.0.0.1:") }
         let line = try #require(waiting.split(separator: "\n").first { $0.contains("listening jaeger-compact udp") })
         let port = try #require(line.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         let trace = Self.trace(42)
         let server1 = trace.filter { $0.serviceName == "server-1" }
         let server2 = trace.filter { $0.serviceName == "server-2" }
         #expect(Loopback.sendUDP(JaegerThriftEncoder.emitBatch(process: server1[0].resource, spans: server1), port: port))
-        var screen = try await session.waitFor("the trace in the list") { $0.contains("server-1: server-1") && $0.contains("● live") }
+        var screen = try session.waitFor("the trace in the list") { $0.contains("server-1: server-1") && $0.contains("● live") }
         #expect(screen.contains("FOLLOW"))
         try session.send("Enter")
-        screen = try await session.waitFor("the waterfall") { $0.contains("server-1 server-1_to_server-2") }
+        screen = try session.waitFor("the waterfall") { $0.contains("server-1 server-1_to_server-2") }
         #expect(!screen.contains("server-2 server-2"))
         // server-2 reports later: its span joins the open waterfall.
         #expect(Loopback.sendUDP(JaegerThriftEncoder.emitBatch(process: server2[0].resource, spans: server2), port: port))
-        screen = try await session.waitFor("server-2 in the waterfall") { $0.contains("server-2 server-2") }
+        screen = try session.waitFor("server-2 in the waterfall") { $0.contains("server-2 server-2") }
         #expect(screen.contains("3 spans"))
         try session.send("q")
     }

@@ -68,34 +68,34 @@ import TraceFormats
     }
 
     @Test(.enabled(if: TmuxSession.tmuxPath != nil && ready, "needs tmux and the built tracetty"))
-    func inTheExplorerAtX10WithPause() async throws {
+    func inTheExplorerAtX10WithPause() throws {
         let binary = try #require(TmuxSession.tracettyPath)
         // Paused at once, x1 (the sample's 12 seconds would take 12 s): then
         // + three times (x2, x5, x10) while paused, so nothing is missed on a slow machine.
         let session = try TmuxSession(command: "TZ=UTC '\(binary)' replay '\(Self.sample)' --speed 1; echo TRACETTY-EXIT=$?; sleep 30")
         defer { session.kill() }
-        var screen = try await session.waitFor("the replay playing") { $0.contains("▶ replay x1 ") }
+        var screen = try session.waitFor("the replay playing") { $0.contains("▶ replay x1 ") }
         try session.send("p")
-        screen = try await session.waitFor("the pause at x1") { $0.contains("⏸ paused x1 ") }
+        screen = try session.waitFor("the pause at x1") { $0.contains("⏸ paused x1 ") }
         try session.send("+")
         try session.send("+")
         try session.send("+")
-        screen = try await session.waitFor("the pause") { $0.contains("⏸ paused x10") }
+        screen = try session.waitFor("the pause") { $0.contains("⏸ paused x10") }
         // The replay's own part of the status line (the store count beside it catches up at the next refresh).
         func replayPart(_ screen: String) -> String {
             let line = screen.split(separator: "\n").first { $0.contains("⏸ paused") }.map(String.init) ?? ""
             return String(line.prefix { $0 != "%" })
         }
         let held = replayPart(screen)
-        try await Task.sleep(for: .seconds(1))
+        Thread.sleep(forTimeInterval: 1)
         let later = replayPart(try session.screen())
         #expect(held == later, "a paused replay moved: \(held) -> \(later)")
         try session.send("p")
         // The list catches up with the status at its next refresh.
-        screen = try await session.waitFor("the end of the replay, every trace listed") {
+        screen = try session.waitFor("the end of the replay, every trace listed") {
             $0.contains("■ replayed") && $0.contains("36 of 36 spans (100%)") && $0.contains("12 traces · 36 spans")
         }
         try session.send("q")
-        try await session.waitFor("a clean exit") { $0.contains("TRACETTY-EXIT=0") }
+        try session.waitFor("a clean exit") { $0.contains("TRACETTY-EXIT=0") }
     }
 }

@@ -62,16 +62,13 @@ struct TmuxSession {
 
     /// Polls the screen until `predicate` holds (bounded), returning the last capture.
     @discardableResult
-    /// Async, so a waiting test gives its thread back: Swift Testing runs
-    /// suites side by side on the cooperative pool (two threads here), and a
-    /// test sleeping on one starved the async servers of other suites.
-    func waitFor(_ what: String, timeout: Duration = .seconds(20), _ predicate: (String) -> Bool) async throws -> String {
+    func waitFor(_ what: String, timeout: Duration = .seconds(20), _ predicate: (String) -> Bool) throws -> String {
         let deadline = ContinuousClock.now + timeout
         var last = ""
         while ContinuousClock.now < deadline {
             last = try screen()
             if predicate(last) { return last }
-            try await Task.sleep(for: .milliseconds(100))
+            Thread.sleep(forTimeInterval: 0.1)
         }
         Issue.record("timed out waiting for \(what); screen was:\n\(last)")
         return last
