@@ -80,7 +80,10 @@ public final class DemoSystem: Sendable {
         var clientConfiguration = HTTPClient.Configuration()
         // The hop's span is made by server-1 itself: no second client span from async-http-client.
         clientConfiguration.tracing.tracer = nil
-        clientConfiguration.timeout = .init(connect: .seconds(2), read: .seconds(30))
+        // Each request has its own deadline (the hop's upstream timeout, the
+        // traffic's request timeout); the read timeout is never shorter.
+        let longest = ([configuration.traffic?.requestTimeout ?? .seconds(30)] + configuration.servers.map(\.upstreamTimeout)).max() ?? .seconds(30)
+        clientConfiguration.timeout = .init(connect: .seconds(2), read: TimeAmount(max(longest, .seconds(30))))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
 
         let (events, sink) = AsyncStream<DemoSystemEvent>.makeStream()
