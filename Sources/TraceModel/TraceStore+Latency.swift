@@ -8,7 +8,7 @@ extension TraceStore {
         var index = LatencyIndex(maxKeys: latency.maxKeys)
         var layouts: [SpanArena.SpanLayout] = []
         for id in traceIDs(matching: query) {
-            guard let record = records[id] else { continue }
+            guard let record = traces[id] else { continue }
             record.bytes.withUnsafeBufferPointer { bytes in
                 layouts.removeAll(keepingCapacity: true)
                 SpanArena.layouts(of: bytes, into: &layouts)
@@ -35,11 +35,11 @@ extension TraceStore {
         var walk = GraphWalk(resourceServices: [Int32](repeating: -1, count: arena.resources.count))
         if let query, !query.isEmpty {
             for id in traceIDs(matching: query) {
-                guard let record = records[id] else { continue }
+                guard let record = traces[id] else { continue }
                 walk.add(record.bytes, arena: arena, to: &builder)
             }
         } else {
-            for record in records.values { walk.add(record.bytes, arena: arena, to: &builder) }
+            traces.forEachLive { _, entry in walk.add(entry.record.bytes, arena: arena, to: &builder) }
         }
         return builder.graph
     }

@@ -14,39 +14,30 @@ extension TraceStore {
 
     /// `parallelAbove`: the store size from which the parallel path runs (tests force either path).
     func traceIDs(matching query: TraceQuery, parallelAbove: Int) -> [TraceID] {
-        if query.isEmpty { return Array(records.keys) }
+        if query.isEmpty { return traces.ids }
         let program = query.program
-        if records.count < parallelAbove {
+        let slotCount = traces.slotCount
+        if traces.count < parallelAbove {
             // Few traces: one thread, string answers cached as they are met.
             var view = PackedTraceView(arena: arena, program: program, strings: .lazy)
             var found: [TraceID] = []
-            view.evaluate(records, from: records.startIndex, to: records.endIndex, into: &found)
+            view.evaluate(traces, slots: 0..<slotCount, into: &found)
             return found
         }
-        let records = self.records
+        let traces = self.traces
         let arena = self.arena
         let text = query.text
         let answers = TableAnswers(text: text, program: program, strings: arena.strings)
-        // Chunk bounds by one walk of the dictionary; workers take chunks in
-        // turn, so a chunk of wide traces does not hold back the others.
-        let chunkSize = max(256, records.count / Self.chunksPerEvaluation)
-        var bounds: [Dictionary<TraceID, Record>.Index] = []
-        bounds.reserveCapacity(records.count / chunkSize + 2)
-        var index = records.startIndex
-        var position = 0
-        while index != records.endIndex {
-            if position % chunkSize == 0 { bounds.append(index) }
-            records.formIndex(after: &index)
-            position += 1
-        }
-        bounds.append(records.endIndex)
-        let chunkBounds = bounds
+        // Workers take chunks of slots in turn, so a chunk of wide traces
+        // does not hold back the others.
+        let chunkSize = max(256, slotCount / Self.chunksPerEvaluation)
+        let chunkCount = (slotCount + chunkSize - 1) / chunkSize
         let results = Mutex<[TraceID]>([])
-        Self.inParallel(chunks: max(0, chunkBounds.count - 1), text: text, program: program) { program, chunks in
+        Self.inParallel(chunks: chunkCount, text: text, program: program) { program, chunks in
             var view = PackedTraceView(arena: arena, program: program, strings: .precomputed(answers))
             var found: [TraceID] = []
             while let chunk = chunks() {
-                view.evaluate(records, from: chunkBounds[chunk], to: chunkBounds[chunk + 1], into: &found)
+                view.evaluate(traces, slots: chunk * chunkSize..<Swift.min(slotCount, (chunk + 1) * chunkSize), into: &found)
             }
             results.withLock { $0.append(contentsOf: found) }
         }
@@ -56,7 +47,7 @@ extension TraceStore {
     /// Whether one stored trace matches (false when the store does not hold
     /// it). Cheap enough to ask of each trace as it changes: no table work.
     public func matches(_ query: TraceQuery, traceID: TraceID) -> Bool {
-        guard let record = records[traceID] else { return false }
+        guard let record = traces[traceID] else { return false }
         if query.isEmpty { return true }
         var view = PackedTraceView(arena: arena, program: query.program, strings: .uncached)
         return view.evaluate(id: traceID, record: record)
@@ -195,7 +186,7 @@ struct PackedTraceView: QueryTraceView {
     private var bytes = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
     private var layouts: [SpanArena.SpanLayout] = []
     private var layoutsLoaded = false
-    private var batch: [(Dictionary<TraceID, TraceStore.Record>.Index, TraceStore.Record.QueryFacts)] = []
+    private var batch: [(TraceTable.Slot, TraceStore.Record.QueryFacts)] = []
     /// The bytes read to touch each batch, kept so that the loads are not optimised away.
     private(set) var touchedSum = 0
     private var derived: DerivedFacts?
@@ -245,21 +236,22 @@ struct PackedTraceView: QueryTraceView {
         }
     }
 
-    /// Evaluates the records from `start` to `end`, appending the ids that match.
-    mutating func evaluate(_ records: [TraceID: TraceStore.Record], from start: Dictionary<TraceID, TraceStore.Record>.Index,
-                           to end: Dictionary<TraceID, TraceStore.Record>.Index, into found: inout [TraceID]) {
-        var index = start
-        while index != end {
+    /// Evaluates the traces in `slots` (free slots skipped), appending the ids that match.
+    mutating func evaluate(_ traces: TraceTable, slots: Range<Int>, into found: inout [TraceID]) {
+        var next = slots.lowerBound
+        while next < slots.upperBound {
             batch.removeAll(keepingCapacity: true)
             var touched = 0
-            while index != end, batch.count < 16 {
-                defer { records.formIndex(after: &index) }
-                // Plain values in one read: each separate access through the
-                // dictionary would copy the record (and retain its bytes).
-                let facts = records.values[index].queryFacts
+            while next < slots.upperBound, batch.count < 16 {
+                let index = TraceTable.Slot(next)
+                next += 1
+                guard traces[index].isLive else { continue }
+                // Plain values in one read: each separate access would copy
+                // the record (and retain its bytes).
+                let facts = traces[index].record.queryFacts
                 // Most traces are decided by their summary: skip their bytes.
                 if facts.summaryIsFresh {
-                    begin(id: records.keys[index], facts: facts)
+                    begin(id: traces[index].id, facts: facts)
                     if !passesRequiredFacts() { continue }
                     if !program.readsSpans {
                         if program.evaluate(&self) { found.append(traceID) }
@@ -272,22 +264,22 @@ struct PackedTraceView: QueryTraceView {
             // them, in a loop of nothing else: the loads are independent, so
             // the memory system fetches them together, rather than stalling
             // on one miss after another (each trace's bytes are their own
-            // allocation, visited in hash order; with ~3 spans per trace the
-            // stalls cost more than the evaluation itself).
+            // allocation; with ~3 spans per trace the stalls cost more than
+            // the evaluation itself).
             // (Subscripts, not a closure: a closure makes the compiler retain
             // the bytes, and an atomic retain waits for the miss it causes.)
             for (index, _) in batch {
-                let count = records.values[index].bytes.count
+                let count = traces[index].record.bytes.count
                 var offset = 0
                 while offset < count {
-                    touched &+= Int(records.values[index].bytes[offset])
+                    touched &+= Int(traces[index].record.bytes[offset])
                     offset += 64
                 }
             }
             touchedSum &+= touched
             for (index, facts) in batch {
-                begin(id: records.keys[index], facts: facts)
-                let matched = records.values[index].bytes.withUnsafeBufferPointer { buffer in
+                begin(id: traces[index].id, facts: facts)
+                let matched = traces[index].record.bytes.withUnsafeBufferPointer { buffer in
                     bytes = buffer
                     defer { bytes = UnsafeBufferPointer(start: nil, count: 0) }
                     return program.evaluate(&self)
@@ -365,7 +357,7 @@ struct PackedTraceView: QueryTraceView {
         let offset = summary.rootOffset
         guard offset >= 0 else { return nil }
         loadLayouts()
-        return layouts.firstIndex { $0.offset == offset }
+        return layouts.firstIndex { $0.offset == Int(offset) }
     }
 
     /// Distinct service names (not resources: two processes of one service count once).

@@ -26,7 +26,7 @@ public struct TraceStore: Sendable {
     }
 
     /// One trace: its spans packed by the arena (see `SpanArena`), in arrival order.
-    /// 72 bytes and one byte array per trace: with millions of spans in
+    /// 64 bytes and one byte array per trace: with millions of spans in
     /// small traces, per-trace costs weigh as much as per-span ones.
     struct Record: Sendable {
         var bytes: [UInt8] = []
@@ -53,8 +53,8 @@ public struct TraceStore: Sendable {
     struct PackedSummary: Sendable {
         var start: UInt64 = 0
         var duration: UInt64 = 0
-        /// Byte offset of the root span in the record, -1 for none.
-        var rootOffset = -1
+        /// Byte offset of the root span in the record, -1 for none (or past 2 GiB).
+        var rootOffset: Int32 = -1
         var errorCount: Int32 = 0
         var depth: Int32 = 0
         var rootCount: Int32 = 0
@@ -65,20 +65,25 @@ public struct TraceStore: Sendable {
 
     public let limits: TraceStoreLimits
     public private(set) var counters = Counters()
-    var records: [TraceID: Record] = [:]
+    var traces = TraceTable()
     var arena = SpanArena()
     private var scratch: [UInt8] = []
     private var spanScratch: [UInt8] = []
     private var serviceLists = ServiceLists()
-    /// Trace ids in order of first arrival, for oldest-first eviction.
-    private var arrivalOrder: [TraceID] = []
+    // The lists below hold slot numbers (see `TraceTable`). Only eviction
+    // frees a slot, and it takes the trace's `arrivalOrder` entry with it;
+    // an entry of `dirty` or `changeLog` may outlive its trace and name a
+    // later trace in the same slot, so those lists check the record's flag.
+    /// Traces in order of first arrival, for oldest-first eviction.
+    private var arrivalOrder: [TraceTable.Slot] = []
     private var arrivalHead = 0
-    /// Traces whose summary is stale, each listed once.
-    private var dirty: [TraceID] = []
-    /// Traces new or grown since the UI last took the changes, each once;
-    /// and reported traces evicted since. See `takeChanges`.
-    private var changeLog: [TraceID] = []
+    /// Traces whose summary is stale (`isDirty`).
+    private var dirty: [TraceTable.Slot] = []
+    /// Traces new or grown since the UI last took the changes (`isChanged`).
+    /// See `takeChanges`.
+    private var changeLog: [TraceTable.Slot] = []
     private var changeHead = 0
+    /// Reported traces evicted since the UI last took the changes.
     private var evictedLog: [TraceID] = []
     public private(set) var spanCount = 0
     /// Span latency per service and operation over the spans held: kept as
@@ -102,23 +107,26 @@ public struct TraceStore: Sendable {
     public func memoryFootprint() -> [(part: String, bytes: Int)] {
         var payload = 0
         var capacity = 0
-        for record in records.values {
-            payload += record.bytes.count
-            capacity += record.bytes.capacity
+        traces.forEachLive { _, entry in
+            payload += entry.record.bytes.count
+            capacity += entry.record.bytes.capacity
         }
-        let entry = MemoryLayout<TraceID>.stride + MemoryLayout<Record>.stride
+        let table = traces.footprint
+        let slot = MemoryLayout<TraceTable.Slot>.stride
         return [
             ("span bytes (payload)", payload),
-            ("span byte arrays (capacity + 32-byte headers)", capacity + 32 * records.count),
-            ("trace records: \(records.count) of \(MemoryLayout<Record>.stride) B in a table of \(records.capacity)", records.capacity * entry),
-            ("arrival order, dirty list, change log", (arrivalOrder.capacity + dirty.capacity + changeLog.capacity + evictedLog.capacity) * MemoryLayout<TraceID>.stride),
+            ("span byte arrays (capacity + 32-byte headers)", capacity + 32 * traces.count),
+            ("trace records: \(traces.count) of \(MemoryLayout<TraceTable.Entry>.stride) B in \(traces.slotCount) slots", table.slots),
+            ("trace index (4-byte slots)", table.index),
+            ("arrival order, dirty list, change log",
+             (arrivalOrder.capacity + dirty.capacity + changeLog.capacity) * slot + evictedLog.capacity * MemoryLayout<TraceID>.stride),
         ]
     }
 
     /// Strings, resources and scopes written inline because their table was full.
     public var valuesInlinedPastTableBound: Int { arena.inlinedPastBound }
 
-    public var traceCount: Int { records.count }
+    public var traceCount: Int { traces.count }
 
     public mutating func add(_ span: Span) {
         version &+= 1
@@ -132,11 +140,11 @@ public struct TraceStore: Sendable {
         var packed: [UInt8] = []
         swap(&packed, &scratch)
         // One hash lookup per span: mutate the record in place.
-        let (isNew, accepted, becameDirty, becameChanged) = { (record: inout Record) -> (Bool, Bool, Bool, Bool) in
-            let isNew = record.lastUpdate == 0
+        let (slot, isNew) = traces.slot(insertingIfMissing: id)
+        let (accepted, becameDirty, becameChanged) = traces.update(slot) { record -> (Bool, Bool, Bool) in
             guard Int(record.spanCount) < limit else {
-                if isNew { record.lastUpdate = version }
-                return (isNew, false, false, false)
+                // A new record always has room (limits are at least 1).
+                return (false, false, false)
             }
             Self.appendExactly(packed, to: &record.bytes)
             record.spanCount += 1
@@ -145,13 +153,13 @@ public struct TraceStore: Sendable {
             record.isDirty = true
             let becameChanged = !record.isChanged
             record.isChanged = true
-            return (isNew, true, becameDirty, becameChanged)
-        }(&records[id, default: Record()])
+            return (true, becameDirty, becameChanged)
+        }
         packed.removeAll(keepingCapacity: true)
         scratch = packed
-        if isNew { arrivalOrder.append(id) }
-        if becameDirty { dirty.append(id) }
-        if becameChanged { changeLog.append(id) }
+        if isNew { arrivalOrder.append(slot) }
+        if becameDirty { dirty.append(slot) }
+        if becameChanged { changeLog.append(slot) }
         guard accepted else {
             counters.spansDroppedTraceFull += 1
             return
@@ -160,7 +168,7 @@ public struct TraceStore: Sendable {
         counters.spansAccepted += 1
         latency.add(service: span.resource.serviceName, operation: span.name, durationNanos: span.durationNano,
                     isError: span.isError)
-        if spanCount > limits.maxSpans { evictIfNeeded(keeping: id) }
+        if spanCount > limits.maxSpans { evictIfNeeded(keeping: slot) }
     }
 
     /// Small traces grow to exactly their size: most traces are a few spans,
@@ -181,8 +189,8 @@ public struct TraceStore: Sendable {
         for span in spans { add(span) }
     }
 
-    private mutating func evictIfNeeded(keeping current: TraceID) {
-        while spanCount > limits.maxSpans, arrivalHead < arrivalOrder.count, records.count > 1 {
+    private mutating func evictIfNeeded(keeping current: TraceTable.Slot) {
+        while spanCount > limits.maxSpans, arrivalHead < arrivalOrder.count, traces.count > 1 {
             let oldest = arrivalOrder[arrivalHead]
             arrivalHead += 1
             if oldest == current {
@@ -190,9 +198,10 @@ public struct TraceStore: Sendable {
                 arrivalOrder.append(oldest)
                 continue
             }
-            // Entries of traces already evicted are skipped.
-            guard let record = records.removeValue(forKey: oldest) else { continue }
-            if record.isReported { evictedLog.append(oldest) }
+            guard traces[oldest].isLive else { continue }
+            let evicted = traces.remove(oldest)
+            let record = evicted.record
+            if record.isReported { evictedLog.append(evicted.id) }
             forgetLatency(of: record)
             spanCount -= Int(record.spanCount)
             counters.tracesEvicted += 1
@@ -205,8 +214,8 @@ public struct TraceStore: Sendable {
         }
         // With no reader taking changes the log keeps ids of evicted traces:
         // drop those now and then, so it stays within the traces held.
-        if changeLog.count - changeHead > 2 * records.count + 4096 {
-            changeLog = changeLog[changeHead...].filter { records[$0] != nil }
+        if changeLog.count - changeHead > 2 * traces.count + 4096 {
+            changeLog = changeLog[changeHead...].filter { traces[$0].isLive && traces[$0].record.isChanged }
             changeHead = 0
         }
     }
@@ -225,19 +234,19 @@ public struct TraceStore: Sendable {
 
     /// The assembled trace, or nil if the store does not hold it.
     public func trace(_ id: TraceID) -> Trace? {
-        guard let record = records[id] else { return nil }
+        guard let record = traces[id] else { return nil }
         return Trace(traceID: id, spans: spans(of: record, id: id), lastUpdate: record.lastUpdate)
     }
 
     /// The version of a trace: changes when one of its spans arrives.
-    public func lastUpdate(of id: TraceID) -> UInt64? { records[id]?.lastUpdate }
+    public func lastUpdate(of id: TraceID) -> UInt64? { traces[id]?.lastUpdate }
 
     /// Re-derives the summaries of traces that changed since the last call.
     public mutating func refreshSummaries() {
         if dirty.count >= Self.parallelSummaryMinimum {
             refreshSummariesInParallel()
         } else {
-            for id in dirty { refreshSummary(id) }
+            for slot in dirty { refreshSummary(slot) }
         }
         // A whole dump's list is not kept for the few stale traces of later calls.
         dirty.removeAll(keepingCapacity: dirty.count < 65_536)
@@ -254,35 +263,41 @@ public struct TraceStore: Sendable {
         let batch = 16_384
         var made = [(facts: SummaryFacts, rootOffset: Int)?](repeating: nil, count: Swift.min(batch, dirty.count))
         for first in stride(from: 0, to: dirty.count, by: batch) {
-            let ids = dirty[first..<Swift.min(first + batch, dirty.count)]
+            let slots = dirty[first..<Swift.min(first + batch, dirty.count)]
             let pieces = 16
-            // The records copy lives only while the facts are made, so storing
-            // them below does not copy the table.
-            made.withUnsafeMutableBufferPointer { [records = self.records] buffer in
+            // The table's copy lives only while the facts are made, so storing
+            // them below does not copy its pages.
+            made.withUnsafeMutableBufferPointer { [traces = self.traces] buffer in
                 // Each piece writes only its own slots.
                 let out = DisjointSlots(buffer: buffer)
                 DispatchQueue.concurrentPerform(iterations: pieces) { piece in
-                    let range = (ids.count * piece / pieces)..<(ids.count * (piece + 1) / pieces)
+                    let range = (slots.count * piece / pieces)..<(slots.count * (piece + 1) / pieces)
                     for i in range {
-                        let id = ids[ids.startIndex + i]
-                        guard let record = records[id], record.isDirty || !record.hasSummary else { continue }
+                        let record = traces[slots[slots.startIndex + i]].record
+                        guard Self.isStale(record) else { continue }
                         out.buffer[i] = Self.facts(of: record, arena: arena)
                     }
                 }
             }
-            for i in 0..<ids.count {
-                if let facts = made[i] { store(facts.facts, rootOffset: facts.rootOffset, for: ids[ids.startIndex + i]) }
+            for i in 0..<slots.count {
+                if let facts = made[i] { store(facts.facts, rootOffset: facts.rootOffset, for: slots[slots.startIndex + i]) }
                 made[i] = nil
             }
         }
     }
 
     /// Re-derives one trace's summary if it is stale.
-    private mutating func refreshSummary(_ id: TraceID) {
-        // Evicted since it was listed, or already fresh: nothing to do.
-        guard let record = records[id], record.isDirty || !record.hasSummary else { return }
+    private mutating func refreshSummary(_ slot: TraceTable.Slot) {
+        let record = traces[slot].record
+        guard Self.isStale(record) else { return }
         let made = Self.facts(of: record, arena: arena)
-        store(made.facts, rootOffset: made.rootOffset, for: id)
+        store(made.facts, rootOffset: made.rootOffset, for: slot)
+    }
+
+    /// A stored record whose summary is missing or older than its spans
+    /// (false for a free slot: its trace was evicted since it was listed).
+    private static func isStale(_ record: Record) -> Bool {
+        record.lastUpdate != 0 && (record.isDirty || !record.hasSummary)
     }
 
     private static func facts(of record: Record, arena: SpanArena) -> (facts: SummaryFacts, rootOffset: Int) {
@@ -291,13 +306,13 @@ public struct TraceStore: Sendable {
         return (facts, facts.root.map { source.headers[$0].offset } ?? -1)
     }
 
-    private mutating func store(_ facts: SummaryFacts, rootOffset: Int, for id: TraceID) {
+    private mutating func store(_ facts: SummaryFacts, rootOffset: Int, for slot: TraceTable.Slot) {
         let packed = PackedSummary(
-            start: facts.start, duration: facts.duration, rootOffset: rootOffset,
+            start: facts.start, duration: facts.duration, rootOffset: Int32(exactly: rootOffset) ?? -1,
             errorCount: Int32(clamping: facts.errorCount), depth: Int32(clamping: facts.depth),
             rootCount: Int32(clamping: facts.rootCount), services: serviceLists.index(of: facts.services) ?? .max,
             isIncomplete: facts.isIncomplete)
-        records[id]?.setSummary(packed)
+        traces.update(slot) { $0.setSummary(packed) }
     }
 
     /// Everything changed since the last call, at once (tests, small stores).
@@ -320,15 +335,19 @@ public struct TraceStore: Sendable {
     ) {
         var taken = 0
         while changeHead < changeLog.count, taken < limit {
-            let id = changeLog[changeHead]
+            let slot = changeLog[changeHead]
             changeHead += 1
-            refreshSummary(id)
-            // Evicted since it was listed: its removal is in `evictedLog` if it was reported.
-            guard let index = records.index(forKey: id) else { continue }
+            // Evicted since it was listed (its removal is in `evictedLog` if it
+            // was reported), or a later trace in its slot already taken.
+            guard traces[slot].isLive, traces[slot].record.isChanged else { continue }
+            refreshSummary(slot)
             taken += 1
-            records.values[index].isChanged = false
-            records.values[index].isReported = true
-            guard let summary = unpack(records.values[index], id: id) else { continue }
+            traces.update(slot) {
+                $0.isChanged = false
+                $0.isReported = true
+            }
+            let id = traces[slot].id
+            guard let summary = unpack(traces[slot].record, id: id) else { continue }
             changes.updated.append(summary)
             if let matching { changes.matches.append(matching(self, id)) }
         }
@@ -344,7 +363,7 @@ public struct TraceStore: Sendable {
     private func unpack(_ record: Record, id: TraceID) -> TraceSummary? {
         guard record.hasSummary else { return nil }
         let packed = record.summary
-        let names = packed.rootOffset >= 0 ? arena.nameAndService(in: record.bytes, at: packed.rootOffset) : (name: "", service: "")
+        let names = packed.rootOffset >= 0 ? arena.nameAndService(in: record.bytes, at: Int(packed.rootOffset)) : (name: "", service: "")
         let services: [String]
         if packed.services != .max {
             services = serviceLists[packed.services]
@@ -373,19 +392,19 @@ public struct TraceStore: Sendable {
     public mutating func summaries() -> [TraceSummary] {
         refreshSummaries()
         var all: [TraceSummary] = []
-        all.reserveCapacity(records.count)
-        for (id, record) in records {
-            if let summary = unpack(record, id: id) { all.append(summary) }
+        all.reserveCapacity(traces.count)
+        traces.forEachLive { _, entry in
+            if let summary = unpack(entry.record, id: entry.id) { all.append(summary) }
         }
         return all
     }
 
     /// The summary as of the last `refreshSummaries`.
     public func summary(_ id: TraceID) -> TraceSummary? {
-        records[id].flatMap { unpack($0, id: id) }
+        traces[id].flatMap { unpack($0, id: id) }
     }
 
-    public var allTraceIDs: [TraceID] { Array(records.keys) }
+    public var allTraceIDs: [TraceID] { traces.ids }
 }
 
 /// What changed in a store since a reader last asked (see `TraceStore.takeChanges`).
@@ -492,7 +511,7 @@ public final class SharedTraceStore: Sendable {
 extension TraceStore {
     /// The spans of a trace, arrival order, made from the stored form.
     public func traceSpans(_ id: TraceID) -> [Span]? {
-        guard let record = records[id] else { return nil }
+        guard let record = traces[id] else { return nil }
         return spans(of: record, id: id)
     }
 }

@@ -76,3 +76,48 @@ import Testing
         #expect(changes.removed.isEmpty)
     }
 }
+
+/// Evicted traces' slots are reused by later traces (see `TraceTable`):
+/// the store's lists of slots must not mistake one trace for the other.
+@Suite struct StoreSlotReuseTests {
+    static func span(_ trace: UInt64, _ id: UInt64, parent: UInt64? = nil) -> Span {
+        StoreSnapshotTests.span(trace, id, parent: parent)
+    }
+
+    @Test func aLaterTraceInAnEvictedTracesSlotIsReportedOnceAndTheEvictionToo() {
+        var store = TraceStore(limits: TraceStoreLimits(maxSpans: 2))
+        store.add(Self.span(1, 1))
+        store.add(Self.span(2, 1))
+        _ = store.takeChanges()  // the reader knows 1 and 2
+        store.add(Self.span(2, 2, parent: 1))  // 2 grows: evicts 1, whose slot is free
+        store.add(Self.span(3, 1))  // 3 takes 1's slot, evicts 2
+        let changes = store.takeChanges()
+        #expect(changes.updated.map(\.traceID) == [TraceID(low: 3)])
+        #expect(Set(changes.removed) == [TraceID(low: 1), TraceID(low: 2)])
+        #expect(store.takeChanges().isEmpty)
+        #expect(store.trace(TraceID(low: 1)) == nil && store.trace(TraceID(low: 2)) == nil)
+        #expect(store.trace(TraceID(low: 3))?.spans.count == 1)
+    }
+
+    @Test func churnThroughABoundedStoreKeepsEveryListConsistent() {
+        var store = TraceStore(limits: TraceStoreLimits(maxSpans: 500))
+        var told = Set<TraceID>()
+        for t in 1...20_000 {
+            store.add(Self.span(UInt64(t), 1))
+            if t % 7 == 0 { store.add(Self.span(UInt64(t - 3), 2, parent: 1)) }
+            if t % 1_000 == 0 {
+                let changes = store.takeChanges()
+                #expect(Set(changes.updated.map(\.traceID)).count == changes.updated.count)
+                for id in changes.removed { #expect(told.remove(id) != nil) }
+                for summary in changes.updated {
+                    told.insert(summary.traceID)
+                    #expect(store.trace(summary.traceID)?.spans.count == summary.spanCount)
+                }
+            }
+        }
+        #expect(store.spanCount <= 500)
+        #expect(store.traceCount == Set(store.allTraceIDs).count)
+        #expect(told == Set(store.allTraceIDs))
+        #expect(store.summaries().count == store.traceCount)
+    }
+}
