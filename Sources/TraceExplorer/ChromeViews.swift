@@ -61,9 +61,11 @@ enum StatusBarView {
                 if let first = ingest.firstIssue { put(": " + first) }
             }
             if ingest.spansDropped > 0 || ingest.tracesEvicted > 0 {
-                put("  dropped \(ingest.spansDropped) spans, evicted \(ingest.tracesEvicted) traces",
+                put("  dropped \(ingest.spansDropped) spans, evicted \(ingest.tracesEvicted) traces"
+                    + (ingest.tracesEvictedForMemory > 0 ? " (\(ingest.tracesEvictedForMemory) for memory)" : ""),
                     Theme.warning.withBackground(Theme.statusBar.background))
             }
+            renderMemory(ingest, put: put)
         }
         var rx = rect.maxX - rightWidth
         for (i, part) in right.enumerated() {
@@ -118,6 +120,15 @@ enum StatusBarView {
         }
     }
 
+    /// `refused 120 spans (memory)  mem 230/256 MiB`: only once memory runs short.
+    static func renderMemory(_ ingest: IngestStatus, put: (String, Style) -> Void) {
+        let warning = Theme.warning.withBackground(Theme.statusBar.background)
+        if ingest.spansRefusedMemory > 0 { put("  refused \(Formatting.count(ingest.spansRefusedMemory)) spans (memory)", warning) }
+        if let memory = ingest.memory, memory.isHigh || memory.refusing {
+            put("  mem \(memory.residentBytes >> 20)/\(memory.limitBytes >> 20) MiB" + (memory.refusing ? " REFUSING" : ""), warning)
+        }
+    }
+
     /// `x1`, `x0.5`, `x10`, `max`.
     static func speedLabel(_ speed: Double) -> String {
         guard speed.isFinite else { return "max" }
@@ -136,7 +147,12 @@ enum StatusBarView {
         let warning = Theme.warning.withBackground(Theme.statusBar.background)
         let lost = live.dropped + model.ingest.spansDropped
         if lost > 0 { put("  dropped \(Formatting.count(lost))", warning) }
-        if model.ingest.tracesEvicted > 0 { put("  evicted \(Formatting.count(model.ingest.tracesEvicted)) traces", warning) }
+        if model.ingest.tracesEvicted > 0 {
+            let forMemory = model.ingest.tracesEvictedForMemory
+            put("  evicted \(Formatting.count(model.ingest.tracesEvicted)) traces"
+                + (forMemory > 0 ? " (\(Formatting.count(forMemory)) for memory)" : ""), warning)
+        }
+        renderMemory(model.ingest, put: put)
         if live.clientDropped > 0 { put("  client dropped \(Formatting.count(live.clientDropped))", warning) }
         if live.seqGaps > 0 { put("  seq gaps \(live.seqGaps)", warning) }
         if let file = live.recordingTo { put("  rec " + file, Theme.statusBar) }

@@ -13,6 +13,12 @@ public struct IngestStatus: Sendable, Hashable {
     public var firstIssue: String? = nil
     public var spansDropped = 0
     public var tracesEvicted = 0
+    /// Of `tracesEvicted`, those evicted to stay under the memory limit.
+    public var tracesEvictedForMemory = 0
+    /// Spans refused because the process was at its memory limit.
+    public var spansRefusedMemory = 0
+    /// The process against its `--max-memory`, when it has one.
+    public var memory: MemoryStatus? = nil
     /// Set when spans arrive from listeners rather than from files.
     public var live: LiveStatus? = nil
     /// Set when a dump is replayed at its own pace.
@@ -25,6 +31,8 @@ public struct IngestStatus: Sendable, Hashable {
     public func stateDiffers(from other: IngestStatus) -> Bool {
         sourceName != other.sourceName || loading != other.loading || malformed != other.malformed
             || firstIssue != other.firstIssue || spansDropped != other.spansDropped || tracesEvicted != other.tracesEvicted
+            || tracesEvictedForMemory != other.tracesEvictedForMemory || spansRefusedMemory != other.spansRefusedMemory
+            || memory?.refusing != other.memory?.refusing || memory?.isHigh != other.memory?.isHigh
             || (live == nil) != (other.live == nil) || live?.listeners != other.live?.listeners
             || live?.malformed != other.live?.malformed || live?.dropped != other.live?.dropped
             || live?.recordingTo != other.live?.recordingTo || live?.addresses != other.live?.addresses
@@ -33,6 +41,23 @@ public struct IngestStatus: Sendable, Hashable {
             || replay?.finished != other.replay?.finished || replay?.speed != other.replay?.speed
             || replay?.loops != other.replay?.loops
     }
+}
+
+/// The process's resident size against its memory limit.
+public struct MemoryStatus: Sendable, Hashable {
+    public var residentBytes: Int
+    public var limitBytes: Int
+    /// At the hard limit: new spans are refused.
+    public var refusing: Bool
+
+    public init(residentBytes: Int, limitBytes: Int, refusing: Bool) {
+        self.residentBytes = residentBytes
+        self.limitBytes = limitBytes
+        self.refusing = refusing
+    }
+
+    /// Past 85% of the limit (the store is giving up traces): worth showing.
+    public var isHigh: Bool { residentBytes > limitBytes / 100 * 85 }
 }
 
 /// A replay's side of the status bar: its clock, position and speed.

@@ -64,6 +64,7 @@ public enum RecorderError: Error, Sendable, Equatable, CustomStringConvertible {
 public final class SpanRecorder: SpanSink, Sendable {
     public static let queueFullReason = "recorder queue full"
     public static let closedReason = "recorder closed"
+    public static let memoryReason = "memory limit"
 
     public let path: String
     /// Spans held in memory at most (queued plus being written).
@@ -104,6 +105,10 @@ public final class SpanRecorder: SpanSink, Sendable {
                 s.drop(spans.count, Self.closedReason)
                 return false
             }
+            if s.refusing {
+                s.drop(spans.count, Self.memoryReason)
+                return false
+            }
             let room = bound - s.queuedSpans
             if room <= 0 {
                 s.drop(spans.count, Self.queueFullReason)
@@ -124,6 +129,11 @@ public final class SpanRecorder: SpanSink, Sendable {
             return false
         }
         if signal { wake.signal() }
+    }
+
+    /// While set, spans are refused and counted (`memory limit`): the process is at its `--max-memory`.
+    public func setRefusing(_ refusing: Bool) {
+        state.withLock { $0.refusing = refusing }
     }
 
     public var status: RecorderStatus {
@@ -255,6 +265,8 @@ private struct RecorderState {
     var queuedSpans = 0
     var writerWaiting = false
     var finishing = false
+    /// The process is at its memory limit (`setRefusing`).
+    var refusing = false
     var threadReleased = false
     var written = 0
     var dropped = 0

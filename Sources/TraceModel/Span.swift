@@ -329,3 +329,37 @@ public struct Span: Hashable, Sendable {
         hasher.combine(durationNano)
     }
 }
+
+extension Span {
+    /// About what this value holds in memory: its fixed part, its strings'
+    /// bytes and its attributes (the shared resource is not counted). For
+    /// bounds in bytes (`SpanQueue`), so cheap rather than exact: a
+    /// string's UTF-8 count is O(1) for the strings decoders make.
+    public var approximateBytes: Int {
+        var bytes = 96 + name.utf8.count + Self.approximateBytes(of: attributes)
+        if hasExtras {
+            bytes += 64 + status.message.utf8.count + traceState.utf8.count
+            for event in events { bytes += 48 + event.name.utf8.count + Self.approximateBytes(of: event.attributes) }
+            for link in links { bytes += 64 + Self.approximateBytes(of: link.attributes) }
+        }
+        return bytes
+    }
+
+    static func approximateBytes(of attributes: [Attribute]) -> Int {
+        var bytes = 32
+        for attribute in attributes {
+            bytes += 48 + attribute.key.utf8.count + approximateBytes(of: attribute.value)
+        }
+        return bytes
+    }
+
+    static func approximateBytes(of value: AttributeValue) -> Int {
+        switch value {
+        case .string(let s): return s.utf8.count
+        case .bool, .int, .double: return 0
+        case .bytes(let b): return b.count
+        case .array(let values): return values.reduce(32) { $0 + 24 + approximateBytes(of: $1) }
+        case .map(let attributes): return approximateBytes(of: attributes)
+        }
+    }
+}

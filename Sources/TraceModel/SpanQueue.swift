@@ -1,34 +1,50 @@
 import Synchronization
 
 /// Hands spans from the listeners' threads to the one task that owns the
-/// store. `push` is O(1) under a short lock and never waits for the consumer;
-/// past `capacity` spans waiting, batches are refused and counted.
+/// store. `push` is O(1) in the batch under a short lock and never waits for
+/// the consumer; past `capacity` spans or `byteCapacity` bytes waiting, or
+/// while a memory limit refuses (`setRefusing`), batches are refused and
+/// counted.
 public final class SpanQueue: Sendable {
     struct State {
         var batches: [[Span]] = []
         var waiting = 0
+        var waitingBytes = 0
         var pushed = 0
         var dropped = 0
+        var droppedForMemory = 0
+        var refusing = false
     }
 
     public let capacity: Int
+    /// Bytes of spans waiting at most (`Span.approximateBytes`).
+    public let byteCapacity: Int
     private let state = Mutex(State())
 
-    public init(capacity: Int = 2_000_000) {
+    public init(capacity: Int = 2_000_000, byteCapacity: Int = .max) {
         self.capacity = max(1, capacity)
+        self.byteCapacity = max(1, byteCapacity)
     }
 
-    /// False when the batch was dropped because the queue was full.
+    /// False when the batch was dropped: the queue was full, or memory is short.
     @discardableResult
     public func push(_ spans: [Span]) -> Bool {
         guard !spans.isEmpty else { return true }
+        // Sized outside the lock; only when bytes are bounded.
+        let bytes = byteCapacity == .max ? 0 : spans.reduce(0) { $0 + $1.approximateBytes }
         return state.withLock { s in
+            if s.refusing || s.waitingBytes + bytes > byteCapacity {
+                s.dropped += spans.count
+                s.droppedForMemory += spans.count
+                return false
+            }
             guard s.waiting + spans.count <= capacity else {
                 s.dropped += spans.count
                 return false
             }
             s.batches.append(spans)
             s.waiting += spans.count
+            s.waitingBytes += bytes
             s.pushed += spans.count
             return true
         }
@@ -40,13 +56,22 @@ public final class SpanQueue: Sendable {
             defer {
                 s.batches = []
                 s.waiting = 0
+                s.waitingBytes = 0
             }
             return s.batches
         }
     }
 
-    /// Spans accepted into the queue so far, and spans refused because it was full.
+    /// While set, every batch is refused and counted (a process over its memory limit).
+    public func setRefusing(_ refusing: Bool) {
+        state.withLock { $0.refusing = refusing }
+    }
+
+    /// Spans accepted into the queue so far, and spans refused: in all, and
+    /// of those, for memory (bytes waiting past `byteCapacity`, or refusing).
     public var totals: (pushed: Int, dropped: Int) {
         state.withLock { ($0.pushed, $0.dropped) }
     }
+
+    public var droppedForMemory: Int { state.withLock { $0.droppedForMemory } }
 }

@@ -5,10 +5,16 @@ import Synchronization
 public struct TraceStoreLimits: Sendable, Hashable {
     public var maxSpans: Int
     public var maxSpansPerTrace: Int
+    /// Bytes the stored traces may take (`TraceStore.bytesHeld`): spans
+    /// carry attributes of any size, so a span count alone does not bound
+    /// memory. A process limit (`--max-memory`) moves it as the rest of the
+    /// process grows and shrinks (`TraceStore.setMaxBytes`).
+    public var maxBytes: Int
 
-    public init(maxSpans: Int = 1_000_000, maxSpansPerTrace: Int = 100_000) {
+    public init(maxSpans: Int = 1_000_000, maxSpansPerTrace: Int = 100_000, maxBytes: Int = .max) {
         self.maxSpans = max(1, maxSpans)
         self.maxSpansPerTrace = max(1, maxSpansPerTrace)
+        self.maxBytes = max(0, maxBytes)
     }
 }
 
@@ -20,9 +26,13 @@ public struct TraceStore: Sendable {
         public var spansAccepted = 0
         /// Spans refused because their trace already held `maxSpansPerTrace`.
         public var spansDroppedTraceFull = 0
-        /// Traces (and their spans) evicted, oldest first, to stay under `maxSpans`.
+        /// Traces (and their spans) evicted, oldest first, to stay under `maxSpans` or `maxBytes`.
         public var tracesEvicted = 0
         public var spansEvicted = 0
+        /// Of those, traces evicted for `maxBytes`.
+        public var tracesEvictedForMemory = 0
+        /// Spans refused because their trace alone would pass `maxBytes`.
+        public var spansRefusedMemory = 0
     }
 
     /// One trace: its spans packed by the arena (see `SpanArena`), in arrival order.
@@ -63,7 +73,14 @@ public struct TraceStore: Sendable {
         var isIncomplete = false
     }
 
-    public let limits: TraceStoreLimits
+    public private(set) var limits: TraceStoreLimits
+    /// What the stored traces take: their packed bytes and a fixed cost per
+    /// trace (`bytesPerTrace`). The string and resource tables are bounded
+    /// apart (`SpanArena`) and not counted here.
+    public private(set) var bytesHeld = 0
+    /// A trace's record, index share and byte array's header and allocator
+    /// overhead, measured with `memoryFootprint`.
+    public static let bytesPerTrace = 136
     public private(set) var counters = Counters()
     var traces = TraceTable()
     var arena = SpanArena()
@@ -123,6 +140,12 @@ public struct TraceStore: Sendable {
         ]
     }
 
+    /// Changes the byte budget; traces are evicted now, oldest first, to meet it.
+    public mutating func setMaxBytes(_ bytes: Int) {
+        limits.maxBytes = Swift.max(0, bytes)
+        if bytesHeld > limits.maxBytes { evictIfNeeded(keeping: nil) }
+    }
+
     /// Strings, resources and scopes written inline because their table was full.
     public var valuesInlinedPastTableBound: Int { arena.inlinedPastBound }
 
@@ -135,10 +158,16 @@ public struct TraceStore: Sendable {
         let limit = limits.maxSpansPerTrace
         // Packed before the lookup: the closure below may touch only the record.
         arena.append(span, to: &scratch, scratch: &spanScratch)
+        if bytesHeld + scratch.count + Self.bytesPerTrace > limits.maxBytes, !makeRoom(for: scratch.count, in: id) {
+            scratch.removeAll(keepingCapacity: true)
+            counters.spansRefusedMemory += 1
+            return
+        }
         // Moved out and back, not copied: a copy alive at `removeAll` would
         // make it allocate a fresh buffer for every span.
         var packed: [UInt8] = []
         swap(&packed, &scratch)
+        let packedCount = packed.count
         // One hash lookup per span: mutate the record in place.
         let (slot, isNew) = traces.slot(insertingIfMissing: id)
         let (accepted, becameDirty, becameChanged) = traces.update(slot) { record -> (Bool, Bool, Bool) in
@@ -165,6 +194,7 @@ public struct TraceStore: Sendable {
             return
         }
         spanCount += 1
+        bytesHeld += packedCount + (isNew ? Self.bytesPerTrace : 0)
         counters.spansAccepted += 1
         latency.add(service: span.resource.serviceName, operation: span.name, durationNanos: span.durationNano,
                     isError: span.isError)
@@ -189,8 +219,21 @@ public struct TraceStore: Sendable {
         for span in spans { add(span) }
     }
 
-    private mutating func evictIfNeeded(keeping current: TraceTable.Slot) {
-        while spanCount > limits.maxSpans, arrivalHead < arrivalOrder.count, traces.count > 1 {
+    /// Evicts the oldest traces (not `trace`) until `bytes` more fit under
+    /// `maxBytes`; false when they cannot, even with every other trace gone.
+    private mutating func makeRoom(for bytes: Int, in trace: TraceID) -> Bool {
+        let slot = traces.slot(of: trace)
+        let own = slot.map { traces[$0].record.bytes.count + Self.bytesPerTrace } ?? Self.bytesPerTrace
+        guard own + bytes <= limits.maxBytes else { return false }
+        evictIfNeeded(keeping: slot, reserving: bytes + (slot == nil ? Self.bytesPerTrace : 0))
+        return true
+    }
+
+    private mutating func evictIfNeeded(keeping current: TraceTable.Slot?, reserving: Int = 0) {
+        let keptTraces = current == nil ? 0 : 1
+        while (spanCount > limits.maxSpans || bytesHeld + reserving > limits.maxBytes),
+              arrivalHead < arrivalOrder.count, traces.count > keptTraces {
+            let overSpans = spanCount > limits.maxSpans
             let oldest = arrivalOrder[arrivalHead]
             arrivalHead += 1
             if oldest == current {
@@ -204,6 +247,8 @@ public struct TraceStore: Sendable {
             if record.isReported { evictedLog.append(evicted.id) }
             forgetLatency(of: record)
             spanCount -= Int(record.spanCount)
+            bytesHeld -= record.bytes.count + Self.bytesPerTrace
+            if !overSpans { counters.tracesEvictedForMemory += 1 }
             counters.tracesEvicted += 1
             counters.spansEvicted += Int(record.spanCount)
         }
@@ -459,6 +504,10 @@ public final class SharedTraceStore: Sendable {
     public var spanCount: Int { store.withLock { $0.spanCount } }
     public var traceCount: Int { store.withLock { $0.traceCount } }
     public var limits: TraceStoreLimits { store.withLock { $0.limits } }
+    public var bytesHeld: Int { store.withLock { $0.bytesHeld } }
+
+    /// Changes the byte budget; traces are evicted now, oldest first, to meet it.
+    public func setMaxBytes(_ bytes: Int) { store.withLock { $0.setMaxBytes(bytes) } }
 
     public func summaries() -> [TraceSummary] { store.withLock { $0.summaries() } }
     public func trace(_ id: TraceID) -> Trace? {

@@ -194,10 +194,14 @@ struct DemoCommand: AsyncParsableCommand {
         for line in hint { printNow(line) }
 
         let sharedStore = SharedTraceStore(limits: store.limits)
+        let memory = MemoryWatch(limitBytes: store.memory.limitBytes, targets: .init(store: sharedStore, queue: queue))
+        defer { memory.stop() }
         let title = "demo · curl \(Self.curlAddress(server1))/alice"
         let colorMode = color.mode, utcOffset = store.utcOffsetSeconds, rawTimes = store.rawTimes
         let outcome = await runOnOwnThread { () throws -> Int32 in
-            let feed = LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: nil, recordPath: nil)
+            let feed = MemoryReportingFeed(
+                inner: LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: nil, recordPath: nil),
+                watch: memory, queue: queue)
             var loop = ExplorerLoop(store: sharedStore, feed: feed, title: title, colorMode: colorMode,
                                     utcOffsetSeconds: utcOffset)
             loop.rawTimes = rawTimes

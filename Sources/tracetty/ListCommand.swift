@@ -48,6 +48,8 @@ extension DumpOptions {
     /// --trace`: one trace out of a dump of any size, whatever `--max-spans`).
     func loadWithoutUI(emptyIsAnError: Bool, keeping: (@Sendable (TraceID) -> Bool)? = nil) throws -> (SharedTraceStore, [TraceSummary]) {
         let store = SharedTraceStore(limits: self.store.limits)
+        let memory = MemoryWatch(limitBytes: self.store.memory.limitBytes, targets: .init(store: store))
+        defer { memory.stop() }
         var sink: (@Sendable ([Span]) -> Void)?
         if let keep = keeping {
             sink = { spans in
@@ -62,8 +64,12 @@ extension DumpOptions {
         // A bound that bites is said, not silent: what follows saw only what was kept.
         let counters = store.counters
         if counters.tracesEvicted > 0 {
-            printError("tracetty: \(counters.tracesEvicted) traces (\(counters.spansEvicted) spans) evicted by --max-spans "
-                       + "\(self.store.maxSpans): raise it to keep them")
+            printError("tracetty: \(counters.tracesEvicted) traces (\(counters.spansEvicted) spans) evicted by "
+                       + self.store.evictionCause(counters) + ": raise it to keep them")
+        }
+        if counters.spansRefusedMemory > 0 {
+            printError("tracetty: \(counters.spansRefusedMemory) spans refused: their trace alone would pass --max-memory "
+                       + Formatting.bytes(memory.limitBytes))
         }
         if keeping != nil { return (store, summaries) }  // the caller says what was not found
         if summaries.isEmpty, emptyIsAnError || !loader.fileErrors.isEmpty {

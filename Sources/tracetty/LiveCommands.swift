@@ -123,7 +123,8 @@ final class LiveFeed: ExplorerFeed {
            let reason = figures.malformedReasons.max(by: { $0.count < $1.count }) {
             live.lastMalformedReason = figures.kind.rawValue + ": " + reason.lastExample
         }
-        live.dropped = queue.totals.dropped + (recorder?.status.spansDropped ?? 0)
+        // Spans refused for memory are shown apart (`MemoryReportingFeed`).
+        live.dropped = queue.totals.dropped - queue.droppedForMemory + (recorder?.status.spansDropped ?? 0)
         live.clientDropped = Int(snapshot.clientDropped)
         live.seqGaps = Int(snapshot.missingBatches)
         live.recordingTo = recordPath
@@ -166,7 +167,9 @@ struct LiveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let query = try filter.query()
-        let queue = SpanQueue(capacity: max(store.maxSpans, 100_000))
+        let memoryLimit = store.memory.limitBytes
+        // A burst waits here between the UI's turns: a quarter of the limit at most.
+        let queue = SpanQueue(capacity: max(store.maxSpans, 100_000), byteCapacity: memoryLimit / 4)
         let counters = IngestCounters()
         var recorder: SpanRecorder?
         if let record {
@@ -179,6 +182,8 @@ struct LiveCommand: AsyncParsableCommand {
         }
         let (server, bound) = try await startListeners(listeners, sink: LiveSink(queue: queue, recorder: recorder), counters: counters)
         let sharedStore = SharedTraceStore(limits: store.limits)
+        let memory = MemoryWatch(limitBytes: memoryLimit, targets: .init(store: sharedStore, queue: queue, recorder: recorder))
+        defer { memory.stop() }
         let title = "live · \(bound.count) listeners on \(listeners.host)"
         let colorMode = color.mode, utcOffset = store.utcOffsetSeconds, rawTimes = store.rawTimes, recordPath = record, liveRecorder = recorder
         let exit: Int32
@@ -189,8 +194,9 @@ struct LiveCommand: AsyncParsableCommand {
             // its socket buffer (kernel drops, lost for good). A slower
             // redraw loses nothing.
             exit = try await runOnOwnThread(yieldingToIngest: true) { () throws -> Int32 in
-                let feed = LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: liveRecorder,
-                                    recordPath: recordPath)
+                let feed = MemoryReportingFeed(
+                    inner: LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: liveRecorder, recordPath: recordPath),
+                    watch: memory, queue: queue)
                 var loop = ExplorerLoop(store: sharedStore, feed: feed, title: title, colorMode: colorMode,
                                         utcOffsetSeconds: utcOffset)
                 loop.rawTimes = rawTimes
@@ -226,6 +232,8 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "The dump to append to (OTLP JSON lines).")
     var output: String
 
+    @OptionGroup var memory: MemoryOption
+
     func run() async throws {
         let recorder: SpanRecorder
         do {
@@ -238,13 +246,16 @@ struct RecordCommand: AsyncParsableCommand {
         // Handle the stop signals ourselves before any listener is up.
         let stop = StopSignal()
         let (server, bound) = try await startListeners(listeners, sink: LiveSink(queue: nil, recorder: recorder), counters: counters)
+        let watch = MemoryWatch(limitBytes: memory.limitBytes, targets: .init(recorder: recorder))
+        defer { watch.stop() }
         for listener in bound { printNow(listener.description) }
         for listener in bound { if let warning = Self.bufferWarning(listener, asked: listeners.udpReceiveBufferBytes) { printNow(warning) } }
         let signal = await stop.wait()
         await server.shutdown()
         let summary = try recorder.finish()
+        let reasons = summary.dropReasons.map { "\($0.reason): \($0.spans)" }.joined(separator: "; ")
         printNow("stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"): wrote \(summary.spansWritten) spans to \(output)"
-                 + (summary.spansDropped > 0 ? ", \(summary.spansDropped) dropped (recorder queue full)" : ""))
+                 + (summary.spansDropped > 0 ? ", \(summary.spansDropped) dropped (\(reasons))" : ""))
         for line in counters.snapshot().summaryLines { printNow(line) }
     }
 

@@ -24,11 +24,13 @@ struct OpenCommand: ParsableCommand {
     func run() throws {
         let query = try filter.query()
         let store = SharedTraceStore(limits: dump.store.limits)
+        let memory = MemoryWatch(limitBytes: dump.store.memory.limitBytes, targets: .init(store: store))
+        defer { memory.stop() }
         let loader = DumpLoader(files: dump.files, store: store)
         loader.start()
         let title = dump.files.count == 1 ? dump.files[0] : "\(dump.files.count) files"
-        var explorer = ExplorerLoop(store: store, feed: DumpFeed(loader: loader), title: title,
-                                    colorMode: color.mode, utcOffsetSeconds: dump.store.utcOffsetSeconds)
+        var explorer = ExplorerLoop(store: store, feed: MemoryReportingFeed(inner: DumpFeed(loader: loader), watch: memory, queue: nil),
+                                    title: title, colorMode: color.mode, utcOffsetSeconds: dump.store.utcOffsetSeconds)
         explorer.filter = query
         explorer.rawTimes = dump.store.rawTimes
         let exit = try explorer.run()

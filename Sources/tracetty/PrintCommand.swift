@@ -118,7 +118,7 @@ struct PrintCommand: ParsableCommand {
         }
         let counters = store.counters
         let evicted = counters.tracesEvicted > 0
-            ? ", \(counters.tracesEvicted) evicted by --max-spans \(dump.store.maxSpans): raise it" : ""
+            ? ", \(counters.tracesEvicted) evicted by \(dump.store.evictionCause(counters)): raise it" : ""
         printError("tracetty: no trace \(text) in \(dump.files.joined(separator: ", "))\(evicted)")
         throw ExitCode(1)
     }

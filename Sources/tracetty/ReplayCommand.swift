@@ -64,12 +64,14 @@ struct ReplayDumpCommand: ParsableCommand {
             return
         }
         let store = SharedTraceStore(limits: dump.store.limits)
+        let memory = MemoryWatch(limitBytes: dump.store.memory.limitBytes, targets: .init(store: store))
+        defer { memory.stop() }
         // On screen the filter is the list's, judging traces as they grow (as `live --filter`).
         let feed = ReplayFeed(files: dump.files, store: store, speed: speed.value, start: from?.start ?? .beginning, loop: loop)
         feed.start()
         let title = "replay " + (dump.files.count == 1 ? dump.files[0] : "\(dump.files.count) files")
-        var explorer = ExplorerLoop(store: store, feed: feed, title: title, colorMode: color.mode,
-                                    utcOffsetSeconds: dump.store.utcOffsetSeconds)
+        var explorer = ExplorerLoop(store: store, feed: MemoryReportingFeed(inner: feed, watch: memory, queue: nil), title: title,
+                                    colorMode: color.mode, utcOffsetSeconds: dump.store.utcOffsetSeconds)
         explorer.follow = true
         explorer.filter = query
         explorer.rawTimes = dump.store.rawTimes

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TraceModel
+import TraceExplorer
 
 @main
 struct Tracetty: AsyncParsableCommand {
@@ -32,11 +33,23 @@ struct StoreOptions: ParsableArguments {
     @Flag(help: "Show span times as received: no clock-skew adjustment (R toggles it in the explorer).")
     var rawTimes = false
 
+    @OptionGroup var memory: MemoryOption
+
     func validate() throws {
         guard maxSpans > 0, maxSpansPerTrace > 0 else { throw ValidationError("--max-spans and --max-spans-per-trace must be positive") }
     }
 
     var limits: TraceStoreLimits { TraceStoreLimits(maxSpans: maxSpans, maxSpansPerTrace: maxSpansPerTrace) }
+
+    /// Which bound evicted: `--max-spans 6`, `--max-memory 1 GiB`, or both.
+    func evictionCause(_ counters: TraceStore.Counters) -> String {
+        let forMemory = counters.tracesEvictedForMemory
+        let spans = "--max-spans \(maxSpans)"
+        let memory = "--max-memory " + Formatting.bytes(self.memory.limitBytes)
+        if forMemory == 0 { return spans }
+        if forMemory == counters.tracesEvicted { return memory }
+        return "\(spans) (\(forMemory) of them by \(memory))"
+    }
     var utcOffsetSeconds: Int { utc ? 0 : TimeZone.current.secondsFromGMT() }
 }
 

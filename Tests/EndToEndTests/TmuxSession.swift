@@ -82,3 +82,18 @@ struct TmuxSession {
 enum TmuxError: Error {
     case missing(String)
 }
+
+extension TmuxSession {
+    /// The process id of the pane's command (the command itself when it was started with `exec`).
+    func panePID() throws -> Int32? {
+        Int32(try Self.tmux(["display-message", "-p", "-t", name, "#{pane_pid}"], readOutput: true)
+            .trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// A field of /proc/PID/status in KiB (`VmHWM`, `VmRSS`).
+    static func statusKiB(_ field: String, pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        let line = text.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+        return line?.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
+    }
+}

@@ -71,6 +71,21 @@ private func readBack(_ path: String) throws -> (spans: [Span], summary: DumpRea
         #expect(try readBack(path).spans.count == summary.spansWritten)
     }
 
+    @Test("at the memory limit spans are refused and counted as such, then taken again")
+    func refusingForMemory() throws {
+        let path = try temporaryPath("refuse.jsonl")
+        let recorder = try SpanRecorder(path: path)
+        recorder.accept(Samples.spans(count: 2, seed: 1), from: .otlpHTTP)
+        recorder.setRefusing(true)
+        recorder.accept(Samples.spans(count: 3, seed: 2), from: .otlpHTTP)
+        recorder.setRefusing(false)
+        recorder.accept(Samples.spans(count: 4, seed: 3), from: .otlpHTTP)
+        let summary = try recorder.finish()
+        #expect(summary.spansWritten == 6)
+        #expect(summary.dropReasons == [.init(reason: SpanRecorder.memoryReason, spans: 3)])
+        #expect(try readBack(path).spans.count == 6)
+    }
+
     @Test("many batches from several threads: all written, in whole lines")
     func concurrentWriters() async throws {
         let path = try temporaryPath("many.jsonl")

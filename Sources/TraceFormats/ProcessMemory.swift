@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The process's memory as the system sees it, for `--max-memory`
+/// (`MemoryGovernor` decides what to do with it).
+public enum ProcessMemory {
+    /// Resident size now: /proc/self/statm's second field; nil where there is none.
+    public static func residentBytes() -> Int? {
+        guard let file = fopen("/proc/self/statm", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        guard fgets(&line, Int32(line.count), file) != nil else { return nil }
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// The machine's memory, or the cgroup's limit (a container's share) when lower.
+    public static func physicalBytes() -> Int {
+        var bytes = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        if let file = fopen("/sys/fs/cgroup/memory.max", "r") {
+            defer { fclose(file) }
+            var line = [CChar](repeating: 0, count: 64)
+            if fgets(&line, Int32(line.count), file) != nil {
+                let text = String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if let limit = Int(text), limit > 0 { bytes = min(bytes, limit) }
+            }
+        }
+        return max(1, bytes)
+    }
+
+    private typealias TrimFunction = @convention(c) (Int) -> Int32
+    /// glibc's malloc_trim, looked up at run time: the Glibc module does not
+    /// declare it, and other C libraries do not have it.
+    private nonisolated(unsafe) static let trimFunction: TrimFunction? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: TrimFunction.self)
+    }()
+
+    /// Hands free heap memory back to the system (glibc keeps freed memory
+    /// in its arenas, so evicted traces would not lower the resident size).
+    /// False where the C library cannot.
+    @discardableResult
+    public static func trim() -> Bool {
+        guard let trim = trimFunction else { return false }
+        _ = trim(0)
+        return true
+    }
+}

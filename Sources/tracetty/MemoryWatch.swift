@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import TraceExplorer
+import TraceFormats
+import TraceIngest
+import TraceModel
+
+/// Holds the process to `--max-memory`: four times a second it reads the
+/// resident size and applies `MemoryGovernor`'s decision: the store's byte
+/// budget (it evicts its oldest traces), refusing new spans at the queue and
+/// the recorder past the hard limit, and handing freed memory back to the
+/// system. A thread of its own, so a busy UI does not delay it.
+final class MemoryWatch: Sendable {
+    struct Targets: Sendable {
+        var store: SharedTraceStore?
+        var queue: SpanQueue?
+        var recorder: SpanRecorder?
+    }
+
+    let limitBytes: Int
+    private let targets: Targets
+    private let state: Mutex<(governor: MemoryGovernor, latest: MemoryStatus?, stopped: Bool)>
+    private let done = DispatchSemaphore(value: 0)
+
+    init(limitBytes: Int, targets: Targets) {
+        self.limitBytes = limitBytes
+        self.targets = targets
+        let governor = MemoryGovernor(limitBytes: limitBytes)
+        state = Mutex((governor, nil, false))
+        // Until the first reading, the store may fill to the soft limit.
+        targets.store?.setMaxBytes(governor.softBytes)
+        tick()
+        let thread = Thread { [self] in
+            while !state.withLock({ $0.stopped }) {
+                usleep(250_000)
+                tick()
+            }
+            done.signal()
+        }
+        thread.name = "memory-watch"
+        thread.start()
+    }
+
+    /// The last reading, for the status bar.
+    var status: MemoryStatus? { state.withLock { $0.latest } }
+
+    func stop() {
+        let wasRunning = state.withLock { s -> Bool in
+            defer { s.stopped = true }
+            return !s.stopped
+        }
+        if wasRunning { done.wait() }
+    }
+
+    private let lastTrim = Mutex(ContinuousClock.now - .seconds(10))
+
+    private func tick() {
+        guard let resident = ProcessMemory.residentBytes() else { return }
+        let storeBytes = targets.store?.bytesHeld ?? 0
+        let decision = state.withLock { s -> MemoryGovernor.Decision in
+            let decision = s.governor.decide(residentBytes: resident, storeBytes: storeBytes)
+            s.latest = MemoryStatus(residentBytes: resident, limitBytes: limitBytes, refusing: decision.refuse)
+            return decision
+        }
+        targets.store?.setMaxBytes(decision.storeBudget)
+        targets.queue?.setRefusing(decision.refuse)
+        targets.recorder?.setRefusing(decision.refuse)
+        // malloc_trim walks the heap: at most once a second.
+        let now = ContinuousClock.now
+        if decision.trim, lastTrim.withLock({ last in
+            guard now - last > .seconds(1) else { return false }
+            last = now
+            return true
+        }) {
+            ProcessMemory.trim()
+        }
+    }
+}
+
+/// `--max-memory SIZE`, for the commands that keep spans in memory.
+struct MemoryOption: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Keep the process under SIZE (e.g. 512MiB, 2G): the oldest traces are evicted near it, new spans refused at it. Default: 1 GiB or half the machine's memory, whichever is smaller.",
+        valueName: "size"))
+    var maxMemory: String?
+
+    func validate() throws {
+        if let maxMemory, MemoryGovernor.parseSize(maxMemory) == nil {
+            throw ValidationError("--max-memory: '\(maxMemory)' is not a size (say 512MiB, 2G or a number of bytes)")
+        }
+        if let bytes = maxMemory.flatMap(MemoryGovernor.parseSize), bytes < 16 << 20 {
+            throw ValidationError("--max-memory must be at least 16MiB")
+        }
+    }
+
+    var limitBytes: Int {
+        maxMemory.flatMap(MemoryGovernor.parseSize) ?? MemoryGovernor.defaultLimit(physicalBytes: ProcessMemory.physicalBytes())
+    }
+}
+
+/// A feed whose status also tells the memory limit's side: traces evicted
+/// and spans refused for it, and the resident size once it runs short.
+struct MemoryReportingFeed: ExplorerFeed {
+    let inner: any ExplorerFeed
+    let watch: MemoryWatch
+    let queue: SpanQueue?
+
+    func poll(into store: SharedTraceStore) -> IngestStatus {
+        var status = inner.poll(into: store)
+        let counters = store.counters
+        status.tracesEvictedForMemory = counters.tracesEvictedForMemory
+        status.spansRefusedMemory = counters.spansRefusedMemory + (queue?.droppedForMemory ?? 0)
+        status.memory = watch.status
+        return status
+    }
+
+    func control(_ command: ReplayCommand) { inner.control(command) }
+}
