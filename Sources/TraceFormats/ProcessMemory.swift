@@ -36,7 +36,7 @@ public enum ProcessMemory {
     private typealias TrimFunction = @convention(c) (Int) -> Int32
     /// glibc's malloc_trim, looked up at run time: the Glibc module does not
     /// declare it, and other C libraries do not have it.
-    private nonisolated(unsafe) static let trimFunction: TrimFunction? = {
+    private static let trimFunction: TrimFunction? = {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
         return unsafeBitCast(symbol, to: TrimFunction.self)
     }()
