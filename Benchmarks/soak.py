@@ -14,7 +14,7 @@ At the end: `q`, the exit status, the spans recorded against the valid spans
 sent, the replies per kind, and RSS over time (peak; median of each fifth).
 Usage:
     Benchmarks/soak.py BINARY [--seconds 300] [--max-memory 256MiB] [--max-spans 200000]
-        [--csv FILE] [--extra "..."]"""
+        [--csv FILE] [--extra "..."] [--env KEY=VALUE]"""
 import argparse, gzip, http.client, io, json, os, random, re, shlex, socket, subprocess, sys, tempfile, threading, time, zlib
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -54,6 +54,7 @@ def main():
     p.add_argument("binary"); p.add_argument("--seconds", type=float, default=300)
     p.add_argument("--max-memory", default="256MiB"); p.add_argument("--max-spans", type=int, default=200000)
     p.add_argument("--csv", default=""); p.add_argument("--extra", default="")
+    p.add_argument("--env", action="append", default=[], help="KEY=VALUE for tracetty's environment (e.g. MALLOC_ARENA_MAX=2)")
     a = p.parse_args()
     ports = {"jaeger-compact": free_port(socket.SOCK_DGRAM), "jaeger-binary": free_port(socket.SOCK_DGRAM),
              "zipkin-compact": free_port(socket.SOCK_DGRAM), "collector": free_port(), "otlp-http": free_port(), "zipkin": free_port()}
@@ -62,7 +63,7 @@ def main():
            f"--jaeger-compact-port {ports['jaeger-compact']} --jaeger-binary-port {ports['jaeger-binary']} "
            f"--zipkin-compact-port {ports['zipkin-compact']} --collector-port {ports['collector']} "
            f"--otlp-http-port {ports['otlp-http']} --zipkin-port {ports['zipkin']} --otlp-grpc-port 0 {a.extra}")
-    tmux(sock, "new-session", "-d", "-s", "soak", "-x", "120", "-y", "36", "env", "TERM=xterm-256color", "LANG=C.UTF-8",
+    tmux(sock, "new-session", "-d", "-s", "soak", "-x", "120", "-y", "36", "env", "TERM=xterm-256color", "LANG=C.UTF-8", *a.env,
          "sh", "-c", cmd + f"; echo EXIT=$? > {tmp}/exit; sleep 3600")
     time.sleep(2)
     shell = tmux(sock, "display-message", "-p", "-t", "soak", "#{pane_pid}", capture=True).strip()

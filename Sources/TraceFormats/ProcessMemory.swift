@@ -41,6 +41,26 @@ public enum ProcessMemory {
         return unsafeBitCast(symbol, to: TrimFunction.self)
     }()
 
+    private typealias MalloptFunction = @convention(c) (Int32, Int32) -> Int32
+    private static let malloptFunction: MalloptFunction? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
+        return unsafeBitCast(symbol, to: MalloptFunction.self)
+    }()
+
+    /// glibc gives each thread that meets a locked arena a new one, up to
+    /// 8 per core, and each keeps the memory freed in it: under a mixed load
+    /// (listeners, decoders, the UI, the recorder) that cost ~50 MiB of
+    /// resident memory that no eviction could give back (Benchmarks/soak.py,
+    /// 189 against 141 MiB at the plateau). Call before threads start.
+    /// False where the C library has no such setting.
+    @discardableResult
+    public static func limitArenas(to count: Int32 = 2) -> Bool {
+        // M_ARENA_MAX in glibc's malloc.h (not exported to Swift).
+        let arenaMax: Int32 = -8
+        guard let mallopt = malloptFunction else { return false }
+        return mallopt(arenaMax, count) == 1
+    }
+
     /// Hands free heap memory back to the system (glibc keeps freed memory
     /// in its arenas, so evicted traces would not lower the resident size).
     /// False where the C library cannot.

@@ -107,6 +107,8 @@ struct LoadBenchCommand: ParsableCommand {
                 for (part, bytes) in store.withStore({ $0.memoryFootprint() }) {
                     print("  \(part): \(bytes / 1_048_576) MiB = \(spans > 0 ? bytes / spans : 0) B/span")
                 }
+                let held = store.bytesHeld
+                print("  the store's own count (bytesHeld, what --max-memory budgets): \(held / 1_048_576) MiB = \(spans > 0 ? held / spans : 0) B/span")
             }
             let threads = decodeThreads > 0 ? decodeThreads : ProcessorCount.available
             print("run \(run): \(threads) decode thread\(threads == 1 ? "" : "s"), \(bytes) bytes, \(spans) spans (\(issues) malformed skipped), \(store.traceCount) traces in \(String(format: "%.3f", seconds)) s: "

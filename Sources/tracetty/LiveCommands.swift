@@ -64,11 +64,16 @@ struct ListenerOptions: ParsableArguments {
          (.otlpGRPC, otlpGrpcPort)]
     }
 
-    var configuration: IngestConfiguration {
+    /// The listeners' settings under a memory limit: a gzip body may
+    /// inflate to an eighth of it (at most 64 MiB, never below
+    /// `--max-body-bytes`), so a bomb's transient buffer cannot take the
+    /// process past its limit.
+    func configuration(memoryLimit: Int) -> IngestConfiguration {
         let disabled = Set(off.compactMap(ListenerKind.init(rawValue:)))
         var ports: [ListenerKind: Int] = [:]
         for (kind, port) in self.ports where !disabled.contains(kind) { ports[kind] = port }
-        return IngestConfiguration(host: host, ports: ports, maxBodyBytes: maxBodyBytes, udpReceiveBufferBytes: udpReceiveBufferBytes)
+        return IngestConfiguration(host: host, ports: ports, maxBodyBytes: maxBodyBytes, udpReceiveBufferBytes: udpReceiveBufferBytes,
+                                   maxDecompressedBytes: max(maxBodyBytes, min(64 << 20, memoryLimit / 8)))
     }
 }
 
@@ -138,8 +143,9 @@ final class LiveFeed: ExplorerFeed {
 }
 
 /// Starts the listeners; a taken port is a one-line error before anything else happens.
-func startListeners(_ options: ListenerOptions, sink: SpanSink, counters: IngestCounters) async throws -> (IngestServer, [BoundListener]) {
-    let server = IngestServer(configuration: options.configuration, sink: sink, counters: counters)
+func startListeners(_ options: ListenerOptions, memoryLimit: Int, sink: SpanSink,
+                    counters: IngestCounters) async throws -> (IngestServer, [BoundListener]) {
+    let server = IngestServer(configuration: options.configuration(memoryLimit: memoryLimit), sink: sink, counters: counters)
     do {
         let bound = try await server.start()
         return (server, bound)
@@ -180,7 +186,8 @@ struct LiveCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let (server, bound) = try await startListeners(listeners, sink: LiveSink(queue: queue, recorder: recorder), counters: counters)
+        let (server, bound) = try await startListeners(listeners, memoryLimit: memoryLimit, sink: LiveSink(queue: queue, recorder: recorder),
+                                                       counters: counters)
         let sharedStore = SharedTraceStore(limits: store.limits)
         let memory = MemoryWatch(limitBytes: memoryLimit, targets: .init(store: sharedStore, queue: queue, recorder: recorder))
         defer { memory.stop() }
@@ -245,7 +252,8 @@ struct RecordCommand: AsyncParsableCommand {
         let counters = IngestCounters()
         // Handle the stop signals ourselves before any listener is up.
         let stop = StopSignal()
-        let (server, bound) = try await startListeners(listeners, sink: LiveSink(queue: nil, recorder: recorder), counters: counters)
+        let (server, bound) = try await startListeners(listeners, memoryLimit: memory.limitBytes,
+                                                       sink: LiveSink(queue: nil, recorder: recorder), counters: counters)
         let watch = MemoryWatch(limitBytes: memory.limitBytes, targets: .init(recorder: recorder))
         defer { watch.stop() }
         for listener in bound { printNow(listener.description) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TraceModel
 import TraceExplorer
+import TraceFormats
 
 @main
 struct Tracetty: AsyncParsableCommand {
@@ -17,6 +18,22 @@ struct Tracetty: AsyncParsableCommand {
         subcommands: [LiveCommand.self, RecordCommand.self, OpenCommand.self, ListCommand.self, PrintCommand.self, GenerateCommand.self, DemoCommand.self, Server1Command.self, Server2Command.self, LoadBenchCommand.self, DecodeBenchCommand.self, ExplorerBenchCommand.self, UDPSendBenchCommand.self, TracerBenchCommand.self, QueryBenchCommand.self, AnalysisBenchCommand.self, ReplayDumpCommand.self, StatsCommand.self, LatencyBenchCommand.self, GRPCBenchCommand.self],
         defaultSubcommand: LiveCommand.self
     )
+
+    /// ArgumentParser's own entry, after one setting that must come before
+    /// any thread allocates: fewer malloc arenas (see `ProcessMemory.limitArenas`).
+    static func main() async {
+        ProcessMemory.limitArenas()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// How much the store keeps and how times are shown: `open`, `print`, `live`.
