@@ -69,13 +69,13 @@ public final class DumpReader {
             } else {
                 parser.feed(piece)
             }
-            if parser.pendingSpans > 0 { onSpans(parser.takeSpans()) }
+            if parser.pendingSpans > 0 { for batch in parser.takeSpanBatches() { onSpans(batch) } }
             onProgress(progress())
         }
         if let inflater { gzipIssue = inflater.finish() }
         parser.finish()
         if let gzipIssue { parser.addIssue(line: parser.lineCount + (gzipIssue.contains("truncated") ? 0 : 1), reason: gzipIssue) }
-        if parser.pendingSpans > 0 { onSpans(parser.takeSpans()) }
+        if parser.pendingSpans > 0 { for batch in parser.takeSpanBatches() { onSpans(batch) } }
         onProgress(progress())
         return try Self.summary(parser, path: path, gzip: inflater != nil)
     }
