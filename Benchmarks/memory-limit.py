@@ -94,7 +94,7 @@ def main():
     screen.clear(); os.write(fd, b"\x0c"); time.sleep(1.5)  # Ctrl-L: a whole screen to read
     text = screen.decode("utf-8", "replace")
     shown = newest[0] is not None and re.search(r"post-%d\b" % newest[0], text) is not None
-    hwm = hwm_kib(pid)
+    hwm = hwm_kib(pid); settled = rss_kib(pid)
     stop.set()
     os.write(fd, b"q"); time.sleep(0.5)
     try: os.kill(pid, signal.SIGTERM)
@@ -108,7 +108,7 @@ def main():
     print(f"sent {sent_bytes[0] / 1e6:.0f} MB in {posts[0]} posts ({a.spans_per_post} spans of {a.attribute_bytes} B each) in {elapsed:.1f} s; "
           f"replies {dict(sorted(statuses.items()))}")
     print(f"RSS: baseline {baseline / 1024:.0f} MiB, peak sampled {peak / 1024:.0f} MiB, VmHWM {hwm / 1024:.0f} MiB, "
-          f"median while sending {median / 1024:.0f} MiB" + (f"; limit {a.limit} = peak/limit {hwm / limit_kib:.2f}" if limit_kib else ""))
+          f"median while sending {median / 1024:.0f} MiB, after {settled / 1024:.0f} MiB" + (f"; limit {a.limit} = peak/limit {hwm / limit_kib:.2f}" if limit_kib else ""))
     print(f"newest trace (root span post-{newest[0]}) on screen: {'yes' if shown else 'no'}")
     status = re.findall(r"(evicted [^\x1b]*?traces[^\x1b]*|refused [^\x1b]*?spans \(memory\))", text)
     if status: print("status bar: " + "; ".join(dict.fromkeys(status)))

@@ -27,6 +27,11 @@ def rss_kib(pid):
                 if line.startswith("VmRSS:"): return int(line.split()[1])
     except OSError: return None
 
+def udp_rcvbuf_errors():
+    with open("/proc/net/snmp") as f:
+        rows = [l.split() for l in f if l.startswith("Udp:")]
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
 def tmux(sock, *args, capture=False):
     r = subprocess.run(["tmux", "-L", sock] + list(args), capture_output=True, text=True)
     return r.stdout if capture else None
@@ -64,11 +69,12 @@ def main():
            f"--zipkin-compact-port {ports['zipkin-compact']} --collector-port {ports['collector']} "
            f"--otlp-http-port {ports['otlp-http']} --zipkin-port {ports['zipkin']} --otlp-grpc-port 0 {a.extra}")
     tmux(sock, "new-session", "-d", "-s", "soak", "-x", "120", "-y", "36", "env", "TERM=xterm-256color", "LANG=C.UTF-8", *a.env,
-         "sh", "-c", cmd + f"; echo EXIT=$? > {tmp}/exit; sleep 3600")
+         "sh", "-c", cmd + f" 2>{tmp}/stderr; echo EXIT=$? > {tmp}/exit; sleep 3600")
     time.sleep(2)
     shell = tmux(sock, "display-message", "-p", "-t", "soak", "#{pane_pid}", capture=True).strip()
     pid = int(open(f"/proc/{shell}/task/{shell}/children").read().split()[0])
     bomb = make_bomb()
+    kernel_drops_before = udp_rcvbuf_errors()
     print(f"tracetty pid {pid}; bomb {len(bomb)} bytes; ports {ports}", flush=True)
     stop = threading.Event(); lock = threading.Lock(); stats = {}
     def count(key, n=1):
@@ -165,12 +171,16 @@ def main():
         time.sleep(0.2)
     exit_line = open(f"{tmp}/exit").read().strip() if os.path.exists(f"{tmp}/exit") else "EXIT=? (still running)"
     tmux(sock, "kill-server")
+    kernel_drops = udp_rcvbuf_errors() - kernel_drops_before
     recorded = subprocess.run([a.binary, "load-bench", record], capture_output=True, text=True).stdout
     m = re.search(r"(\d+) spans", recorded); recorded_spans = int(m.group(1)) if m else -1
     valid = udp_spans + stats.get("valid spans sent", 0)
     print(f"status bar at the end: {status_line[-1].strip() if status_line else '(not found)'}")
     print(f"{exit_line}; recorded {recorded_spans} of {valid} valid spans sent ({udp_spans} UDP + {stats.get('valid spans sent', 0)} OTLP/HTTP)")
+    print(f"kernel UDP receive-buffer drops during the run (all sockets, UdpRcvbufErrors): {kernel_drops}")
     for k in sorted(stats): print(f"  {k}: {stats[k]}")
+    if os.path.exists(f"{tmp}/stderr"):
+        print("tracetty's own summary:"); print("".join("  " + l for l in open(f"{tmp}/stderr")), end="")
     if samples:
         kib = [k for _, k in samples]; n = len(kib)
         fifths = [sorted(kib[i * n // 5:(i + 1) * n // 5]) for i in range(5)]

@@ -159,7 +159,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Everything binds before the terminal is touched: a taken port is one line and exit 2.
-        let queue = SpanQueue(capacity: max(store.maxSpans, 100_000))
+        let queue = SpanQueue(capacity: max(store.maxSpans, 100_000), byteCapacity: store.memory.limitBytes / 8)
         let counters = IngestCounters()
         let ingest = IngestServer(configuration: IngestConfiguration(host: host, ports: [.jaegerCompact: agentPort]),
                                   sink: LiveSink(queue: queue, recorder: nil), counters: counters)

@@ -174,8 +174,8 @@ struct LiveCommand: AsyncParsableCommand {
     func run() async throws {
         let query = try filter.query()
         let memoryLimit = store.memory.limitBytes
-        // A burst waits here between the UI's turns: a quarter of the limit at most.
-        let queue = SpanQueue(capacity: max(store.maxSpans, 100_000), byteCapacity: memoryLimit / 4)
+        // A burst waits here between the UI's turns: an eighth of the limit at most.
+        let queue = SpanQueue(capacity: max(store.maxSpans, 100_000), byteCapacity: memoryLimit / 8)
         let counters = IngestCounters()
         var recorder: SpanRecorder?
         if let record {
