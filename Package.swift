@@ -90,6 +90,9 @@ let package = Package(
             dependencies: [
                 "TraceIngest", "TraceFormats", "TraceModel", "TestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),

@@ -33,6 +33,8 @@ public struct TrafficStatistics: Sendable, Equatable {
     public var succeeded = 0
     /// Another status, or no answer.
     public var failed = 0
+    /// Why the last failed request failed (a status or an error), for the summary and tests.
+    public var lastFailure: String?
     /// Ticks skipped: `maxInFlight` requests were still waiting.
     public var skipped = 0
 }
@@ -80,12 +82,22 @@ final class TrafficGenerator: Service, Sendable {
 
     private func send(_ name: String) async {
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        var ok = false
-        if let response = try? await client.execute(HTTPClientRequest(url: target + "/" + name), timeout: TimeAmount(configuration.requestTimeout)) {
+        var failure: String?
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: target + "/" + name), timeout: TimeAmount(configuration.requestTimeout))
             _ = try? await response.body.collect(upTo: 4096)
-            ok = response.status == .ok
+            if response.status != .ok { failure = "status \(response.status.code)" }
+        } catch {
+            failure = "\(error)"
         }
-        stats.withLock { ok ? ($0.succeeded += 1) : ($0.failed += 1) }
+        stats.withLock { s in
+            if let failure {
+                s.failed += 1
+                s.lastFailure = failure
+            } else {
+                s.succeeded += 1
+            }
+        }
     }
 
     /// Sleeps until `deadline`; false as soon as graceful shutdown (or cancellation) begins.

@@ -241,85 +241,18 @@ final class HTTPIngestHandler: ChannelInboundHandler {
     // MARK: Bodies
 
     private func handle(body raw: [UInt8], format: HTTPBodyFormat, gzip: Bool) -> HTTPReply {
-        let counters = settings.counters
-        var body = raw
-        if gzip || Gzip.isGzip(raw) {
-            do {
-                body = try Gzip.decompress(raw, maxOutputBytes: settings.maxDecompressedBytes)
-            } catch {
-                if case .tooLarge = error {
-                    let reply = HTTPReply.text(.payloadTooLarge, "gzip body inflates past the limit of \(settings.maxDecompressedBytes) bytes")
-                    counters.recordMalformed(kind, reason: IngestReason.tooLarge, example: bodyText(reply), bytes: raw.count)
-                    return reply
-                }
-                let reply = HTTPReply.text(.badRequest, "gzip: \(error)")
-                counters.recordMalformed(kind, reason: IngestReason.badGzip, example: bodyText(reply), bytes: raw.count)
-                return reply
-            }
-        }
         let decoder = self.decoder ?? WireDecoder()
         self.decoder = decoder
-        var delta = ListenerDelta()
-        delta.received = 1
-        delta.bytes = raw.count
-        let spans: [Span]
-        let reply: HTTPReply
-        switch format {
-        case .jaegerThrift(let protocolKind):
-            let batch: JaegerBatch
-            do {
-                batch = try decoder.decodeJaegerBatch(body, protocolKind: protocolKind)
-            } catch {
-                return malformed(IngestReason.key(error), error.description, bytes: raw.count)
-            }
-            spans = batch.spans
-            delta.rejected = batch.rejectedCount
-            delta.lastRejection = batch.rejected.first?.description
-            if batch.seqNo != nil || batch.stats != nil {
-                delta.clients.append(ClientReport(service: batch.process.serviceName,
-                                                  identity: ClientIdentity.of(batch.process, source: nil),
-                                                  seqNo: batch.seqNo, stats: batch.stats))
-            }
-            reply = HTTPReply(status: .accepted, contentType: nil, body: [])
-        case .otlpProtobuf:
-            let decoded: DecodedWireSpans
-            do {
-                decoded = try decoder.decodeOTLP(body)
-            } catch {
-                return malformed(IngestReason.key(error), error.description, bytes: raw.count)
-            }
-            spans = decoded.spans
-            delta.rejected = decoded.rejectedCount
-            delta.lastRejection = decoded.rejected.first?.description
-            reply = HTTPReply(status: .ok, contentType: "application/x-protobuf",
-                              body: OTLPResponse.protobuf(rejected: decoded.rejectedCount, message: delta.lastRejection))
-        case .otlpJSON, .zipkinJSON:
-            let decoded: DecodedSpans
-            do {
-                decoded = format == .otlpJSON
-                    ? try OTLPJSONDecoder.decodePartially(body) : try ZipkinJSONDecoder.decodePartially(body)
-            } catch {
-                return malformed(IngestReason.json, "json: \(error.description)", bytes: raw.count)
-            }
-            spans = decoded.spans
-            delta.rejected = decoded.rejected.count
-            delta.lastRejection = decoded.rejected.first?.description
-            if format == .otlpJSON {
-                reply = HTTPReply(status: .ok, contentType: "application/json",
-                                  body: OTLPResponse.json(rejected: decoded.rejected.count, message: delta.lastRejection))
-            } else {
-                reply = HTTPReply(status: .accepted, contentType: nil, body: [])
-            }
+        let outcome = HTTPBodyIngest.decode(raw, format: format, gzip: gzip,
+                                            maxDecompressedBytes: settings.maxDecompressedBytes, decoder: decoder)
+        switch outcome.result {
+        case .refused(let reason, let example):
+            settings.counters.recordMalformed(kind, reason: reason, example: example, bytes: raw.count)
+        case .accepted(let spans, let delta):
+            if !spans.isEmpty { settings.sink.accept(spans, from: kind) }
+            settings.counters.commit(kind, delta)
         }
-        delta.add(spans)
-        if !spans.isEmpty { settings.sink.accept(spans, from: kind) }
-        counters.commit(kind, delta)
-        return reply
-    }
-
-    private func malformed(_ reason: String, _ text: String, bytes: Int) -> HTTPReply {
-        settings.counters.recordMalformed(kind, reason: reason, example: text, bytes: bytes)
-        return .text(.badRequest, text)
+        return outcome.reply
     }
 
     // MARK: Replies
@@ -352,6 +285,104 @@ final class HTTPIngestHandler: ChannelInboundHandler {
 }
 
 /// OTLP/HTTP `ExportTraceServiceResponse` bodies.
+/// An HTTP receiver's body, decoded with no socket: bytes and their format
+/// in, the reply and what to do with the spans out. The handler applies it
+/// (spans to the sink, counters); tests and fuzzers call it directly.
+enum HTTPBodyIngest {
+    struct Outcome {
+        enum Result {
+            /// Spans to hand on and the figures to add (a body may be
+            /// accepted with some spans rejected: `delta.rejected`).
+            case accepted([Span], ListenerDelta)
+            /// Nothing taken: counted as malformed under `reason`, with an example line.
+            case refused(reason: String, example: String)
+        }
+
+        var reply: HTTPReply
+        var result: Result
+    }
+
+    /// - Parameters:
+    ///   - raw: the body as received (gzip when `gzip` or when it starts like one).
+    ///   - maxDecompressedBytes: past it a gzip body is refused with 413.
+    ///   - decoder: reused across one connection's bodies (it caches processes).
+    static func decode(_ raw: [UInt8], format: HTTPBodyFormat, gzip: Bool, maxDecompressedBytes: Int,
+                       decoder: WireDecoder) -> Outcome {
+        var body = raw
+        if gzip || Gzip.isGzip(raw) {
+            do {
+                body = try Gzip.decompress(raw, maxOutputBytes: maxDecompressedBytes)
+            } catch {
+                if case .tooLarge = error {
+                    return refused(.payloadTooLarge, IngestReason.tooLarge,
+                                   "gzip body inflates past the limit of \(maxDecompressedBytes) bytes")
+                }
+                return refused(.badRequest, IngestReason.badGzip, "gzip: \(error)")
+            }
+        }
+        var delta = ListenerDelta()
+        delta.received = 1
+        delta.bytes = raw.count
+        let spans: [Span]
+        let reply: HTTPReply
+        switch format {
+        case .jaegerThrift(let protocolKind):
+            let batch: JaegerBatch
+            do {
+                batch = try decoder.decodeJaegerBatch(body, protocolKind: protocolKind)
+            } catch {
+                return refused(.badRequest, IngestReason.key(error), error.description)
+            }
+            spans = batch.spans
+            delta.rejected = batch.rejectedCount
+            delta.lastRejection = batch.rejected.first?.description
+            if batch.seqNo != nil || batch.stats != nil {
+                delta.clients.append(ClientReport(service: batch.process.serviceName,
+                                                  identity: ClientIdentity.of(batch.process, source: nil),
+                                                  seqNo: batch.seqNo, stats: batch.stats))
+            }
+            reply = HTTPReply(status: .accepted, contentType: nil, body: [])
+        case .otlpProtobuf:
+            let decoded: DecodedWireSpans
+            do {
+                decoded = try decoder.decodeOTLP(body)
+            } catch {
+                return refused(.badRequest, IngestReason.key(error), error.description)
+            }
+            spans = decoded.spans
+            delta.rejected = decoded.rejectedCount
+            delta.lastRejection = decoded.rejected.first?.description
+            reply = HTTPReply(status: .ok, contentType: "application/x-protobuf",
+                              body: OTLPResponse.protobuf(rejected: decoded.rejectedCount, message: delta.lastRejection))
+        case .otlpJSON, .zipkinJSON:
+            let decoded: DecodedSpans
+            do {
+                decoded = format == .otlpJSON
+                    ? try OTLPJSONDecoder.decodePartially(body) : try ZipkinJSONDecoder.decodePartially(body)
+            } catch {
+                return refused(.badRequest, IngestReason.json, "json: \(error.description)")
+            }
+            spans = decoded.spans
+            delta.rejected = decoded.rejected.count
+            delta.lastRejection = decoded.rejected.first?.description
+            if format == .otlpJSON {
+                reply = HTTPReply(status: .ok, contentType: "application/json",
+                                  body: OTLPResponse.json(rejected: decoded.rejected.count, message: delta.lastRejection))
+            } else {
+                reply = HTTPReply(status: .accepted, contentType: nil, body: [])
+            }
+        }
+        delta.add(spans)
+        return Outcome(reply: reply, result: .accepted(spans, delta))
+    }
+
+    private static func refused(_ status: HTTPResponseStatus, _ reason: String, _ message: String) -> Outcome {
+        let reply = HTTPReply.text(status, message)
+        // The example is the reply's one line, as the client sees it.
+        return Outcome(reply: reply, result: .refused(reason: reason, example: String(decoding: reply.body.dropLast(), as: UTF8.self)))
+    }
+}
+
 enum OTLPResponse {
     /// Empty message, or `partial_success { rejected_spans, error_message }`.
     static func protobuf(rejected: Int, message: String?) -> [UInt8] {

@@ -167,7 +167,7 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             bound = try await ingest.start()
         } catch {
-            printError("tracetty: " + ((error as? IngestError)?.message(option: "--agent-port") ?? "\(error)"))
+            printError("tracetty: " + error.message(option: "--agent-port"))
             throw ExitCode(2)
         }
         let agentHost = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
