@@ -11,6 +11,7 @@ import TraceModel
 struct GRPCReceiverSettings: Sendable {
     var maxBodyBytes: Int
     var maxDecompressedBytes: Int
+    var token: BearerToken? = nil
     var sink: any SpanSink
     var counters: IngestCounters
 
@@ -233,6 +234,12 @@ final class GRPCMessageGuard: ChannelInboundHandler, RemovableChannelHandler {
         case .headers(let headers):
             if !sawHeaders {
                 sawHeaders = true
+                if let token = settings.token, !token.matches(authorization: headers.headers.first(name: "authorization")) {
+                    // Before the transport sees the stream: nothing of it is read.
+                    refuse(context: context, code: 16, reason: IngestReason.grpcUnauthenticated,
+                           "missing or wrong bearer token: send authorization: Bearer <token>", bytes: 0)
+                    return
+                }
                 inspect(headers.headers)
             }
             if case .done(forward: false) = phase { return }

@@ -76,6 +76,7 @@ struct HTTPReceiverSettings: Sendable {
     var kind: ListenerKind
     var maxBodyBytes: Int
     var maxDecompressedBytes: Int
+    var token: BearerToken? = nil
     var sink: any SpanSink
     var counters: IngestCounters
 }
@@ -144,6 +145,12 @@ final class HTTPIngestHandler: ChannelInboundHandler {
             var reply = HTTPReply.text(.methodNotAllowed, "\(head.method) not allowed on \(expected): use POST")
             reply.extraHeaders.append(("Allow", "POST"))
             refuseAtEnd(head, reason: IngestReason.methodNotAllowed, reply)
+            return
+        }
+        if let token = settings.token, !token.matches(authorization: head.headers.first(name: "authorization")) {
+            var reply = HTTPReply.text(.unauthorized, "missing or wrong bearer token: send Authorization: Bearer <token>")
+            reply.extraHeaders.append(("WWW-Authenticate", "Bearer"))
+            refuseAtEnd(head, reason: IngestReason.unauthorized, reply)
             return
         }
         let mediaType = HTTPRoute.mediaType(head.headers)

@@ -42,6 +42,8 @@ enum IngestReason {
     static let grpcUnsupportedEncoding = "grpc UNIMPLEMENTED: unsupported grpc-encoding"
     static let grpcBadFrame = "grpc INTERNAL: bad message frame"
     static let grpcMessageCount = "grpc INVALID_ARGUMENT: not one message"
+    static let unauthorized = "http 401: missing or wrong token"
+    static let grpcUnauthenticated = "grpc UNAUTHENTICATED: missing or wrong token"
 }
 
 enum ClientIdentity {

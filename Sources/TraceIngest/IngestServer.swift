@@ -154,7 +154,8 @@ public final class IngestServer: Sendable {
         case .jaegerCollector, .otlpHTTP, .zipkinHTTP:
             let settings = HTTPReceiverSettings(
                 kind: kind, maxBodyBytes: configuration.maxBodyBytes,
-                maxDecompressedBytes: configuration.maxDecompressedBytes, sink: sink, counters: counters)
+                maxDecompressedBytes: configuration.maxDecompressedBytes, token: configuration.token, sink: sink,
+                counters: counters)
             return try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -176,7 +177,8 @@ public final class IngestServer: Sendable {
 
     private var grpcSettings: GRPCReceiverSettings {
         GRPCReceiverSettings(maxBodyBytes: configuration.maxBodyBytes,
-                             maxDecompressedBytes: configuration.maxDecompressedBytes, sink: sink, counters: counters)
+                             maxDecompressedBytes: configuration.maxDecompressedBytes, token: configuration.token, sink: sink,
+                             counters: counters)
     }
 
     /// grpc-swift's Posix transport runs on a `MultiThreadedEventLoopGroup` only.

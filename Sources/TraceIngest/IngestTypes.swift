@@ -66,12 +66,16 @@ public struct IngestConfiguration: Sendable, Hashable {
     public var udpReceiveBufferBytes: Int
     /// A gzip body that inflates past this gets 413 (gRPC: RESOURCE_EXHAUSTED).
     public var maxDecompressedBytes: Int
+    /// When set, every HTTP and gRPC request must carry `Authorization:
+    /// Bearer <token>` (401 / UNAUTHENTICATED otherwise). UDP cannot carry one.
+    public var token: BearerToken?
 
     public init(host: String = "127.0.0.1",
                 ports: [ListenerKind: Int] = Dictionary(uniqueKeysWithValues: ListenerKind.allCases.map { ($0, $0.defaultPort) }),
                 maxBodyBytes: Int = 16 << 20,
                 udpReceiveBufferBytes: Int = IngestConfiguration.defaultUDPReceiveBufferBytes,
-                maxDecompressedBytes: Int? = nil) {
+                maxDecompressedBytes: Int? = nil, token: BearerToken? = nil) {
+        self.token = token
         self.host = host
         self.ports = ports
         self.maxBodyBytes = maxBodyBytes

@@ -24,18 +24,22 @@ public struct OTLPGRPCSender: Sendable {
     }
 
     /// One Export call. Throws `RPCError` for a non-OK status.
-    public func export(_ request: [UInt8], gzip: Bool = false) async throws -> [UInt8] {
-        try await call(OTLPTraceService.export, request, gzip: gzip)
+    /// - Parameter authorization: the `authorization` metadata (`Bearer <token>`), when the receiver wants one.
+    public func export(_ request: [UInt8], gzip: Bool = false, authorization: String? = nil) async throws -> [UInt8] {
+        try await call(OTLPTraceService.export, request, gzip: gzip, authorization: authorization)
     }
 
     /// A unary call of any method with raw bytes (tests call methods the receiver does not serve).
-    public func call(_ method: MethodDescriptor, _ request: [UInt8], gzip: Bool = false) async throws -> [UInt8] {
+    public func call(_ method: MethodDescriptor, _ request: [UInt8], gzip: Bool = false,
+                     authorization: String? = nil) async throws -> [UInt8] {
         var options = CallOptions.defaults
         options.compression = gzip ? .gzip : CompressionAlgorithm.none
         // Tests send messages past the server's bound on purpose; the client must not refuse them first.
         options.maxRequestMessageBytes = Int(Int32.max)
+        var metadata = Metadata()
+        if let authorization { metadata.addString(authorization, forKey: "authorization") }
         return try await client.unary(
-            request: ClientRequest(message: request), descriptor: method,
+            request: ClientRequest(message: request, metadata: metadata), descriptor: method,
             serializer: PassThroughSerializer(), deserializer: PassThroughDeserializer(), options: options
         ) { response in
             try response.message

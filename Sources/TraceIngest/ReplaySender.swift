@@ -85,6 +85,8 @@ public final class ReplaySender {
     /// (service and host, from the process tags), so one per Resource; a
     /// shared counter would look like lost batches.
     private var seqNos: [Resource: Int64] = [:]
+    /// `Bearer <token>` for HTTP targets that want one (`TRACETTY_TOKEN`); UDP cannot carry it.
+    public var authorization: String?
     /// Bounded read buffer for HTTP replies.
     private var readBuffer: [UInt8] = []
     private static let maxReplyHeadBytes = 64 << 10
@@ -175,6 +177,7 @@ public final class ReplaySender {
         let path = target.scheme.path ?? "/"
         let hostHeader = target.host.contains(":") ? "[\(target.host)]:\(target.port)" : "\(target.host):\(target.port)"
         let head = "POST \(path) HTTP/1.1\r\nHost: \(hostHeader)\r\nContent-Type: \(contentType)\r\n"
+            + (authorization.map { "Authorization: \($0)\r\n" } ?? "")
             + "Content-Length: \(body.count)\r\nConnection: keep-alive\r\nUser-Agent: tracetty-replay\r\n\r\n"
         var request = Array(head.utf8)
         request.append(contentsOf: body)

@@ -41,6 +41,11 @@ struct ListenerOptions: ParsableArguments {
     @Option(help: "Largest HTTP body or gRPC message accepted, in bytes (413 / RESOURCE_EXHAUSTED past it).")
     var maxBodyBytes = 16 << 20
 
+    @Option(help: ArgumentHelp(
+        "Require 'Authorization: Bearer TOKEN' on every HTTP and gRPC receiver (401 / UNAUTHENTICATED otherwise); default: $TRACETTY_TOKEN. UDP cannot carry a token: turn the UDP listeners off with --off where that matters. Prefer the variable: a command line is visible to other users in ps.",
+        valueName: "token"))
+    var token: String?
+
     @Option(help: "Receive buffer asked for on each UDP socket, in bytes (the kernel caps it at net.core.rmem_max unless tracetty may force it).")
     var udpReceiveBufferBytes = IngestConfiguration.defaultUDPReceiveBufferBytes
 
@@ -73,7 +78,8 @@ struct ListenerOptions: ParsableArguments {
         var ports: [ListenerKind: Int] = [:]
         for (kind, port) in self.ports where !disabled.contains(kind) { ports[kind] = port }
         return IngestConfiguration(host: host, ports: ports, maxBodyBytes: maxBodyBytes, udpReceiveBufferBytes: udpReceiveBufferBytes,
-                                   maxDecompressedBytes: max(maxBodyBytes, min(64 << 20, memoryLimit / 8)))
+                                   maxDecompressedBytes: max(maxBodyBytes, min(64 << 20, memoryLimit / 8)),
+                                   token: BearerToken(token ?? ProcessInfo.processInfo.environment["TRACETTY_TOKEN"] ?? ""))
     }
 }
 

@@ -95,6 +95,8 @@ struct ReplayDumpCommand: ParsableCommand {
         let feed = ReplayFeed(files: dump.files, store: SharedTraceStore(limits: dump.store.limits), speed: speed.value,
                               start: from?.start ?? .beginning, loop: loop, keep: keep)
         let sender = ReplaySender(target: target, newIDs: newIds)
+        // A receiver started with a token wants it on every request.
+        if let token = ProcessInfo.processInfo.environment["TRACETTY_TOKEN"], !token.isEmpty { sender.authorization = "Bearer " + token }
         defer { sender.close() }
         feed.start()
         var lastReport = ContinuousClock.now

@@ -29,12 +29,12 @@ struct RunningServer {
     let ports: [ListenerKind: Int]
 
     static func start(_ kinds: [ListenerKind], maxBodyBytes: Int = 16 << 20, maxDecompressedBytes: Int? = nil,
-                      sink extra: (any SpanSink)? = nil) async throws -> RunningServer {
+                      token: BearerToken? = nil, sink extra: (any SpanSink)? = nil) async throws -> RunningServer {
         let sink = CollectingSink()
         let counters = IngestCounters()
         let configuration = IngestConfiguration(
             host: "127.0.0.1", ports: Dictionary(uniqueKeysWithValues: kinds.map { ($0, 0) }),
-            maxBodyBytes: maxBodyBytes, maxDecompressedBytes: maxDecompressedBytes)
+            maxBodyBytes: maxBodyBytes, maxDecompressedBytes: maxDecompressedBytes, token: token)
         let server = IngestServer(configuration: configuration,
                                   sink: extra.map { FanOutSink([sink, $0]) } ?? sink, counters: counters)
         let bound = try await server.start()

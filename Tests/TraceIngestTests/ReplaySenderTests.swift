@@ -174,6 +174,22 @@ private func closedPort(udp: Bool) throws -> Int {
         await running.server.shutdown()
     }
 
+    @Test("a receiver with a token: refused (401) without it, taken with it", arguments: [0, 2])
+    func bearerToken(caseIndex: Int) async throws {
+        let (scheme, kind): (ReplayTarget.Scheme, ListenerKind) = caseIndex == 0 ? (.otlpHTTP, .otlpHTTP) : (.zipkin, .zipkinHTTP)
+        let running = try await RunningServer.start([kind], token: BearerToken("t0ken"))
+        let sender = ReplaySender(target: ReplayTarget(scheme: scheme, host: "127.0.0.1", port: running.port(kind)))
+        guard case .httpStatus(_, let status, _)? = sender.send(replaySpans(count: 2)) else {
+            Issue.record("expected a 401")
+            return
+        }
+        #expect(status == 401)
+        sender.authorization = "Bearer t0ken"
+        #expect(sender.send(replaySpans(count: 2)) == nil)
+        #expect(await eventually { running.sink.count == 2 })
+        await running.server.shutdown()
+    }
+
     @Test("an oversized span is dropped and counted, the rest are sent")
     func oversizedSpan() async throws {
         let running = try await RunningServer.start([.jaegerCompact])
