@@ -237,7 +237,7 @@ struct LiveCommand: AsyncParsableCommand {
 struct RecordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record",
-        abstract: "Receive spans with no UI and append them to a dump (OTLP JSON lines); SIGINT or SIGTERM stops, flushes and prints a summary."
+        abstract: "Receive spans with no UI and append them to a dump (OTLP JSON lines); SIGINT, SIGTERM or SIGHUP stops, flushes and prints a summary."
     )
 
     @OptionGroup var listeners: ListenerOptions
@@ -268,7 +268,8 @@ struct RecordCommand: AsyncParsableCommand {
         await server.shutdown()
         let summary = try recorder.finish()
         let reasons = summary.dropReasons.map { "\($0.reason): \($0.spans)" }.joined(separator: "; ")
-        printNow("stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM"): wrote \(summary.spansWritten) spans to \(output)"
+        let name = signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM"
+        printNow("stopped by \(name): wrote \(summary.spansWritten) spans to \(output)"
                  + (summary.spansDropped > 0 ? ", \(summary.spansDropped) dropped (\(reasons))" : ""))
         for line in counters.snapshot().summaryLines { printNow(line) }
     }
@@ -287,7 +288,8 @@ func printNow(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-/// Waits for SIGINT or SIGTERM (their default action is turned off).
+/// Waits for SIGINT, SIGTERM or SIGHUP (an SSH session that drops); their
+/// default action is turned off, so `record` flushes and exits 0.
 final class StopSignal: Sendable {
     struct State {
         var waiter: CheckedContinuation<Int32, Never>?
@@ -307,7 +309,7 @@ final class StopSignal: Sendable {
     init() {
         var made: [DispatchSourceSignal] = []
         let shared = self.shared
-        for sig in [SIGINT, SIGTERM] {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {

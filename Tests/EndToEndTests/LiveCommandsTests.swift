@@ -39,6 +39,26 @@ import TestSupport
         return Array(("[" + items.joined(separator: ",") + "]").utf8)
     }
 
+    /// The SSH session that ran `record` drops: SIGHUP flushes and exits 0, as SIGTERM does.
+    @Test(.enabled(if: ready, "needs the built tracetty"))
+    func recordFlushesAndExitsZeroOnSIGHUP() throws {
+        let binary = try #require(TmuxSession.tracettyPath)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-hup-\(getpid()).ndjson").path
+        try? FileManager.default.removeItem(atPath: output)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let child = try RunningChild(binary, ["record", "--output", output, "--jaeger-compact-port", "0", "--off", "jaeger-binary",
+                                              "--off", "zipkin-compact", "--off", "jaeger-collector", "--off", "otlp-http",
+                                              "--off", "zipkin-http", "--off", "otlp-grpc"])
+        let port = try #require(Self.listeningPorts(child, expecting: 1)["jaeger-compact"])
+        let trace = Self.trace(11)
+        #expect(Loopback.sendUDP(JaegerThriftEncoder.emitBatch(process: trace[0].resource, spans: trace), port: port))
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(kill(child.pid, SIGHUP) == 0)
+        #expect(child.wait() == 0, "\(child.allOutput)")
+        #expect(child.allOutput.contains("stopped by SIGHUP: wrote \(trace.count) spans"), "\(child.allOutput)")
+        #expect(try DumpReader(path: output).read(onSpans: { _ in }).spans == trace.count)
+    }
+
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func recordWritesEverySpanFromEveryListenerExactlyOnce() async throws {
         let binary = try #require(TmuxSession.tracettyPath)
