@@ -276,9 +276,17 @@ public final class DumpWriter {
     public let path: String
     private var fd: Int32
     private var buffer: [UInt8] = []
+    /// Where each buffered line ends and how many spans it holds, so a
+    /// failed write can tell the spans that reached the file from the rest.
+    private var lineEnds: [(end: Int, spans: Int)] = []
     private let flushThreshold = 1 << 20
     /// Large batches are split so no line grows without bound.
     public var maxSpansPerLine = 1000
+    /// Spans whose whole line was handed to the kernel.
+    public private(set) var spansFlushed = 0
+    /// Spans whose line a failed write could not hand over whole (a disk
+    /// full, a file-size limit, a closed writer): not in the file, or torn.
+    public private(set) var spansLost = 0
 
     public init(path: String, append: Bool = false) throws(DumpError) {
         self.path = path
@@ -297,13 +305,17 @@ public final class DumpWriter {
 
     /// Writes the spans as one line (or several, for very large batches).
     public func write(_ spans: [Span]) throws(DumpError) {
-        guard fd >= 0 else { throw .writeFailed(path: path, reason: "writer is closed") }
+        guard fd >= 0 else {
+            spansLost += spans.count
+            throw .writeFailed(path: path, reason: "writer is closed")
+        }
         guard !spans.isEmpty else { return }
         var start = 0
         while start < spans.count {
             let end = min(spans.count, start + max(1, maxSpansPerLine))
             OTLPJSONEncoder.encode(Array(spans[start..<end]), into: &buffer)
             buffer.append(ASCII.newline)
+            lineEnds.append((buffer.count, end - start))
             start = end
         }
         if buffer.count >= flushThreshold { try flush() }
@@ -325,6 +337,11 @@ public final class DumpWriter {
             }
             return nil
         }
+        // Whole lines up to `written` are in the file; a line cut short is lost (torn).
+        for line in lineEnds {
+            if line.end <= written { spansFlushed += line.spans } else { spansLost += line.spans }
+        }
+        lineEnds.removeAll(keepingCapacity: true)
         buffer.removeAll(keepingCapacity: true)
         if let failure { throw .writeFailed(path: path, reason: String(cString: strerror(failure))) }
     }

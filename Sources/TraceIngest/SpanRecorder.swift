@@ -40,6 +40,8 @@ public struct RecorderStatus: Sendable, Hashable {
     public var queuedSpans: Int
     public var spansWritten: Int
     public var spansDropped: Int
+    /// The first write, sync or close failure, once there was one.
+    public var writeError: String?
 }
 
 public enum RecorderError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -51,7 +53,8 @@ public enum RecorderError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .cannotOpen(let path, let reason): return "cannot record to \(path): \(reason)"
         case .writeFailed(let path, let reason, let summary):
-            return "recording to \(path) failed: \(reason) (\(grouped(summary.spansWritten)) spans written)"
+            return "recording to \(path) failed: \(reason) (\(grouped(summary.spansWritten)) spans written, "
+                + "\(grouped(summary.spansDropped)) not: " + summary.dropReasons.map { "\($0.reason): \(grouped($0.spans))" }.joined(separator: "; ") + ")"
         }
     }
 }
@@ -138,7 +141,7 @@ public final class SpanRecorder: SpanSink, Sendable {
 
     public var status: RecorderStatus {
         state.withLock { s in
-            RecorderStatus(queuedSpans: s.queuedSpans, spansWritten: s.written, spansDropped: s.dropped)
+            RecorderStatus(queuedSpans: s.queuedSpans, spansWritten: s.written, spansDropped: s.dropped, writeError: s.writeError)
         }
     }
 
@@ -196,19 +199,14 @@ public final class SpanRecorder: SpanSink, Sendable {
             }
             write(work)
         }
-        let failure: String? = writer.withLock { w -> String? in
+        let outcome = writer.withLock { w -> FileOutcome in
             defer { w = nil }
-            do {
-                try w?.sync()
-                try w?.close()
-                return nil
-            } catch {
-                return "\(error)"
+            return FileOutcome(w) { file throws(DumpError) in
+                try file.sync()
+                try file.close()
             }
         }
-        state.withLock { s in
-            if s.writeError == nil, let failure { s.writeError = failure }
-        }
+        state.withLock { $0.settle(outcome) }
         done.signal()
     }
 
@@ -222,41 +220,49 @@ public final class SpanRecorder: SpanSink, Sendable {
                 chunk.append(contentsOf: work[index])
                 index += 1
             }
-            let failure: String? = writer.withLock { w -> String? in
-                guard let file = w else { return "writer is closed" }
-                do {
-                    try file.write(chunk)
-                    return nil
-                } catch {
-                    return "\(error)"
-                }
+            let outcome = writer.withLock { w -> FileOutcome in
+                guard w != nil else { return FileOutcome(failure: "writer is closed", unwritten: chunk.count) }
+                return FileOutcome(w) { file throws(DumpError) in try file.write(chunk) }
             }
             let count = chunk.count
             state.withLock { s in
                 s.queuedSpans -= count
-                if let failure {
-                    s.drop(count, "write failed: \(failure)")
-                    if s.writeError == nil { s.writeError = failure }
-                } else {
-                    s.written += count
-                }
+                s.settle(outcome)
             }
         }
     }
 
     /// Caught up: hand the buffered lines to the kernel, so a crash loses little.
     private func flushIdle() {
-        let failure: String? = writer.withLock { w -> String? in
-            do {
-                try w?.flush()
-                return nil
-            } catch {
-                return "\(error)"
-            }
+        let outcome = writer.withLock { w in FileOutcome(w) { file throws(DumpError) in try file.flush() } }
+        state.withLock { $0.settle(outcome) }
+    }
+}
+
+/// What the file says after an operation: its own counts of spans that
+/// reached it whole and spans a failed write lost (so a span buffered when
+/// the disk filled up is counted lost, not written), and the failure.
+private struct FileOutcome {
+    var flushed: Int?
+    var lost: Int?
+    var failure: String?
+    /// Spans that never reached the writer (it was gone).
+    var unwritten = 0
+
+    init(failure: String, unwritten: Int) {
+        self.failure = failure
+        self.unwritten = unwritten
+    }
+
+    init(_ file: DumpWriter?, _ operation: (DumpWriter) throws(DumpError) -> Void) {
+        guard let file else { return }
+        do {
+            try operation(file)
+        } catch {
+            failure = "\(error)"
         }
-        if let failure {
-            state.withLock { s in if s.writeError == nil { s.writeError = failure } }
-        }
+        flushed = file.spansFlushed
+        lost = file.spansLost
     }
 }
 
@@ -272,6 +278,20 @@ private struct RecorderState {
     var dropped = 0
     var dropReasons: [String: Int] = [:]
     var writeError: String?
+    /// The file's lost count already taken into `dropped`.
+    var lostSeen = 0
+
+    /// Takes in the file's counts after a write, flush or close.
+    mutating func settle(_ outcome: FileOutcome) {
+        if let flushed = outcome.flushed { written = flushed }
+        let reason = "write failed: \(outcome.failure ?? "unknown")"
+        if let lost = outcome.lost, lost > lostSeen {
+            drop(lost - lostSeen, reason)
+            lostSeen = lost
+        }
+        if outcome.unwritten > 0 { drop(outcome.unwritten, reason) }
+        if writeError == nil, let failure = outcome.failure { writeError = failure }
+    }
 
     mutating func drop(_ count: Int, _ reason: String) {
         dropped += count

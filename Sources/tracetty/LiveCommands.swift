@@ -185,6 +185,7 @@ struct LiveCommand: AsyncParsableCommand {
         let counters = IngestCounters()
         var recorder: SpanRecorder?
         if let record {
+            signal(SIGXFSZ, SIG_IGN)  // as `record` does: a failed write is counted, not fatal
             do {
                 recorder = try SpanRecorder(path: record)
             } catch {
@@ -248,6 +249,8 @@ struct RecordCommand: AsyncParsableCommand {
     @OptionGroup var memory: MemoryOption
 
     func run() async throws {
+        // Past a file-size limit a write fails (EFBIG) and is counted, rather than the signal ending the process.
+        signal(SIGXFSZ, SIG_IGN)
         let recorder: SpanRecorder
         do {
             recorder = try SpanRecorder(path: output)
@@ -264,7 +267,18 @@ struct RecordCommand: AsyncParsableCommand {
         defer { watch.stop() }
         for listener in bound { printNow(listener.description) }
         for listener in bound { if let warning = Self.bufferWarning(listener, asked: listeners.udpReceiveBufferBytes) { printNow(warning) } }
+        // A failing disk is said at once, not only at the end.
+        let watcher = Task.detached { [output] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                if let failure = recorder.status.writeError {
+                    printError("tracetty: recording to \(output) is failing: \(failure); spans that cannot be written are counted")
+                    return
+                }
+            }
+        }
         let signal = await stop.wait()
+        watcher.cancel()
         await server.shutdown()
         let summary = try recorder.finish()
         let reasons = summary.dropReasons.map { "\($0.reason): \($0.spans)" }.joined(separator: "; ")

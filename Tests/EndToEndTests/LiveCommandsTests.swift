@@ -39,6 +39,46 @@ import TestSupport
         return Array(("[" + items.joined(separator: ",") + "]").utf8)
     }
 
+    /// A full disk, made with a file-size limit: `record` says so at once and at the end (exit 1),
+    /// counts every span it could not write, and the file holds whole lines and at most one torn one.
+    @Test(.enabled(if: ready, "needs the built tracetty"))
+    func recordPastAFileSizeLimitFailsLoudlyAndCountsWhatItLost() throws {
+        let binary = try #require(TmuxSession.tracettyPath)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-full-\(getpid()).ndjson").path
+        try? FileManager.default.removeItem(atPath: output)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        // 16 blocks: 8 KiB (512-byte blocks) or 16 KiB, whichever the shell counts in.
+        let child = try RunningChild("/bin/sh", ["-c", "ulimit -f 16; exec '\(binary)' record --output '\(output)' --otlp-http-port 0 "
+                                                 + "--off jaeger-compact --off jaeger-binary --off zipkin-compact --off jaeger-collector "
+                                                 + "--off zipkin-http --off otlp-grpc"])
+        let port = try #require(Self.listeningPorts(child, expecting: 1)["otlp-http"])
+        var sent = 0
+        for n in 0..<60 {
+            var spans = Self.trace(UInt64(100 + n))
+            for i in spans.indices { spans[i].name = String(repeating: "n", count: 300) }
+            #expect(Loopback.post(port: port, path: "/v1/traces", contentType: "application/json",
+                                  body: OTLPJSONEncoder.encodeLine(spans)) == 200)
+            sent += spans.count
+            // One write per post, so the limit is met part-way rather than in the final flush only.
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        Thread.sleep(forTimeInterval: 1)
+        #expect(kill(child.pid, SIGTERM) == 0)
+        #expect(child.wait() == 1, "\(child.allOutput)")
+        let text = child.allOutput
+        #expect(text.contains("is failing:") && text.contains("File too large"), "\(text)")
+        // "recording to F failed: ... (W spans written, D not: write failed: ...: D)"
+        let figures = text.firstMatch(of: /\((\d+) spans written, (\d+) not: write failed/)
+        let written = try #require(figures.flatMap { Int($0.1) }, "\(text)")
+        let lost = try #require(figures.flatMap { Int($0.2) })
+        #expect(written + lost == sent)
+        #expect(written > 0 && lost > 0)
+        var recorded = 0
+        let summary = try DumpReader(path: output).read(onSpans: { recorded += $0.count })
+        #expect(recorded == written)
+        #expect(summary.issueCount <= 1)  // at most the torn last line
+    }
+
     /// The SSH session that ran `record` drops: SIGHUP flushes and exits 0, as SIGTERM does.
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func recordFlushesAndExitsZeroOnSIGHUP() throws {
