@@ -5,22 +5,29 @@ import TraceFormats
 import TraceExplorer
 import TerminalUI
 
-/// CPU per keystroke in the trace list: the model's update plus drawing the
-/// frame, as the runtime does for every key, over a store of seed-shaped traces.
+/// CPU per keystroke in the trace list, through the explorer's runtime as
+/// `open` runs it: for each key, the model's update, the loop's turn (feed
+/// poll, effects, finished work) and the whole frame drawn and diffed against
+/// the previous one, as the ncurses backend does before it calls curses.
 struct ExplorerBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explorer-bench",
-        abstract: "Benchmark: CPU per keystroke in the trace list (update + render) with a filter active."
+        abstract: "Benchmark: CPU per keystroke in the trace list (update + frame + diff) over stores of seed-shaped traces."
     )
 
-    @Option(help: "Traces in the store (seed-shaped, 3 spans each).")
-    var traces = 300_000
+    @Option(help: "Traces in the store (seed-shaped, 3 spans each), comma-separated sizes.")
+    var traces = "1000,100000,333334"
 
-    @Option(help: "Keystrokes measured per key kind.")
+    @Option(help: "Keystrokes measured per moving key (j, k, PgDn, G/g).")
     var keys = 2_000
 
-    @Option(help: "The filter in force while keys are measured.")
-    var filter = "service=server-2 dur>700ms"
+    @Option(help: "Presses measured of the keys that reorder the list (r, s).")
+    var sortKeys = 12
+
+    @Option(name: .customLong("case"), help: ArgumentHelp(
+        "SORT:QUERY, repeatable: s pressed until the list is sorted by SORT (start, duration, spans, errors), then the query typed in as the filter (empty: none).",
+        valueName: "sort:query"))
+    var cases: [String] = ["start:", "duration:error", "duration:service=\"server-2\""]
 
     @Option(help: "Screen size, WxH.")
     var size = "120x40"
@@ -28,11 +35,44 @@ struct ExplorerBenchCommand: ParsableCommand {
     func run() throws {
         let dims = size.split(separator: "x").compactMap { Int($0) }
         guard dims.count == 2, dims[0] >= 40, dims[1] >= 10 else { throw ValidationError("--size wants WxH, at least 40x10") }
-        let query: TraceQuery
-        do { query = try TraceQuery.parse(filter) } catch {
-            printError("tracetty: --filter: \(error)")
-            throw ExitCode(2)
+        let sizes = traces.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--traces wants sizes, e.g. 1000,100000") }
+        var parsed: [(sort: TraceSort, query: String)] = []
+        for text in cases {
+            guard let colon = text.firstIndex(of: ":"), let sort = TraceSort(rawValue: String(text[..<colon])) else {
+                throw ValidationError("--case wants SORT:QUERY with SORT one of start, duration, spans, errors: \(text)")
+            }
+            let query = String(text[text.index(after: colon)...])
+            if !query.isEmpty {
+                do { _ = try TraceQuery.parse(query) } catch {
+                    printError("tracetty: --case \(text): \(error)")
+                    throw ExitCode(2)
+                }
+            }
+            parsed.append((sort, query))
         }
+        print("size \(size); per key: update + loop turn + frame + diff, thread CPU time (µs); r and s: \(sortKeys) presses")
+        print("| traces | sort | filter (rows) | key | median µs | p90 | p99 |")
+        print("|---:|---|---|---|---:|---:|---:|")
+        var notes: [String] = []
+        for count in sizes {
+            let store = Self.store(traces: count)
+            let started = BenchTerminal.cpuNanos()
+            let snapshot = store.snapshot()
+            var model = ExplorerModel(width: dims[0], height: dims[1])
+            _ = model.update(.snapshot(snapshot))
+            notes.append("\(Formatting.count(count)) traces (\(Formatting.count(store.spanCount)) spans): the store's "
+                         + "changes and the first snapshot into the list take \(Self.ms(BenchTerminal.cpuNanos() - started)) ms CPU")
+            for (sort, query) in parsed {
+                measure(store: store, snapshot: snapshot, traces: count, sort: sort, query: query, width: dims[0], height: dims[1])
+            }
+        }
+        for note in notes { print(note) }
+    }
+
+    static func ms(_ nanos: UInt64) -> String { String(format: "%.1f", Double(nanos) / 1e6) }
+
+    static func store(traces: Int) -> SharedTraceStore {
         let store = SharedTraceStore(limits: TraceStoreLimits(maxSpans: traces * 3 + 1))
         var generator = SyntheticTraces(seed: 11, startUnixNano: 1_795_821_746_000_000_000, traceIntervalNano: 10_000_000)
         var made = 0
@@ -48,55 +88,115 @@ struct ExplorerBenchCommand: ParsableCommand {
             }
         }
         store.add(batch)
+        return store
+    }
 
-        var model = ExplorerModel(width: dims[0], height: dims[1], title: "bench")
+    func measure(store: SharedTraceStore, snapshot: StoreSnapshot, traces: Int, sort: TraceSort, query: String,
+                 width: Int, height: Int) {
+        let terminal = BenchTerminal(width: width, height: height)
+        var model = ExplorerModel(width: width, height: height, title: "bench")
         model.maxSpans = traces * 3 + 1
-        var started = Self.cpuNanos()
-        _ = model.update(.snapshot(store.snapshot()))
-        let firstSnapshot = Self.cpuNanos() - started
-        started = Self.cpuNanos()
-        let (ids, version) = store.withStore { s in (Set(s.traceIDs(matching: query)), s.version) }
-        let filterCPU = Self.cpuNanos() - started
-        // The query line's path: `/`, the text, Enter; the result comes back as a message.
-        _ = model.update(.key(.char("/")))
-        _ = model.update(.key(.ctrl("u")))
-        var generation = 0
-        for c in filter {
-            for effect in model.update(.key(.char(c))) {
-                if case .filterStore(_, let g) = effect { generation = g }
-            }
+        _ = model.update(.snapshot(snapshot))
+        var runtime = ExplorerRuntime(model: model, store: store, feed: BenchFeed(), backend: terminal, clock: SystemClock(),
+                                      worker: .inline())
+        // Setup, not measured: the filter typed into the query line (evaluated
+        // inline when Enter is pressed), then s until the sort is reached.
+        if !query.isEmpty {
+            terminal.append(([.char("/")] + query.map(Key.char) + [.enter]).map { .setup($0) })
         }
-        _ = model.update(.key(.enter))
-        _ = model.update(.computed(.filtered(query: query, ids: ids, version: version, generation: generation)))
-        print("store: \(traces) traces, \(store.spanCount) spans; filter '\(filter)' matches \(model.list.rows.count) (\(Formatting.count(ids.count)))")
-        print("first snapshot into the list: \(Self.ms(firstSnapshot)) ms CPU; filter evaluation over the store: \(Self.ms(filterCPU)) ms CPU")
-        print("size \(size), plot \(model.list.showsPlot ? "on" : "off"); per keystroke, update + render, CPU time:")
-        print("key        median µs   p90 µs   p99 µs   max µs")
-        for (name, key) in [("j", Key.char("j")), ("k", Key.char("k")), ("PgDn", Key.pageDown), ("G/g", Key.char("G"))] {
-            var samples: [UInt64] = []
-            samples.reserveCapacity(keys)
-            for i in 0..<keys {
-                var k = key
-                if name == "G/g" { k = i % 2 == 0 ? .char("G") : .char("g") }
-                if name == "k", i == 0 { _ = model.update(.key(.char("G"))) }
-                let t0 = Self.cpuNanos()
-                _ = model.update(.key(k))
-                let frame = ExplorerView.frame(model)
-                let t1 = Self.cpuNanos()
-                precondition(frame.buffer.width == dims[0])
-                samples.append(t1 - t0)
-            }
+        terminal.append(Array(repeating: .setup(.char("s")), count: TraceSort.allCases.firstIndex(of: sort) ?? 0))
+        _ = runtime.run()
+        // Keys that move the selection.
+        terminal.append(Array(repeating: .measured("j", .char("j")), count: keys))
+        terminal.append([.setup(.char("G"))] + Array(repeating: .measured("k", .char("k")), count: keys))
+        terminal.append([.setup(.char("g"))] + Array(repeating: .measured("PgDn", .pageDown), count: keys))
+        terminal.append((0..<keys).map { .measured("G/g", $0 % 2 == 0 ? .char("G") : .char("g")) })
+        _ = runtime.run()
+        // Keys that reorder the list (back to the same order after an even number of presses).
+        terminal.append(Array(repeating: .measured("r", .char("r")), count: sortKeys))
+        terminal.append(Array(repeating: .measured("s", .char("s")), count: sortKeys))
+        _ = runtime.run()
+        let rows = runtime.model.list.rows.count
+        let filter = query.isEmpty ? "none" : "`\(query)`"
+        for label in ["j", "k", "PgDn", "G/g", "r", "s"] {
+            guard var samples = terminal.samples[label], !samples.isEmpty else { continue }
             samples.sort()
-            func pct(_ p: Double) -> String { String(format: "%8.0f", Double(samples[min(samples.count - 1, Int(Double(samples.count) * p))]) / 1000) }
-            print(name.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + pct(0.5) + "   " + pct(0.9) + " " + pct(0.99) + " " + pct(1.0))
+            func pct(_ p: Double) -> String {
+                String(format: "%.0f", Double(samples[min(samples.count - 1, Int(Double(samples.count) * p))]) / 1000)
+            }
+            print("| \(Formatting.count(traces)) | \(sort.rawValue) | \(filter) (\(Formatting.count(rows))) | \(label) | "
+                  + "\(pct(0.5)) | \(pct(0.9)) | \(pct(0.99)) |")
         }
     }
+}
+
+/// Where the bench's runtime gets its spans: nowhere (the store is filled beforehand).
+struct BenchFeed: ExplorerFeed {
+    func poll(into store: SharedTraceStore) -> IngestStatus {
+        var status = IngestStatus()
+        status.sourceName = "bench"
+        return status
+    }
+}
+
+/// A terminal for the bench: frames are diffed against the previous one as
+/// the ncurses backend does (without curses); keys come from a script, and
+/// the CPU time from returning a measured key to the next read (the loop's
+/// whole answer to it) is kept per label. An exhausted script quits.
+final class BenchTerminal: TerminalBackend {
+    enum Step {
+        case setup(Key)
+        case measured(String, Key)
+    }
+
+    let width: Int
+    let height: Int
+    private var script: [Step] = []
+    private var next = 0
+    private var previous: CellBuffer?
+    private var pending: (label: String, started: UInt64)?
+    private(set) var samples: [String: [UInt64]] = [:]
+    private(set) var cellsChanged = 0
+
+    init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+
+    var size: (width: Int, height: Int) { (width, height) }
+
+    func append(_ steps: [Step]) { script += steps }
+
+    func draw(_ frame: CellBuffer, cursor: (x: Int, y: Int)?) {
+        var buffer = frame
+        buffer.mergeInvisibleStyleChanges()
+        for run in buffer.diff(from: previous) { cellsChanged += run.width }
+        previous = buffer
+    }
+
+    func readEvent(timeoutMilliseconds: Int) -> InputEvent? {
+        if let pending {
+            samples[pending.label, default: []].append(Self.cpuNanos() - pending.started)
+            self.pending = nil
+        }
+        guard next < script.count else { return .quit(.controlC) }
+        let step = script[next]
+        next += 1
+        switch step {
+        case .setup(let key):
+            return .key(key)
+        case .measured(let label, let key):
+            pending = (label, Self.cpuNanos())
+            return .key(key)
+        }
+    }
+
+    func suspendToShell() {}
+    func repaintAll() { previous = nil }
 
     static func cpuNanos() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
-
-    static func ms(_ nanos: UInt64) -> String { String(format: "%.1f", Double(nanos) / 1e6) }
 }
