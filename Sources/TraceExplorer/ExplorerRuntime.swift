@@ -179,6 +179,9 @@ public struct ExplorerRuntime {
     }
 
     private var lastSnapshotVersion: UInt64 = 0
+    /// Store snapshots taken (each asks the store for its changes): only
+    /// when the store moved, never for a key.
+    public private(set) var snapshotsTaken = 0
     /// When the status bar's running figures were last taken (0: take the next ones at once).
     private var lastFigures: UInt64 = 0
 
@@ -190,6 +193,7 @@ public struct ExplorerRuntime {
             matching = { store, id in store.matches(filter, traceID: id) }
         }
         let snapshot = store.snapshot(open: open, matching: matching)
+        snapshotsTaken += 1
         lastSnapshotVersion = snapshot.version
         for effect in model.update(.snapshot(snapshot)) { _ = perform(effect) }
     }

@@ -33,9 +33,31 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
     public private(set) var filter: TraceQuery?
     /// The duration plot above the list.
     public var showsPlot = true
-    /// Changes whenever `rows` does, unique in the process: what the plot's memo is keyed by.
+    /// Changes whenever `rows` does (order included), unique in the process.
     public private(set) var rowsVersion = 0
+    /// Changes whenever the set of rows or a row's summary does, not their
+    /// order (a sort or `r` leaves it): what the duration plot's memo is keyed by.
+    public private(set) var rowSetVersion = 0
     private static let versions = Atomic<Int>(0)
+    /// Passes over every trace the list knows, counted: a key that only moves
+    /// the selection makes none (tests assert it at a large store).
+    public private(set) var passes = Passes()
+
+    /// What `passes` counts.
+    public struct Passes: Sendable, Hashable {
+        /// Rows rebuilt from every entry and sorted (a new filter, a large batch of changes).
+        public var rebuilds = 0
+        /// Rows sorted in place (another sort key).
+        public var sorts = 0
+        /// Rows reversed in place (`r`: the same order as sorting the other way).
+        public var reversals = 0
+        /// A batch of changes merged into the sorted rows (one pass over them).
+        public var merges = 0
+        /// Every entry's filter flag set from a new filter's result.
+        public var filterFlags = 0
+
+        public init() {}
+    }
 
     public init() {}
 
@@ -128,18 +150,37 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
     public mutating func setFollow(_ on: Bool) {
         follow = on
         if on {
-            sort = .start
-            descending = true
-            rebuildRows()
+            setSort(.start, descending: true)
             select(0)
         }
     }
 
+    /// The rows are always in order: the same key the other way round is a
+    /// reversal (the order is total: ties fall to the start, then the trace
+    /// id), the same order is nothing, and another key sorts the rows in place.
     public mutating func setSort(_ sort: TraceSort, descending: Bool) {
+        guard sort != self.sort || descending != self.descending else { return }
+        let reversal = sort == self.sort
+        let selected = selectedID == nil ? nil : selection.selected
         self.sort = sort
         self.descending = descending
-        rebuildRows()
+        if reversal {
+            rows.reverse()
+            passes.reversals += 1
+        } else {
+            rows.sort(by: ordering)
+            passes.sorts += 1
+        }
+        rowsVersion = Self.nextVersion()
+        if reversal, let selected, !follow {
+            // The selected trace is where the reversal put it: no search.
+            selection.select(rows.count - 1 - selected, count: rows.count)
+        } else {
+            relocateSelection()
+        }
     }
+
+    private static func nextVersion() -> Int { versions.add(1, ordering: .relaxed).newValue }
 
     // MARK: Data
 
@@ -173,7 +214,9 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
                 }
             }
             rows = merged
-            rowsVersion = Self.versions.add(1, ordering: .relaxed).newValue
+            passes.merges += 1
+            rowsVersion = Self.nextVersion()
+            rowSetVersion = rowsVersion
             relocateSelection()
         }
     }
@@ -191,6 +234,7 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
             }
             all.formIndex(after: &index)
         }
+        passes.filterFlags += 1
         rebuildRows()
     }
 
@@ -205,7 +249,9 @@ public struct TraceListScreen: ExplorerComponent, Sendable {
         for entry in all.values where entry.matches { result.append(entry.summary) }
         result.sort(by: ordering)
         rows = result
-        rowsVersion = Self.versions.add(1, ordering: .relaxed).newValue
+        passes.rebuilds += 1
+        rowsVersion = Self.nextVersion()
+        rowSetVersion = rowsVersion
         relocateSelection()
     }
 

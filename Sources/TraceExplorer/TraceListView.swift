@@ -102,13 +102,13 @@ public enum TraceListView {
     /// The duration plot above the list, over the rows that pass the filter.
     /// Live, the plot's window ends now and scrolls with time; a dump shows its own range.
     /// Binning every row costs O(rows): the dots are drawn once per change of
-    /// the rows (or size, or second) and kept; a key that only moves the
-    /// selection redraws the marker alone.
+    /// the set of rows (or size, or second) and kept; a key that only moves the
+    /// selection, or sorts, redraws the marker alone.
     static func renderPlot(_ model: ExplorerModel, at rect: Rect, into buffer: inout CellBuffer) {
         let now = model.nowUnixNano
         // Live, the last five minutes scroll with time; a replay fits what it has played so far (its dump may span seconds).
         let range: ClosedRange<UInt64>? = model.isLive && !model.isReplay && now > liveWindowNanos ? (now - liveWindowNanos)...now : nil
-        let key = PlotMemo.Key(rows: model.list.rowsVersion, width: rect.width, height: rect.height, range: range,
+        let key = PlotMemo.Key(rows: model.list.rowSetVersion, width: rect.width, height: rect.height, range: range,
                                utcOffsetSeconds: model.utcOffsetSeconds)
         let drawn = plotMemo.value(for: key) {
             var plot = CellBuffer(width: rect.width, height: rect.height)

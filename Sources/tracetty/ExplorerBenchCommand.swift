@@ -64,7 +64,8 @@ struct ExplorerBenchCommand: ParsableCommand {
             notes.append("\(Formatting.count(count)) traces (\(Formatting.count(store.spanCount)) spans): the store's "
                          + "changes and the first snapshot into the list take \(Self.ms(BenchTerminal.cpuNanos() - started)) ms CPU")
             for (sort, query) in parsed {
-                measure(store: store, snapshot: snapshot, traces: count, sort: sort, query: query, width: dims[0], height: dims[1])
+                measure(store: store, snapshot: snapshot, traces: count, sort: sort, query: query, width: dims[0], height: dims[1],
+                        notes: &notes)
             }
         }
         for note in notes { print(note) }
@@ -92,7 +93,7 @@ struct ExplorerBenchCommand: ParsableCommand {
     }
 
     func measure(store: SharedTraceStore, snapshot: StoreSnapshot, traces: Int, sort: TraceSort, query: String,
-                 width: Int, height: Int) {
+                 width: Int, height: Int, notes: inout [String]) {
         let terminal = BenchTerminal(width: width, height: height)
         var model = ExplorerModel(width: width, height: height, title: "bench")
         model.maxSpans = traces * 3 + 1
@@ -106,17 +107,26 @@ struct ExplorerBenchCommand: ParsableCommand {
         }
         terminal.append(Array(repeating: .setup(.char("s")), count: TraceSort.allCases.firstIndex(of: sort) ?? 0))
         _ = runtime.run()
+        let passes = runtime.model.list.passes, snapshots = runtime.snapshotsTaken
         // Keys that move the selection.
         terminal.append(Array(repeating: .measured("j", .char("j")), count: keys))
         terminal.append([.setup(.char("G"))] + Array(repeating: .measured("k", .char("k")), count: keys))
         terminal.append([.setup(.char("g"))] + Array(repeating: .measured("PgDn", .pageDown), count: keys))
         terminal.append((0..<keys).map { .measured("G/g", $0 % 2 == 0 ? .char("G") : .char("g")) })
         _ = runtime.run()
+        // Each run starts with one snapshot (the store did not move since: it brings nothing).
+        let movingWork = (passes: runtime.model.list.passes == passes ? "none" : "\(runtime.model.list.passes)",
+                          snapshots: runtime.snapshotsTaken - snapshots - 1)
         // Keys that reorder the list (back to the same order after an even number of presses).
         terminal.append(Array(repeating: .measured("r", .char("r")), count: sortKeys))
         terminal.append(Array(repeating: .measured("s", .char("s")), count: sortKeys))
         _ = runtime.run()
         let rows = runtime.model.list.rows.count
+        let reorder = runtime.model.list.passes
+        notes.append("\(Formatting.count(traces)) \(sort.rawValue) \(query.isEmpty ? "no filter" : query): during "
+                     + "\(keys * 4) moving keys, passes over the list \(movingWork.passes), store snapshots \(movingWork.snapshots); "
+                     + "r and s: \(reorder.reversals - passes.reversals) reversals, \(reorder.sorts - passes.sorts) sorts, "
+                     + "\(reorder.rebuilds - passes.rebuilds) rebuilds")
         let filter = query.isEmpty ? "none" : "`\(query)`"
         for label in ["j", "k", "PgDn", "G/g", "r", "s"] {
             guard var samples = terminal.samples[label], !samples.isEmpty else { continue }
