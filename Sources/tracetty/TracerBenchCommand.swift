@@ -55,8 +55,10 @@ struct TracerBenchCommand: ParsableCommand {
         print("tracer-bench: \(spans) spans x \(runs) runs, \(tags) tags each, \(threads) caller thread(s), "
               + "queue \(queue ?? defaults.maxQueuedSpans)\(queue == nil ? " (default configuration)" : ""), "
               + "sink 127.0.0.1:\(sink.port)")
-        print("run | ns/span (caller: start + \(tags) tags + end) | spans/s (caller) | spans/s emitted | spans/s received | datagrams | dropped (queue full)")
-        var results: [(nsPerSpan: Double, caller: Double, emitted: Double, received: Double, dropped: Double)] = []
+        print("run | ns/span (caller: start + \(tags) tags + end) | spans/s (caller) | spans/s emitted | spans/s received | datagrams | dropped (queue full) "
+              + "| CPU ns/span: callers | whole process")
+        var results: [(nsPerSpan: Double, caller: Double, emitted: Double, received: Double, dropped: Double,
+                       callerCPU: Double, processCPU: Double)] = []
         for run in 1...runs {
             sink.reset()
             var configuration = JaegerTracerConfiguration(serviceName: "tracer-bench", agentHost: "127.0.0.1", agentPort: sink.port)
@@ -69,10 +71,11 @@ struct TracerBenchCommand: ParsableCommand {
 
             let clock = ContinuousClock()
             let start = clock.now
+            let processCPUStart = Self.cpuNanos(CLOCK_PROCESS_CPUTIME_ID)
             // The spans come from a thread of their own, as from an event loop: the
             // concurrency pool (where the flush loop runs) keeps all its threads.
             // With several threads, ns/span is wall time per span of all of them.
-            let callerElapsed = TracerBenchSink.onThreads(threads) { [spans, threads] thread in
+            let (callerElapsed, callerCPUNanos) = TracerBenchSink.onThreads(threads) { [spans, threads] thread in
                 let mine = spans / threads + (thread < spans % threads ? 1 : 0)
                 for _ in 0..<mine {
                     let span = tracer.startSpan("GET /alice", ofKind: .server)
@@ -82,6 +85,7 @@ struct TracerBenchCommand: ParsableCommand {
             }
             tracer.shutdown()  // the final flush: part of "emitted"
             let emittedElapsed = clock.now - start
+            let processCPUNanos = Self.cpuNanos(CLOCK_PROCESS_CPUTIME_ID) - processCPUStart
             runner.cancel()
             let received = sink.waitForQuiet()
             let statistics = tracer.statistics
@@ -91,16 +95,27 @@ struct TracerBenchCommand: ParsableCommand {
             let receivedSeconds = max(emittedSeconds, received.lastArrival.map { seconds($0 - start) } ?? emittedSeconds)
             let result = (nsPerSpan: callerSeconds * 1e9 / Double(spans), caller: Double(spans) / callerSeconds,
                           emitted: Double(statistics.spansReported) / emittedSeconds,
-                          received: Double(received.spans) / receivedSeconds, dropped: Double(statistics.droppedQueueFull))
+                          received: Double(received.spans) / receivedSeconds, dropped: Double(statistics.droppedQueueFull),
+                          callerCPU: Double(callerCPUNanos) / Double(spans), processCPU: Double(processCPUNanos) / Double(spans))
             results.append(result)
             print("\(run) | \(String(format: "%.0f", result.nsPerSpan)) | \(Int(result.caller)) | \(Int(result.emitted)) | "
                   + "\(Int(result.received)) (\(received.spans) spans) | \(received.datagrams) | \(statistics.droppedQueueFull)"
-                  + (statistics.sendFailures > 0 ? " (send failed: \(statistics.sendFailures))" : ""))
+                  + (statistics.sendFailures > 0 ? " (send failed: \(statistics.sendFailures))" : "")
+                  + " | \(String(format: "%.0f", result.callerCPU)) | \(String(format: "%.0f", result.processCPU))")
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         print("median | \(String(format: "%.0f", median(results.map(\.nsPerSpan)))) ns/span | \(Int(median(results.map(\.caller)))) | "
               + "\(Int(median(results.map(\.emitted)))) | \(Int(median(results.map(\.received)))) | | "
-              + "\(Int(median(results.map(\.dropped))))")
+              + "\(Int(median(results.map(\.dropped)))) | \(String(format: "%.0f", median(results.map(\.callerCPU)))) | "
+              + String(format: "%.0f", median(results.map(\.processCPU))))
+    }
+
+    /// CPU time of the process or the calling thread, which a busy machine
+    /// does not inflate as it does wall time.
+    static func cpuNanos(_ clock: clockid_t) -> Int {
+        var now = timespec()
+        clock_gettime(clock, &now)
+        return now.tv_sec * 1_000_000_000 + now.tv_nsec
     }
 
     private func seconds(_ duration: Duration) -> Double {
@@ -158,19 +173,22 @@ final class TracerBenchSink: Sendable {
     var isReady: Bool { state.withLock { $0.ready } }
 
     /// Runs `body(0..<count)` on `count` new threads and returns the time
-    /// from their start until the last one finished.
-    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> Duration {
+    /// from their start until the last one finished, and their CPU time.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> (wall: Duration, cpuNanos: Int) {
         let clock = ContinuousClock()
         let done = DispatchSemaphore(value: 0)
+        let cpuNanos = Atomic<Int>(0)
         let start = clock.now
         for index in 0..<count {
             Thread {
+                let cpuStart = TracerBenchCommand.cpuNanos(CLOCK_THREAD_CPUTIME_ID)
                 body(index)
+                cpuNanos.wrappingAdd(TracerBenchCommand.cpuNanos(CLOCK_THREAD_CPUTIME_ID) - cpuStart, ordering: .relaxed)
                 done.signal()
             }.start()
         }
         for _ in 0..<count { done.wait() }
-        return clock.now - start
+        return (clock.now - start, cpuNanos.load(ordering: .relaxed))
     }
 
     private func receiveLoop() {
