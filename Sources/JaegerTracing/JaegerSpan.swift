@@ -67,7 +67,7 @@ public final class JaegerSpan: Tracing.Span {
         // attributes are moved out, edited, and moved back; a concurrent
         // writer's keys are merged rather than lost.
         _modify {
-            var moved = SpanAttributes()
+            var moved = SpanAttributes.none
             // After end() the span is the reporter's: the write goes to a scratch copy.
             let ended = state.withLock { s -> Bool in
                 if !s.ended { swap(&moved, &s.recorded.attributes) }
@@ -184,7 +184,7 @@ struct SpanState: Sendable {
 /// What a span records between start and end.
 struct RecordedSpan: Sendable {
     var operationName: String
-    var attributes = SpanAttributes()
+    var attributes = SpanAttributes.none
     var status: SpanStatus? = nil
     /// Events, and recorded errors as `error` events.
     var events: [SpanEvent] = []
@@ -205,4 +205,11 @@ struct FinishedSpan: Sendable {
         self.endNanos = endNanos
         self.recorded = recorded
     }
+}
+
+extension SpanAttributes {
+    /// No attributes. `SpanAttributes()` builds its empty table through the
+    /// dictionary-literal initializer (an array and a merge per call); this
+    /// wraps the shared empty dictionary.
+    static var none: SpanAttributes { SpanAttributes([String: SpanAttribute]()) }
 }
