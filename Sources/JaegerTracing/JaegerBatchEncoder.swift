@@ -182,7 +182,7 @@ enum JaegerBatchEncoder {
 
         // Tags: sampler (new traces), span.kind, attributes, then status and error.
         let attributes = recorded.attributes
-        let kind = attributes.get("span.kind") == nil ? kindName(span.kind) : nil
+        // Status and error tags (rare) are left out when an attribute has their key.
         let isError = recorded.errorRecorded || recorded.status?.code == .error
         let errorTag = isError && attributes.get("error") == nil
         var statusTags = 0
@@ -192,30 +192,44 @@ enum JaegerBatchEncoder {
                 statusTags += 1
             }
         }
-        let tagCount = (span.startsTrace ? 2 : 0) + (kind != nil ? 1 : 0) + attributes.count + statusTags + (errorTag ? 1 : 0)
-        var lastField: UInt8 = 9
-        if tagCount > 0 {
-            out.append(field(1, typeList))
-            lastField = 10
-            listHeader(count: tagCount, element: typeStruct, into: &out)
-            if span.startsTrace {
-                stringTag("sampler.type", "const", into: &out)
-                boolTag("sampler.param", true, into: &out)
-            }
-            if let kind { stringTag("span.kind", kind, into: &out) }
-            attributes.forEach { key, value in tag(key, value, into: &out) }
-            if let status = recorded.status {
-                if attributes.get("otel.status_code") == nil {
-                    stringTag("otel.status_code", status.code == .error ? "ERROR" : "OK", into: &out)
-                }
-                if let message = status.message, !message.isEmpty, attributes.get("otel.status_description") == nil {
-                    stringTag("otel.status_description", message, into: &out)
-                }
-            }
-            if errorTag { boolTag("error", true, into: &out) }
+        // The kind tag is written first and taken out again if an attribute
+        // is named span.kind: that is rare, and looking the key up in every
+        // span's attributes cost a tenth of the encoding.
+        let tagCount = (span.startsTrace ? 2 : 0) + 1 + attributes.count + statusTags + (errorTag ? 1 : 0)
+        out.append(field(1, typeList))
+        let listStart = out.count
+        listHeader(count: tagCount, element: typeStruct, into: &out)
+        let listEnd = out.count
+        if span.startsTrace {
+            stringTag("sampler.type", "const", into: &out)
+            boolTag("sampler.param", true, into: &out)
         }
+        let kindStart = out.count
+        stringTag("span.kind", kindName(span.kind), into: &out)
+        let kindEnd = out.count
+        var kindAttribute = false
+        attributes.forEach { key, value in
+            // Counting first is exact: no other spelling of this ASCII key is canonically equal.
+            if key.utf8.count == 9 && key == "span.kind" { kindAttribute = true }
+            tag(key, value, into: &out)
+        }
+        if kindAttribute {
+            out.replaceSubrange(kindStart..<kindEnd, with: [])
+            var header: [UInt8] = []
+            listHeader(count: tagCount - 1, element: typeStruct, into: &header)
+            out.replaceSubrange(listStart..<listEnd, with: header)
+        }
+        if let status = recorded.status {
+            if attributes.get("otel.status_code") == nil {
+                stringTag("otel.status_code", status.code == .error ? "ERROR" : "OK", into: &out)
+            }
+            if let message = status.message, !message.isEmpty, attributes.get("otel.status_description") == nil {
+                stringTag("otel.status_description", message, into: &out)
+            }
+        }
+        if errorTag { boolTag("error", true, into: &out) }
         if !recorded.events.isEmpty {
-            out.append(field(11 - lastField, typeList))
+            out.append(field(1, typeList))
             listHeader(count: recorded.events.count, element: typeStruct, into: &out)
             for event in recorded.events { log(event, into: &out) }
         }
@@ -293,8 +307,11 @@ enum JaegerBatchEncoder {
 /// Where the encoder writes: a `[UInt8]` (tests, envelopes) or the flush
 /// path's `ByteWriter`.
 protocol ByteSink {
+    var count: Int { get }
     mutating func append(_ byte: UInt8)
     mutating func append(utf8: String.UTF8View)
+    /// Replaces bytes already written (positions from `count`).
+    mutating func replaceSubrange(_ range: Range<Int>, with bytes: [UInt8])
 }
 
 extension Array: ByteSink where Element == UInt8 {
@@ -352,6 +369,18 @@ struct ByteWriter: ByteSink {
         if count + other.count > capacity { grow(to: count + other.count) }
         if let from = other.baseAddress { (base + count).update(from: from, count: other.count) }
         count &+= other.count
+    }
+
+    mutating func replaceSubrange(_ range: Range<Int>, with bytes: [UInt8]) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range outside the written bytes")
+        let newCount = count - range.count + bytes.count
+        if newCount > capacity { grow(to: newCount) }
+        let after = base + range.upperBound
+        (base + range.lowerBound + bytes.count).update(from: after, count: count - range.upperBound)
+        bytes.withUnsafeBufferPointer { source in
+            if let from = source.baseAddress { (base + range.lowerBound).update(from: from, count: bytes.count) }
+        }
+        count = newCount
     }
 
     /// Forgets the bytes from `mark` on.

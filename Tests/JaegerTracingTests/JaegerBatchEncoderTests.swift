@@ -33,6 +33,39 @@ import Tracing
         #expect(ours == JaegerThriftEncoder.encodeSpan(model, protocolKind: .compact))
     }
 
+    /// The kind tag is written before the attributes and taken out again
+    /// when one is named span.kind; 13 and 14 others put the tag count
+    /// across the long list header's threshold (15) and back.
+    @Test(arguments: [0, 1, 13, 14, 20])
+    func aSpanKindAttributeReplacesTheKindTag(_ others: Int) {
+        var recorded = RecordedSpan(operationName: "op")
+        recorded.attributes.set("span.kind", value: .string("producer"))
+        for index in 0..<others { recorded.attributes.set("k\(index)", value: .int64(Int64(index))) }
+        let finished = FinishedSpan(traceHigh: 1, traceLow: 2, spanID: 3, parentSpanID: 4, flags: 1, kind: .client,
+                                    startsTrace: false, startNanos: 1_000_000, endNanos: 3_000_000, recorded: recorded)
+        var expected: [Attribute] = []
+        recorded.attributes.forEach { key, value in
+            if case .string(let text) = value { expected.append(Attribute(key, .string(text))) }
+            if case .int64(let number) = value { expected.append(Attribute(key, .int(number))) }
+        }
+        let model = TraceModel.Span(
+            traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), parentSpanID: SpanID(4), name: "op",
+            startTimeUnixNano: 1_000_000, durationNano: 2_000_000, attributes: expected,
+            links: [SpanLink(traceID: TraceID(high: 1, low: 2), spanID: SpanID(4), referenceType: "CHILD_OF")],
+            flags: 1)
+        let general = JaegerThriftEncoder.encodeSpan(model, protocolKind: .compact)
+
+        var array: [UInt8] = []
+        JaegerBatchEncoder.writeSpan(finished, into: &array)
+        #expect(array == general)
+        // The flush path's buffer, starting small so that it grows, after another span's bytes.
+        var writer = ByteWriter(capacity: 64)
+        defer { writer.deallocate() }
+        writer.append(0xAB)
+        JaegerBatchEncoder.writeSpan(finished, into: &writer)
+        #expect(Array(writer.buffer) == [0xAB] + general)
+    }
+
     @Test func longListsUseTheLongListHeader() throws {
         var recorded = RecordedSpan(operationName: "wide")
         for index in 0..<20 { recorded.attributes.set("k\(index)", value: .int64(Int64(index))) }
