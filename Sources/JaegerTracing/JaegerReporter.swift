@@ -13,22 +13,29 @@ import Tracing
 /// pool, which callers may keep busy) encodes and sends: it sleeps until a
 /// datagram's worth of spans is queued or the flush interval passes, so it
 /// keeps ahead of callers ending spans flat out instead of letting the queue
-/// fill between intervals.
+/// fill between intervals. While each wake finds a datagram's worth, it
+/// polls rather than have callers wake it.
 final class JaegerReporter: Sendable {
     private struct QueueState {
         var spans: [JaegerSpan] = []
-        /// An emptied buffer handed back by the flush path, reused to avoid regrowing.
+        /// An emptied buffer kept by the flush path, reused to avoid regrowing.
         var spare: [JaegerSpan] = []
-        /// Encoded spans whose last references the next `end()` drops, so
-        /// that their memory is freed by the thread that allocated it: glibc's
-        /// malloc makes a thread freeing another's memory take that thread's
-        /// arena lock, which the allocating caller then waits for.
+        /// Encoded spans whose last references the next `end()`s drop, two
+        /// at a time, so that their memory is freed by the thread that
+        /// allocated it: glibc's malloc makes a thread freeing another's
+        /// memory take that thread's arena lock, which the allocating caller
+        /// then waits for. Two at a time rather than the whole batch: a span
+        /// freed just before the next is made goes back through malloc's
+        /// per-thread cache, where a batch freed at once merges into the top
+        /// of the heap, is trimmed, and its pages fault in again.
         var encoded: [JaegerSpan] = []
         /// Queued spans that wake the reporter thread: about a datagram's worth,
         /// as measured on the spans encoded so far.
         var wakeCount: Int
         /// The reporter thread is (about to be) waiting on `wakeup`.
         var reporterSleeping = false
+        /// Times `end()` signalled `wakeup` (tests).
+        var wakeupsSignalled = 0
         var reporterThreadRunning = false
         var running = false
         var stopRequested = false
@@ -55,6 +62,8 @@ final class JaegerReporter: Sendable {
     }
 
     let maxQueuedSpans: Int
+    /// See `defaultPollInterval`.
+    let pollInterval: Duration
     /// Bytes of spans per datagram (the rest is envelope).
     let bodyBudget: Int
     private let maxDatagramBytes: Int
@@ -67,8 +76,9 @@ final class JaegerReporter: Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
 
     init(socket: UDPAgentSocket, serviceName: String, processTags: [(String, String)],
-         maxQueuedSpans: Int, maxDatagramBytes: Int) {
+         maxQueuedSpans: Int, maxDatagramBytes: Int, pollInterval: Duration = JaegerReporter.defaultPollInterval) {
         self.socket = socket
+        self.pollInterval = pollInterval
         self.prefix = JaegerBatchEncoder.batchPrefix(serviceName: serviceName, tags: processTags)
         self.maxQueuedSpans = max(1, maxQueuedSpans)
         self.maxDatagramBytes = maxDatagramBytes
@@ -100,6 +110,9 @@ final class JaegerReporter: Sendable {
     /// `run()`'s thread has started (tests).
     var reporterThreadRunning: Bool { queue.withLock { $0.reporterThreadRunning } }
 
+    /// Times `end()` woke the reporter thread (tests).
+    var wakeupsSignalled: Int { queue.withLock { $0.wakeupsSignalled } }
+
     // MARK: span side
 
     @inline(__always)
@@ -108,33 +121,26 @@ final class JaegerReporter: Sendable {
     }
 
     func enqueue(_ span: JaegerSpan) {
-        var encoded: [JaegerSpan] = []
-        let wake = queue.withLock { q -> Bool in
+        let (wake, released) = queue.withLock { q -> (Bool, (JaegerSpan?, JaegerSpan?)) in
             q.finished += 1
-            if !q.encoded.isEmpty { swap(&encoded, &q.encoded) }
+            // Dropped after the lock, on this thread (see `encoded`).
+            let released = (q.encoded.popLast(), q.encoded.popLast())
             if q.stopped {
                 q.droppedAfterShutdown += 1
-                return false
+                return (false, released)
             }
             guard q.spans.count < maxQueuedSpans else {
                 q.droppedQueueFull += 1
-                return false
+                return (false, released)
             }
             q.spans.append(span)
-            guard q.reporterSleeping, q.spans.count >= q.wakeCount else { return false }
+            guard q.reporterSleeping, q.spans.count >= q.wakeCount else { return (false, released) }
             q.reporterSleeping = false
-            return true
+            q.wakeupsSignalled += 1
+            return (true, released)
         }
         if wake { wakeup.signal() }
-        // Frees the batch the reporter encoded last (outside the lock).
-        if !encoded.isEmpty { encoded.removeAll(keepingCapacity: true); recycle(encoded) }
-    }
-
-    /// Hands an emptied array back as the queue's next buffer.
-    private func recycle(_ emptied: [JaegerSpan]) {
-        queue.withLock { q in
-            if q.spare.capacity < emptied.capacity { q.spare = emptied }
-        }
+        withExtendedLifetime(released) {}
     }
 
     // MARK: reporter thread
@@ -165,18 +171,35 @@ final class JaegerReporter: Sendable {
         }
     }
 
-    private enum Work { case batch, interval, sleep, stop }
+    private enum Work { case batch, interval, poll, sleep, stop }
+
+    /// How long the reporter sleeps, unasked, while spans arrive a datagram's
+    /// worth at a time: waking it with the semaphore costs the caller a
+    /// futex syscall and the other core's wakeup (6% of a span's time at
+    /// full speed), a timed sleep costs the reporter's own core.
+    static let defaultPollInterval: Duration = .milliseconds(1)
 
     private func reporterLoop(flushInterval: Duration) {
         let clock = ContinuousClock()
         var nextInterval = clock.now + flushInterval
+        // The last wake found a datagram's worth (but at most half the queue):
+        // callers are busy, so the next wait is a poll.
+        var pollNext = false
         while true {
             let now = clock.now
             let work = queue.withLock { q -> Work in
                 q.reporterSleeping = false
                 if q.stopRequested { return .stop }
                 if now >= nextInterval { return .interval }
-                if q.spans.count >= q.wakeCount { return .batch }
+                let queued = q.spans.count
+                if queued >= q.wakeCount {
+                    pollNext = queued <= maxQueuedSpans / 2
+                    return .batch
+                }
+                if pollNext {
+                    pollNext = false
+                    return .poll
+                }
                 q.reporterSleeping = true
                 return .sleep
             }
@@ -188,12 +211,19 @@ final class JaegerReporter: Sendable {
             case .batch:
                 // Full datagrams only; the open one waits for more spans or the interval.
                 flush(sendPartial: false)
+            case .poll:
+                sleep(on: wakeup, until: min(now + pollInterval, nextInterval), now: now)
             case .sleep:
-                let (seconds, attoseconds) = (nextInterval - now).components
-                let nanos = UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds / 1_000_000_000))
-                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(clamping: min(nanos, UInt64(Int.max)))))
+                sleep(on: wakeup, until: nextInterval, now: now)
             }
         }
+    }
+
+    private func sleep(on semaphore: DispatchSemaphore, until deadline: ContinuousClock.Instant,
+                       now: ContinuousClock.Instant) {
+        let (seconds, attoseconds) = (deadline - now).components
+        let nanos = UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds / 1_000_000_000))
+        _ = semaphore.wait(timeout: .now() + .nanoseconds(Int(clamping: min(nanos, UInt64(Int.max)))))
     }
 
     func requestStop() {
@@ -252,17 +282,34 @@ final class JaegerReporter: Sendable {
             return total
         }
         let count = spans.count
-        // The next end() frees these spans (see `encoded`). A batch nobody
-        // claimed since the last flush (no spans are ending), or any batch
-        // after shutdown, is freed here.
-        var unclaimed: [JaegerSpan] = []
-        queue.withLock { q in
-            swap(&unclaimed, &q.encoded)
-            if !q.stopped { swap(&q.encoded, &spans) }
+        // The next end()s free these spans (see `encoded`), and what they
+        // have not yet freed of earlier batches, up to a queue's worth:
+        // callers ending spans in bursts catch up. On a partial flush (the
+        // interval, `flush()`) the rest is freed here instead, or callers that
+        // stopped ending spans would keep it; after shutdown, everything is.
+        var unclaimed = queue.withLock { q -> [JaegerSpan] in
             if count >= 16 {
                 let perDatagram = bodyBudget / max(1, encodedBytes / count)
                 q.wakeCount = Self.wakeCount(spansPerDatagram: perDatagram, maxQueuedSpans: maxQueuedSpans)
             }
+            var taken: [JaegerSpan] = []
+            swap(&taken, &q.encoded)
+            return taken
+        }
+        if !sendPartial && !unclaimed.isEmpty && unclaimed.count + spans.count <= maxQueuedSpans {
+            // Appended last, so they are freed first.
+            spans.append(contentsOf: unclaimed)
+            unclaimed.removeAll(keepingCapacity: true)
+        }
+        queue.withLock { q in
+            // A concurrent flush (`flush()` beside the reporter thread) may have handed over its batch.
+            if !q.stopped && q.encoded.isEmpty { swap(&q.encoded, &spans) }
+        }
+        unclaimed.removeAll(keepingCapacity: true)
+        spans.removeAll(keepingCapacity: true)
+        if unclaimed.capacity < spans.capacity { swap(&unclaimed, &spans) }
+        queue.withLock { q in
+            if q.spare.capacity < unclaimed.capacity { swap(&q.spare, &unclaimed) }
         }
     }
 

@@ -27,7 +27,12 @@ public final class JaegerTracer: Tracer, Service, Sendable {
 
     /// Resolves the agent address and connects the UDP socket (no packet is
     /// sent); throws `JaegerTracerError` when the address cannot be resolved.
-    public init(configuration: JaegerTracerConfiguration) throws {
+    public convenience init(configuration: JaegerTracerConfiguration) throws {
+        try self.init(configuration: configuration, reporterPollInterval: JaegerReporter.defaultPollInterval)
+    }
+
+    /// `reporterPollInterval`: see `JaegerReporter.defaultPollInterval` (tests lengthen it).
+    init(configuration: JaegerTracerConfiguration, reporterPollInterval: Duration) throws {
         guard configuration.maxDatagramBytes >= 1024, configuration.maxDatagramBytes <= 65_507 else {
             throw JaegerTracerError.invalidConfiguration("maxDatagramBytes must be within 1024...65507")
         }
@@ -43,7 +48,7 @@ public final class JaegerTracer: Tracer, Service, Sendable {
         reporter = JaegerReporter(socket: socket, serviceName: configuration.serviceName,
                                   processTags: Self.processTags(configuration.processTags),
                                   maxQueuedSpans: configuration.maxQueuedSpans,
-                                  maxDatagramBytes: configuration.maxDatagramBytes)
+                                  maxDatagramBytes: configuration.maxDatagramBytes, pollInterval: reporterPollInterval)
     }
 
     /// `hostname`, `ip`, `jaeger.version`, then the configured tags by key
@@ -133,6 +138,9 @@ public final class JaegerTracer: Tracer, Service, Sendable {
 
     /// Queued spans that wake the reporter thread (tests).
     var reporterWakeCount: Int { reporter.wakeCount }
+
+    /// Times `end()` woke the reporter thread (tests).
+    var reporterWakeupsSignalled: Int { reporter.wakeupsSignalled }
 
     /// `run()`'s reporter thread has started (tests).
     var reporterThreadRunning: Bool { reporter.reporterThreadRunning }

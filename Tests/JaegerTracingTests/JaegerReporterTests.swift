@@ -111,6 +111,53 @@ import Tracing
         #expect(last.clientStats?.fullQueueDroppedSpans == Int64(statistics.droppedQueueFull))
     }
 
+    @Test func whileSpansKeepComingTheReporterPollsInsteadOfBeingWoken() async throws {
+        let sink = try UDPSink()
+        // A long poll, so that even a slow debug build ends a datagram's worth during one.
+        var configuration = JaegerTracerConfiguration(serviceName: "test-service", agentHost: "127.0.0.1", agentPort: sink.port)
+        configuration.flushInterval = .seconds(3600)
+        let tracer = try JaegerTracer(configuration: configuration, reporterPollInterval: .milliseconds(200))
+        let runner = try await Self.running(tracer)
+        await Self.endSpans(tracer, count: 3_000)
+        runner.cancel()
+        _ = try await runner.value
+        let batches = try await sink.drain().map(sink.decode)
+        #expect(batches.reduce(0) { $0 + $1.spans.count } == 3_000)
+        #expect(batches.count >= 8, "about 300 spans a datagram")
+        // Woken once per datagram's worth, it was signalled 6 times here (debug build).
+        #expect(tracer.reporterWakeupsSignalled <= 2)
+        #expect(tracer.statistics.droppedQueueFull == 0)
+    }
+
+    /// Encoded spans are released by later `end()`s on the caller's thread,
+    /// two at a time, so malloc reuses their memory at once; what the callers
+    /// leave is released by the next flush.
+    @Test func encodedSpansAreReleasedTwoAtATimeByLaterEnds() throws {
+        final class WeakSpan: @unchecked Sendable {
+            weak var span: JaegerSpan?
+            init(_ span: JaegerSpan) { self.span = span }
+        }
+        let sink = try UDPSink()
+        let tracer = try makeTracer(sink)
+        var ended: [WeakSpan] = []
+        for index in 0..<10 {
+            let span = tracer.startSpan("first-\(index)", context: .topLevel)
+            span.end()
+            ended.append(WeakSpan(span))
+        }
+        #expect(ended.allSatisfy { $0.span != nil }, "queued")
+        tracer.flush()
+        #expect(ended.allSatisfy { $0.span != nil }, "encoded, waiting for the caller's next end()")
+        tracer.startSpan("next", context: .topLevel).end()
+        #expect(ended.filter { $0.span != nil }.count == 8)
+        tracer.startSpan("next", context: .topLevel).end()
+        #expect(ended.filter { $0.span != nil }.count == 6)
+        tracer.flush()
+        #expect(ended.allSatisfy { $0.span == nil }, "the rest released by the flush")
+        let received = sink.receiveAll().compactMap { try? sink.decode($0) }.reduce(0) { $0 + $1.spans.count }
+        #expect(received == 12)
+    }
+
     @Test func theSpanContextIsBuiltOnceAndKeepsTheStartContext() throws {
         enum OtherKey: InstrumentationContextKey { typealias Value = String }
         let sink = try UDPSink()
