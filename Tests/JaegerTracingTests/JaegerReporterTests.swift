@@ -129,35 +129,6 @@ import Tracing
         #expect(tracer.statistics.droppedQueueFull == 0)
     }
 
-    /// Encoded spans are released by later `end()`s on the caller's thread,
-    /// two at a time, so malloc reuses their memory at once; what the callers
-    /// leave is released by the next flush.
-    @Test func encodedSpansAreReleasedTwoAtATimeByLaterEnds() throws {
-        final class WeakSpan: @unchecked Sendable {
-            weak var span: JaegerSpan?
-            init(_ span: JaegerSpan) { self.span = span }
-        }
-        let sink = try UDPSink()
-        let tracer = try makeTracer(sink)
-        var ended: [WeakSpan] = []
-        for index in 0..<10 {
-            let span = tracer.startSpan("first-\(index)", context: .topLevel)
-            span.end()
-            ended.append(WeakSpan(span))
-        }
-        #expect(ended.allSatisfy { $0.span != nil }, "queued")
-        tracer.flush()
-        #expect(ended.allSatisfy { $0.span != nil }, "encoded, waiting for the caller's next end()")
-        tracer.startSpan("next", context: .topLevel).end()
-        #expect(ended.filter { $0.span != nil }.count == 8)
-        tracer.startSpan("next", context: .topLevel).end()
-        #expect(ended.filter { $0.span != nil }.count == 6)
-        tracer.flush()
-        #expect(ended.allSatisfy { $0.span == nil }, "the rest released by the flush")
-        let received = sink.receiveAll().compactMap { try? sink.decode($0) }.reduce(0) { $0 + $1.spans.count }
-        #expect(received == 12)
-    }
-
     @Test func theSpanContextIsBuiltOnceAndKeepsTheStartContext() throws {
         enum OtherKey: InstrumentationContextKey { typealias Value = String }
         let sink = try UDPSink()
