@@ -83,9 +83,10 @@ public final class DemoSystem: Sendable {
         // Each request has its own deadline (the hop's upstream timeout, the
         // traffic's request timeout); the read timeout is never shorter.
         let longest = ([configuration.traffic?.requestTimeout ?? .seconds(30)] + configuration.servers.map(\.upstreamTimeout)).max() ?? .seconds(30)
-        // A loopback connect is immediate unless the machine stalls; then a
-        // short connect deadline fails requests that would have been answered.
-        clientConfiguration.timeout = .init(connect: .seconds(10), read: TimeAmount(max(longest, .seconds(30))))
+        // The connect deadline stays short: async-http-client retries a
+        // refused connection until it passes, and server-2 being down must
+        // be a prompt 502, not a wait.
+        clientConfiguration.timeout = .init(connect: .seconds(2), read: TimeAmount(max(longest, .seconds(30))))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
 
         let (events, sink) = AsyncStream<DemoSystemEvent>.makeStream()
