@@ -348,28 +348,9 @@ public final class NCursesTerminal: TerminalBackend {
         case KEY_CODE_YES:
             return functionKey(Int32(bitPattern: ch))
         case OK:
-            return character(UInt32(ch))
+            return InputDecoding.character(UInt32(ch))
         default:
             return nil
-        }
-    }
-
-    private func character(_ value: UInt32) -> InputEvent? {
-        switch value {
-        case 3: return .quit(.controlC)
-        case 9: return .key(.tab)
-        case 10, 13: return .key(.enter)
-        case 27: return .key(.escape)
-        case 8, 127: return .key(.backspace)
-        case 0: return .key(.ctrl(" "))
-        case 1...26: return .key(.ctrl(Character(Unicode.Scalar(UInt8(value) + 0x60))))
-        case 28: return .key(.ctrl("\\"))
-        case 29: return .key(.ctrl("]"))
-        case 30: return .key(.ctrl("^"))
-        case 31: return .key(.ctrl("_"))
-        default:
-            guard let scalar = Unicode.Scalar(value) else { return nil }
-            return .key(.char(Character(scalar)))
         }
     }
 

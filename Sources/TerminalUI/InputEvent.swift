@@ -58,3 +58,30 @@ public enum InputEvent: Hashable, Sendable {
     /// Leave now: restore the terminal and exit with `reason.exitStatus`.
     case quit(QuitReason)
 }
+
+/// What the terminal library read, as events: pure, so it is tested and
+/// fuzzed without a terminal. (Escape sequences are decoded by curses; its
+/// key codes are mapped in `NCursesTerminal`.)
+public enum InputDecoding {
+    /// A character code read in raw mode: Ctrl-C quits; Tab, Enter, Escape,
+    /// Backspace and the other C0 controls become keys; any other Unicode
+    /// scalar is a character. nil for a value that is not a Unicode scalar.
+    public static func character(_ value: UInt32) -> InputEvent? {
+        switch value {
+        case 3: return .quit(.controlC)
+        case 9: return .key(.tab)
+        case 10, 13: return .key(.enter)
+        case 27: return .key(.escape)
+        case 8, 127: return .key(.backspace)
+        case 0: return .key(.ctrl(" "))
+        case 1...26: return .key(.ctrl(Character(Unicode.Scalar(UInt8(value) + 0x60))))
+        case 28: return .key(.ctrl("\\"))
+        case 29: return .key(.ctrl("]"))
+        case 30: return .key(.ctrl("^"))
+        case 31: return .key(.ctrl("_"))
+        default:
+            guard let scalar = Unicode.Scalar(value) else { return nil }
+            return .key(.char(Character(scalar)))
+        }
+    }
+}
