@@ -52,9 +52,7 @@ func chunked(_ file: [UInt8], _ sizes: [Int], _ limits: DumpLimits) -> Outcome {
             if parser.pendingSpans > 0 { spans += parser.takeSpans() }
         }
     }
-    let gzipIssue = inflater?.finish()
-    parser.finish()
-    if let gzipIssue { parser.addIssue(line: parser.lineCount + (gzipIssue.contains("truncated") ? 0 : 1), reason: gzipIssue) }
+    parser.finish(inflater: inflater)
     spans += parser.takeSpans()
     return outcome(parser, spans: spans)
 }
@@ -66,9 +64,7 @@ func whole(_ file: [UInt8], _ limits: DumpLimits) -> Outcome {
         if GzipInflater.isGzip(raw) {
             let inflater = GzipInflater()
             inflater.inflate(raw) { parser.feed($0) }
-            let issue = inflater.finish()
-            parser.finish()
-            if let issue { parser.addIssue(line: parser.lineCount + (issue.contains("truncated") ? 0 : 1), reason: issue) }
+            parser.finish(inflater: inflater)
         } else {
             parser.feed(raw)
             parser.finish()

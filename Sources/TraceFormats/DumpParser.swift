@@ -160,6 +160,18 @@ final class DumpParser {
         }
     }
 
+    /// After the last piece of a gzip file (or of a plain one, `inflater`
+    /// nil): the parser's end, then the gzip stream's verdict (truncated,
+    /// corrupt). When the parser stopped reading on purpose (unrecognised
+    /// content, a document over the bound) the rest of the stream was never
+    /// inflated, so it has no verdict: the same file gives the same report
+    /// whether it was inflated whole (in memory) or in chunks (a file).
+    func finish(inflater: GzipInflater?) {
+        let gzipIssue = isStopped ? nil : inflater?.finish()
+        finish()
+        if let gzipIssue { addIssue(line: lineCount + (gzipIssue.contains("truncated") ? 0 : 1), reason: gzipIssue) }
+    }
+
     func finish() {
         if mode == .undecided { decide(final: true) }
         switch mode {
@@ -172,16 +184,20 @@ final class DumpParser {
 
     // MARK: deciding lines vs document
 
+    /// Decides on what the bytes say, never on how they were cut: a line
+    /// that must be seen whole to decide (blanks before the first value,
+    /// line 1, the first non-blank line after it) and that is longer than
+    /// `maxLineBytes` decides the same whether it came in one piece or many.
     private func decide(final: Bool) {
         let p = buffer.base
         let n = buffer.count
         var i = 0
         if n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF { i = 3 }
         while i < n && (p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09) { i += 1 }
-        guard i < n else {
-            if n > limits.maxLineBytes { buffer.removeAll() }  // a sea of blanks
-            return
-        }
+        // A sea of blanks: lines (blank ones are skipped, a too-long one is
+        // reported), whether the value after it has arrived yet or not.
+        guard i <= limits.maxLineBytes else { mode = .lines; return }
+        guard i < n else { return }
         sawContent = true
         let c = p[i]
         guard c == ASCII.openBrace || c == ASCII.openBracket else {
@@ -193,12 +209,16 @@ final class DumpParser {
             if final { mode = .lines } else if n > limits.maxLineBytes { mode = .document }
             return
         }
+        // A first line longer than a line may be: read as a document (as
+        // when its end had not arrived within `maxLineBytes`).
+        if nl1 > limits.maxLineBytes { mode = .document; return }
         if isCompleteValue(p + i, nl1 - i) { mode = .lines; return }
         // Line 1 is not a value by itself: pretty-printed, unless line 2 is one.
         var j = nl1 + 1
         while true {
             let lineEnd: Int
             if let nl = findNewline(from: j) {
+                if nl > limits.maxLineBytes { mode = .document; return }
                 lineEnd = nl
             } else if final {
                 lineEnd = n

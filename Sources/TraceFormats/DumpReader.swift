@@ -47,7 +47,6 @@ public final class DumpReader {
         var inflater: GzipInflater? = nil
         var first = true
         var bytesRead = 0
-        var gzipIssue: String? = nil
 
         func progress() -> DumpProgress {
             DumpProgress(bytesRead: bytesRead, totalBytes: totalBytes,
@@ -72,9 +71,7 @@ public final class DumpReader {
             if parser.pendingSpans > 0 { for batch in parser.takeSpanBatches() { onSpans(batch) } }
             onProgress(progress())
         }
-        if let inflater { gzipIssue = inflater.finish() }
-        parser.finish()
-        if let gzipIssue { parser.addIssue(line: parser.lineCount + (gzipIssue.contains("truncated") ? 0 : 1), reason: gzipIssue) }
+        parser.finish(inflater: inflater)
         if parser.pendingSpans > 0 { for batch in parser.takeSpanBatches() { onSpans(batch) } }
         onProgress(progress())
         return try Self.summary(parser, path: path, gzip: inflater != nil)
@@ -122,9 +119,7 @@ public enum DumpDecoder {
             gzip = true
             let inflater = GzipInflater()
             inflater.inflate(bytes) { parser.feed($0) }
-            let issue = inflater.finish()
-            parser.finish()
-            if let issue { parser.addIssue(line: parser.lineCount + (issue.contains("truncated") ? 0 : 1), reason: issue) }
+            parser.finish(inflater: inflater)
         } else {
             parser.feed(bytes)
             parser.finish()
