@@ -93,7 +93,7 @@ import TerminalUI
 
     @Test(arguments: sizes) func compare(width: Int, height: Int) {
         var state = ExplorerFixtures.state(width: width, height: height)
-        var store = ExplorerFixtures.store()
+        let store = ExplorerFixtures.store()
         // Mark the error trace (A), open the seed trace (B), compare.
         state.openTrace(store.trace(TraceID(high: 0x1111, low: 0x2222))!)
         Self.press(&state, "m")
