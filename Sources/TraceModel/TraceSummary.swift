@@ -74,7 +74,10 @@ struct SummaryFacts {
         var end: UInt64 = 0
         for i in 0..<spans.count {
             start = min(start, spans.start(i))
-            end = max(end, spans.start(i) &+ spans.duration(i))
+            // Saturating: a hostile duration must not wrap the end below a
+            // start (the trace's duration would underflow and trap).
+            let (spanEnd, overflow) = spans.start(i).addingReportingOverflow(spans.duration(i))
+            end = max(end, overflow ? .max : spanEnd)
             if spans.isError(i) { errorCount += 1 }
         }
         if spans.count > 0 {
