@@ -12,7 +12,8 @@
 #   seeds/<target>/    seeds the target generates from Samples/ in its own format
 #   crashes/<target>/  crash-*, timeout-*, oom-* and leak-* inputs
 #   logs/<target>.log  libFuzzer's output of the last run
-#   summary.tsv        one line per run: date, commit, target, seconds, execs, cov, ft, corpus, findings
+#   summary.tsv        one line per run: date, commit, target, seconds asked, seconds taken (a
+#                      run stops at its first finding), execs, cov, ft, corpus, findings
 # The seed fixtures are read in place from ../shared/fixtures (read-only).
 # Reproduce a finding: Fuzz/out/bin/<target> Fuzz/out/crashes/<target>/<file>
 # Extra libFuzzer flags: FUZZ_FLAGS="-jobs=1 ..." Fuzz/run.sh ...
@@ -32,8 +33,8 @@ FIXTURES=$ROOT/../shared/fixtures
 # 512 MiB or a process over 2 GiB is an over-bound allocation.
 LIMITS=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 -max_len=65536 -print_final_stats=1)
 
-commit=$(git rev-parse --short HEAD)
-[ -f "$OUT/summary.tsv" ] || printf 'date\tcommit\ttarget\tseconds\texecs\tcov\tft\tcorpus\tfindings\n' > "$OUT/summary.tsv"
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Fuzz || echo +dirty)
+[ -f "$OUT/summary.tsv" ] || printf 'date\tcommit\ttarget\tseconds\telapsed\texecs\tcov\tft\tcorpus\tfindings\n' > "$OUT/summary.tsv"
 
 for target in "${TARGETS[@]}"; do
     corpus=$OUT/corpus/$target seeds=$OUT/seeds/$target crashes=$OUT/crashes/$target
@@ -57,9 +58,11 @@ for target in "${TARGETS[@]}"; do
     log=$OUT/logs/$target.log
     before=$(ls "$crashes" | wc -l)
     echo "== $target: ${SECONDS_PER_TARGET}s (log: $log)"
+    started=$(date +%s)
     FUZZ_SAMPLES=$ROOT/Samples/seed.ndjson nice -n 19 "$OUT/bin/$target" "${LIMITS[@]}" "${dict[@]}" ${FUZZ_FLAGS:-} \
         -max_total_time="$SECONDS_PER_TARGET" -artifact_prefix="$crashes/" "${existing[@]}" > "$log" 2>&1
     status=$?
+    elapsed=$(( $(date +%s) - started ))
     after=$(ls "$crashes" | wc -l)
     last=$(grep -E '^#[0-9]+' "$log" | tail -1)
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
@@ -67,7 +70,7 @@ for target in "${TARGETS[@]}"; do
     ft=$(echo "$last" | grep -o 'ft: [0-9]*' | grep -o '[0-9]*')
     corp=$(echo "$last" | grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' | cut -d' ' -f2)
     findings=$((after - before))
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$commit" "$target" "$SECONDS_PER_TARGET" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$commit" "$target" "$SECONDS_PER_TARGET" "$elapsed" \
         "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$findings" >> "$OUT/summary.tsv"
     echo "   exit $status, execs ${execs:-?}, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, new findings $findings"
     [ "$findings" -gt 0 ] && grep -E 'ERROR|INVARIANT|Fatal error|SUMMARY' "$log" | head -5

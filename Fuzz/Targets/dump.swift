@@ -39,7 +39,9 @@ func chunked(_ file: [UInt8], _ sizes: [Int], _ limits: DumpLimits) -> Outcome {
     var i = 0
     file.withUnsafeBytes { raw in
         while offset < raw.count && !parser.isStopped {
-            let n = min(sizes[i % sizes.count], raw.count - offset)
+            // DumpReader's reads fill whole chunks of at least 4096 bytes, so
+            // its first piece always holds the gzip magic's two bytes.
+            let n = min(offset == 0 ? max(sizes[0], 2) : sizes[i % sizes.count], raw.count - offset)
             i += 1
             let piece = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)])
             if offset == 0 && GzipInflater.isGzip(piece) { inflater = GzipInflater() }
