@@ -8,15 +8,25 @@ struct HostileTimesTests {
     static let resource = Resource(serviceName: "svc", attributes: [Attribute("service.name", .string("svc"))])
     static let id = TraceID(high: 1, low: 2)
 
-    /// The span ending "first" wrapped past 2^64 to a time before the other
-    /// span's start: the trace's end minus its start underflowed and trapped
-    /// in `SummaryFacts` (found through `TraceStore.trace`).
+    /// A span whose end wraps past 2^64, beside one that does not: the
+    /// trace ends at 2^64-1, not at the other span's end.
     static let spans = [
         Span(traceID: id, spanID: SpanID(1), name: "wraps", startTimeUnixNano: 1_000,
              durationNano: .max - 10, resource: resource),
         Span(traceID: id, spanID: SpanID(2), parentSpanID: SpanID(1), name: "later",
              startTimeUnixNano: 5_000, durationNano: 10, resource: resource),
     ]
+
+    /// The trap itself: every span's end wrapped below the earliest start
+    /// (here the only span's), so `end - start` underflowed.
+    @Test func aLoneSpanWhoseEndWraps() {
+        let span = Span(traceID: Self.id, spanID: SpanID(1), name: "wraps", startTimeUnixNano: 1_000,
+                        durationNano: .max - 10, resource: Self.resource)
+        #expect(Trace(traceID: Self.id, spans: [span]).summary.durationNano == UInt64.max - 1_000)
+        var store = TraceStore()
+        store.add(span)
+        #expect(store.trace(Self.id)?.summary.durationNano == UInt64.max - 1_000)
+    }
 
     @Test func durationThatOverflowsTheEndSaturates() {
         let trace = Trace(traceID: Self.id, spans: Self.spans)
