@@ -87,6 +87,13 @@ public final class DemoSystem: Sendable {
         // refused connection until it passes, and server-2 being down must
         // be a prompt 502, not a wait.
         clientConfiguration.timeout = .init(connect: .seconds(2), read: TimeAmount(max(longest, .seconds(30))))
+        // A request waiting for a pooled connection fails after the connect
+        // deadline (`getConnectionFromPoolTimeout`): with async-http-client's
+        // default of 8 connections per host, the traffic's requests in flight
+        // (up to `maxInFlight`, 64) queued behind slow answers on a busy
+        // machine and failed at 2 s. Room for all of them.
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit =
+            max(8, (configuration.traffic?.maxInFlight ?? 8) + 8)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
 
         let (events, sink) = AsyncStream<DemoSystemEvent>.makeStream()
