@@ -491,7 +491,9 @@ final class DumpParser {
 }
 
 /// A piece of complete lines and the parser that decodes it on a worker
-/// thread. Only the worker touches `parser` until `done` is signalled.
+/// thread. Unchecked because `DumpParser` is not Sendable: only the worker
+/// touches `parser` until it signals `done`, and the reading thread touches
+/// it only after waiting on `done` (the semaphore orders the two).
 final class LineJob: @unchecked Sendable {
     private let bytes: [UInt8]
     let parser: DumpParser

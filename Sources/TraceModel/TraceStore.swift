@@ -565,13 +565,16 @@ extension TraceStore {
     }
 }
 
-/// A trace's stored spans as the tree and the summary read them: headers
-/// only, attributes skipped.
 /// A buffer whose slots are written by several threads, each its own.
+/// Unchecked because a pointer is not Sendable: safe as used, since each
+/// thread writes a disjoint range of slots and the owner reads them only
+/// after `concurrentPerform` has returned (which orders those writes first).
 struct DisjointSlots<Element>: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<Element>
 }
 
+/// A trace's stored spans as the tree and the summary read them: headers
+/// only, attributes skipped.
 struct StoredSpans: SummarySource {
     let arena: SpanArena
     let bytes: [UInt8]

@@ -20,14 +20,14 @@ final class MemoryWatch: Sendable {
 
     let limitBytes: Int
     private let targets: Targets
-    private let state: Mutex<(governor: MemoryGovernor, latest: MemoryStatus?, stopped: Bool)>
+    private let state: Mutex<(governor: MemoryGovernor, latest: MemoryStatus?, stopped: Bool, lastTrim: ContinuousClock.Instant)>
     private let done = DispatchSemaphore(value: 0)
 
     init(limitBytes: Int, targets: Targets) {
         self.limitBytes = limitBytes
         self.targets = targets
         let governor = MemoryGovernor(limitBytes: limitBytes)
-        state = Mutex((governor, nil, false))
+        state = Mutex((governor, nil, false, ContinuousClock.now - .seconds(10)))
         // Until the first reading, the store may fill to the soft limit.
         targets.store?.setMaxBytes(governor.softBytes)
         tick()
@@ -55,28 +55,22 @@ final class MemoryWatch: Sendable {
         if wasRunning { done.wait() }
     }
 
-    private let lastTrim = Mutex(ContinuousClock.now - .seconds(10))
-
     private func tick() {
         guard let resident = ProcessMemory.residentBytes() else { return }
         let storeBytes = targets.store?.bytesHeld ?? 0
-        let decision = state.withLock { s -> MemoryGovernor.Decision in
+        let now = ContinuousClock.now
+        let (decision, trimNow) = state.withLock { s -> (MemoryGovernor.Decision, Bool) in
             let decision = s.governor.decide(residentBytes: resident, storeBytes: storeBytes)
             s.latest = MemoryStatus(residentBytes: resident, limitBytes: limitBytes, refusing: decision.refuse)
-            return decision
+            // malloc_trim walks the heap: at most once a second.
+            let trimNow = decision.trim && now - s.lastTrim > .seconds(1)
+            if trimNow { s.lastTrim = now }
+            return (decision, trimNow)
         }
         targets.store?.setMaxBytes(decision.storeBudget)
         targets.queue?.setRefusing(decision.refuse)
         targets.recorder?.setRefusing(decision.refuse)
-        // malloc_trim walks the heap: at most once a second.
-        let now = ContinuousClock.now
-        if decision.trim, lastTrim.withLock({ last in
-            guard now - last > .seconds(1) else { return false }
-            last = now
-            return true
-        }) {
-            ProcessMemory.trim()
-        }
+        if trimNow { ProcessMemory.trim() }
     }
 }
 

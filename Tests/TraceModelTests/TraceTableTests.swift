@@ -5,21 +5,9 @@ import Testing
 /// removes: every id found in its own slot, nothing found after removal,
 /// slots reused, and the index kept whole by linear probing's deletion.
 @Suite struct TraceTableTests {
-    /// splitmix64, so a failure repeats.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: [1 as UInt64, 2, 3])
     func agreesWithADictionaryUnderRandomInsertsAndRemoves(seed: UInt64) {
-        var random = Random(state: seed)
+        var random = SplitMix64(state: seed)  // a failure repeats
         var table = TraceTable()
         var reference: [TraceID: TraceTable.Slot] = [:]
         // Few distinct ids, so inserts meet present ids and removes meet absent ones;
