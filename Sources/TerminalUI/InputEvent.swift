@@ -41,13 +41,18 @@ public enum QuitReason: Hashable, Sendable {
     /// SIGINT, SIGTERM, SIGHUP or SIGQUIT arrived.
     case signal(Int32)
 
-    /// The conventional exit status: 128 + signal number (Ctrl-C counts as SIGINT = 2).
+    /// 0 for a stop that was asked for: Ctrl-C, SIGINT, SIGTERM and SIGHUP (the
+    /// SSH session dropped) end the session normally, after what was accepted
+    /// is flushed. SIGQUIT (and any other) keeps the convention, 128 + n.
     public var exitStatus: Int32 {
         switch self {
-        case .controlC: return 130
-        case .signal(let n): return 128 + n
+        case .controlC: return 0
+        case .signal(let n): return Self.orderlyStops.contains(n) ? 0 : 128 + n
         }
     }
+
+    /// SIGHUP, SIGINT, SIGTERM (the same numbers on Linux and Darwin).
+    static let orderlyStops: Set<Int32> = [1, 2, 15]
 }
 
 public enum InputEvent: Hashable, Sendable {

@@ -271,7 +271,7 @@ public struct ExplorerModel: Sendable {
             self.width = width
             self.height = height
         case .quit(let reason):
-            return [.quit(status: reason == .controlC ? 0 : reason.exitStatus)]
+            return [.quit(status: reason.exitStatus)]
         case .snapshot(let snapshot):
             list.apply(snapshot.changes)
             if snapshot.spanCount != storedSpans || !snapshot.changes.updated.isEmpty { latencyStale = true }

@@ -126,7 +126,7 @@ struct ListCommand: ParsableCommand {
         let out = format == .json
             ? Self.json(summaries)
             : Self.text(summaries, utcOffsetSeconds: dump.store.utcOffsetSeconds)
-        FileHandle.standardOutput.write(Data(out))
+        StandardStreams.writeOut(out)
     }
 
     static func order(_ sort: ListSort, reverse: Bool) -> (TraceSummary, TraceSummary) -> Bool {

@@ -299,7 +299,7 @@ struct RecordCommand: AsyncParsableCommand {
 
 /// A line to stdout at once (stdout may be a pipe a script is reading).
 func printNow(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    StandardStreams.writeOut(line + "\n")
 }
 
 /// Waits for SIGINT, SIGTERM or SIGHUP (an SSH session that drops); their

@@ -103,11 +103,11 @@ struct PrintCommand: ParsableCommand {
                 }
             }
             if output.utf8.count > 1 << 20 {
-                FileHandle.standardOutput.write(Data(output.utf8))
+                StandardStreams.writeOut(output)
                 output = ""
             }
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
+        StandardStreams.writeOut(output)
     }
 
     /// A trace by id; a 64-bit id also finds a 128-bit trace by its low half.
@@ -146,7 +146,7 @@ struct PrintCommand: ParsableCommand {
         case .json:
             output = PrintJSON.comparison(comparison, a: a, b: b) + "\n"
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
+        StandardStreams.writeOut(output)
     }
 }
 
@@ -163,7 +163,7 @@ enum StatsGrouping: String, ExpressibleByArgument, CaseIterable {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    StandardStreams.writeError(message + "\n")
 }
 
 enum TerminalSize {

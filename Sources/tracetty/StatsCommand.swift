@@ -65,6 +65,6 @@ struct StatsCommand: ParsableCommand {
                 }
             }
         }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        StandardStreams.writeOut(out)
     }
 }

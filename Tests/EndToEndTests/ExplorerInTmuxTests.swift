@@ -63,7 +63,7 @@ import Testing
         let children = try String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)
         let pid = try #require(children.split(separator: " ").first.flatMap { Int32($0) })
         #expect(Foundation.kill(pid, SIGTERM) == 0)
-        let screen = try session.waitFor("exit status 143") { $0.contains("TRACETTY-EXIT=143") && $0.contains("STTY") }
+        let screen = try session.waitFor("exit status 0") { $0.contains("TRACETTY-EXIT=0") && $0.contains("STTY") }
         #expect(!screen.contains("ROOT SERVICE: OPERATION"))
         // Cooked mode again: canonical input and echo are back on.
         #expect(screen.contains("STTY icanon echo"))

@@ -74,11 +74,16 @@ final class ScriptedFeed: ExplorerFeed {
         #expect(terminal.repaints == 3)
     }
 
-    @Test func signalsEndWithTheirStatusAndCtrlZSuspends() {
+    @Test func stopSignalsEndWithZeroOthersWithTheirStatusAndCtrlZSuspends() {
         let terminal = BufferTerminal(width: 80, height: 24, script: [.event(.key(.ctrl("z"))), .event(.quit(.signal(15)))])
         var runtime = Self.runtime(terminal, store: Self.seedStore(), feed: ScriptedFeed(), clock: ManualClock())
-        #expect(runtime.run() == 143)
+        #expect(runtime.run() == 0, "SIGTERM is a stop asked for")
         #expect(terminal.suspensions == 1)
+        for (signal, status) in [(Int32(1), Int32(0)), (2, 0), (3, 131)] {
+            let quitting = BufferTerminal(width: 80, height: 24, script: [.event(.quit(.signal(signal)))])
+            var other = Self.runtime(quitting, store: Self.seedStore(), feed: ScriptedFeed(), clock: ManualClock())
+            #expect(other.run() == status, "signal \(signal)")
+        }
     }
 
     @Test func refreshesAreThrottledTo100Milliseconds() {
