@@ -138,7 +138,12 @@ enum StatusBarView {
     /// `● live 1.2k spans/s · 45k spans · 3 malformed: … · dropped 2 …`
     static func renderLive(_ live: LiveStatus, model: ExplorerModel, put: (String, Style) -> Void) {
         let badge = Theme.progressDone.with(.bold)
-        put(live.listeners > 0 ? "● live" : "○ no listener", live.listeners > 0 ? badge : Theme.warning.withBackground(Theme.statusBar.background))
+        let up = live.listeners - live.failedListeners.count
+        put(up > 0 ? "● live" : "○ no listener", up > 0 ? badge : Theme.warning.withBackground(Theme.statusBar.background))
+        // First, so a narrow terminal still shows it: the rest keep running.
+        for failed in live.failedListeners {
+            put("  FAILED " + TerminalText.sanitize(failed), Theme.error.withBackground(Theme.statusBar.background).with(.bold))
+        }
         put("  \(Formatting.count(Int(live.spansPerSecond.rounded()))) spans/s  \(Formatting.count(live.spansReceived)) received", Theme.statusBar)
         if live.malformed > 0 {
             put("  \(Formatting.count(live.malformed)) malformed", Theme.error.withBackground(Theme.statusBar.background))

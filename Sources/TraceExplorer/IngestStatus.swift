@@ -36,6 +36,7 @@ public struct IngestStatus: Sendable, Hashable {
             || (live == nil) != (other.live == nil) || live?.listeners != other.live?.listeners
             || live?.malformed != other.live?.malformed || live?.dropped != other.live?.dropped
             || live?.recordingTo != other.live?.recordingTo || live?.addresses != other.live?.addresses
+            || live?.failedListeners != other.live?.failedListeners
             || (live?.spansReceived == 0) != (other.live?.spansReceived == 0)
             || (replay == nil) != (other.replay == nil) || replay?.paused != other.replay?.paused
             || replay?.finished != other.replay?.finished || replay?.speed != other.replay?.speed
@@ -103,6 +104,9 @@ public struct LiveStatus: Sendable, Hashable {
     public var recordingTo: String? = nil
     /// `listening jaeger-compact udp 127.0.0.1:6831`, shown while no trace has come.
     public var addresses: [String] = []
+    /// `otlp-http: accept: Invalid argument`: listeners that stopped for good
+    /// (the others keep running).
+    public var failedListeners: [String] = []
 
     public init() {}
 }

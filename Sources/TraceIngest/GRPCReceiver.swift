@@ -1,4 +1,5 @@
 import GRPCCore
+import Synchronization
 import GRPCNIOTransportHTTP2
 import NIOCore
 import NIOHPACK
@@ -120,6 +121,8 @@ struct ExportResponseSerializer: MessageSerializer {
 final class OTLPGRPCListener: Sendable {
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let serving: Task<Void, any Error>
+    /// Set by `stop`: the server ending after it is a shutdown, not a failure.
+    private let stopping = Atomic<Bool>(false)
 
     private init(server: GRPCServer<HTTP2ServerTransport.Posix>, serving: Task<Void, any Error>) {
         self.server = server
@@ -151,7 +154,19 @@ final class OTLPGRPCListener: Sendable {
         do {
             let address = try await transport.listeningAddress
             let bound = address.ipv4?.port ?? address.ipv6?.port ?? port
-            return (OTLPGRPCListener(server: server, serving: serving), bound)
+            let listener = OTLPGRPCListener(server: server, serving: serving)
+            // The server ending on its own (its socket closed under it) is a failure of this listener.
+            Task { [weak listener] in
+                let result = await serving.result
+                guard let listener, !listener.stopping.load(ordering: .acquiring) else { return }
+                switch result {
+                case .failure(let error):
+                    settings.counters.recordFailure(.otlpGRPC, reason: "\((error as? RuntimeError)?.cause ?? error)")
+                case .success:
+                    settings.counters.recordFailure(.otlpGRPC, reason: "the gRPC server stopped")
+                }
+            }
+            return (listener, bound)
         } catch {
             // The transport says only "no listening address": the reason is what serve() threw.
             let failure: any Error
@@ -166,6 +181,7 @@ final class OTLPGRPCListener: Sendable {
     /// Stops accepting, lets calls in flight finish for at most `grace`, then cancels them.
     /// Returns once no call can reach the sink.
     func stop(grace: Duration) async {
+        stopping.store(true, ordering: .releasing)
         server.beginGracefulShutdown()
         let serving = self.serving
         await withTaskGroup(of: Void.self) { group in

@@ -94,6 +94,24 @@ public final class IngestCounters: Sendable {
         }
     }
 
+    /// A socket error the listener lived through (an accept that failed for
+    /// want of file descriptors, an ICMP error on a UDP socket): kept as the
+    /// listener's latest, and as the reason should it fail afterwards.
+    public func recordSocketError(_ listener: ListenerKind, _ description: String) {
+        state.withLock { s in s.listeners[listener, default: ListenerState()].lastSocketError = description }
+    }
+
+    /// The listener stopped for good while the others go on (its socket was
+    /// closed under it, its server task ended). The first reason is kept;
+    /// without one, the last socket error it saw is the reason.
+    public func recordFailure(_ listener: ListenerKind, reason: String?) {
+        state.withLock { s in
+            var l = s.listeners[listener] ?? ListenerState()
+            if l.failure == nil { l.failure = reason ?? l.lastSocketError ?? "its socket was closed" }
+            s.listeners[listener] = l
+        }
+    }
+
     public func snapshot() -> IngestSnapshot {
         state.withLock { s in s.snapshot() }
     }
@@ -135,10 +153,15 @@ public struct ListenerFigures: Sendable, Hashable {
     public var malformed: Int
     /// Most frequent first.
     public var malformedReasons: [MalformedReason]
+    /// Set once the listener stopped for good (the others keep running): why.
+    public var failure: String?
+    /// The latest socket error it went on after.
+    public var lastSocketError: String?
 
     public init(kind: ListenerKind, received: Int = 0, bytes: Int = 0, spansAccepted: Int = 0, traces: Int = 0,
                 tracesSaturated: Bool = false, spansRejected: Int = 0, lastRejection: String? = nil,
-                malformed: Int = 0, malformedReasons: [MalformedReason] = []) {
+                malformed: Int = 0, malformedReasons: [MalformedReason] = [], failure: String? = nil,
+                lastSocketError: String? = nil) {
         self.kind = kind
         self.received = received
         self.bytes = bytes
@@ -149,6 +172,8 @@ public struct ListenerFigures: Sendable, Hashable {
         self.lastRejection = lastRejection
         self.malformed = malformed
         self.malformedReasons = malformedReasons
+        self.failure = failure
+        self.lastSocketError = lastSocketError
     }
 
     /// "datagrams" or "requests".
@@ -165,6 +190,11 @@ public struct ListenerFigures: Sendable, Hashable {
         if spansRejected > 0 {
             line += ", \(grouped(spansRejected)) spans rejected"
             if let lastRejection { line += " (last \"\(lastRejection)\")" }
+        }
+        if let failure {
+            line += ", FAILED: \(failure)"
+        } else if let lastSocketError {
+            line += ", last socket error: \(lastSocketError)"
         }
         return line
     }
@@ -218,6 +248,9 @@ public struct IngestSnapshot: Sendable, Hashable {
     public var clientDropped: Int64 { clients.reduce(0) { $0 + $1.droppedTotal } }
     /// Batches lost between clients and us, from `seqNo` gaps (all services).
     public var missingBatches: Int64 { clients.reduce(0) { $0 + $1.missingBatches } }
+
+    /// Listeners that stopped for good (the others kept running).
+    public var failedListeners: [ListenerFigures] { listeners.filter { $0.failure != nil } }
 
     /// One line per listener, then one line about client-side losses when there were any.
     public var summaryLines: [String] {
@@ -311,6 +344,8 @@ struct ListenerState {
     var reasons: [String: ReasonState] = [:]
     var traces: Set<TraceID> = []
     var tracesSaturated = false
+    var failure: String?
+    var lastSocketError: String?
 }
 
 struct ClientKey: Hashable {
@@ -389,7 +424,8 @@ struct CountersState {
             figures.append(ListenerFigures(
                 kind: kind, received: l.received, bytes: l.bytes, spansAccepted: l.spansAccepted,
                 traces: l.traces.count, tracesSaturated: l.tracesSaturated, spansRejected: l.spansRejected,
-                lastRejection: l.lastRejection, malformed: l.malformed, malformedReasons: reasons))
+                lastRejection: l.lastRejection, malformed: l.malformed, malformedReasons: reasons,
+                failure: l.failure, lastSocketError: l.lastSocketError))
         }
         var perService: [String: ServiceClientFigures] = [:]
         for (service, totals) in services {

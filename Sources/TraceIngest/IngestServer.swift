@@ -90,6 +90,9 @@ public final class IngestServer: Sendable {
             throw IngestError.cannotBind(kinds.first ?? .jaegerCompact, host: configuration.host, port: 0,
                                          reason: "the server was already started")
         }
+        for case (let listener, let channel?) in opened {
+            watchForFailure(listener.kind, closed: channel.closeFuture)
+        }
         return bound
     }
 
@@ -128,6 +131,18 @@ public final class IngestServer: Sendable {
         await grpcStopped
     }
 
+    /// A listener whose socket closes before `shutdown()` asked for it has
+    /// failed (an error closed it, or something outside the process did):
+    /// counted with its reason, so the status bar and `record` say so while
+    /// the other listeners keep running.
+    private func watchForFailure(_ kind: ListenerKind, closed: EventLoopFuture<Void>) {
+        let counters = self.counters
+        closed.whenComplete { [weak self] _ in
+            guard let self, !self.state.withLock({ $0.shuttingDown }) else { return }
+            counters.recordFailure(kind, reason: nil)
+        }
+    }
+
     // MARK: Binding
 
     private func bind(_ kind: ListenerKind, port: Int) async throws -> any Channel {
@@ -156,7 +171,13 @@ public final class IngestServer: Sendable {
                 kind: kind, maxBodyBytes: configuration.maxBodyBytes,
                 maxDecompressedBytes: configuration.maxDecompressedBytes, token: configuration.token, sink: sink,
                 counters: counters)
+            let counters = self.counters
             return try await ServerBootstrap(group: group)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ListenerErrorWatch(kind: kind, counters: counters))
+                    }
+                }
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -236,4 +257,33 @@ private struct ServerState {
     var listenerChannels: [any Channel] = []
     var connections: [ObjectIdentifier: any Channel] = [:]
     var grpc: OTLPGRPCListener?
+}
+
+/// On a listening socket's pipeline: keeps the latest accept error (EMFILE
+/// when out of file descriptors, or the error that closes the socket) as the
+/// listener's socket error.
+final class ListenerErrorWatch: ChannelInboundHandler, Sendable {
+    typealias InboundIn = any Channel
+    let kind: ListenerKind
+    let counters: IngestCounters
+
+    init(kind: ListenerKind, counters: IngestCounters) {
+        self.kind = kind
+        self.counters = counters
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        counters.recordSocketError(kind, Self.describe(error))
+        context.fireErrorCaught(error)
+    }
+
+    /// `accept: Too many open files` rather than NIO's debug description.
+    static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError {
+            // NIO's text starts with the call: "accept(descriptor:pointer:size:): ...".
+            let call = io.description.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            return "\(call.isEmpty ? "socket" : String(call)): " + String(cString: strerror(io.errnoCode))
+        }
+        return "\(error)"
+    }
 }

@@ -64,8 +64,10 @@ final class UDPAgentHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A read error on a UDP socket (e.g. ECONNREFUSED from an ICMP) is not
-        // fatal to the listener: NIO keeps the channel open for those.
+        // fatal to the listener: NIO keeps the channel open for those. Kept
+        // as the reason should the socket close afterwards.
         flush()
+        counters.recordSocketError(kind, ListenerErrorWatch.describe(error))
     }
 
     private func accept(_ batch: AgentBatch, from source: SocketAddress) {

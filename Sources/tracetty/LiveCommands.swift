@@ -122,6 +122,7 @@ final class LiveFeed: ExplorerFeed {
         var live = LiveStatus()
         live.listeners = listeners.count
         live.addresses = listeners.map(\.description)
+        live.failedListeners = snapshot.failedListeners.map { "\($0.kind.rawValue): \($0.failure ?? "")" }
         if let first = window.first, let last = window.last, last.0 > first.0 {
             let seconds = Double((last.0 - first.0).components.attoseconds) / 1e18 + Double((last.0 - first.0).components.seconds)
             live.spansPerSecond = Double(last.1 - first.1) / max(seconds, 1e-3)
@@ -267,13 +268,19 @@ struct RecordCommand: AsyncParsableCommand {
         defer { watch.stop() }
         for listener in bound { printNow(listener.description) }
         for listener in bound { if let warning = Self.bufferWarning(listener, asked: listeners.udpReceiveBufferBytes) { printNow(warning) } }
-        // A failing disk is said at once, not only at the end.
+        // A failing disk or listener is said at once, not only at the end.
         let watcher = Task.detached { [output] in
+            var diskSaid = false
+            var listenersSaid: Set<ListenerKind> = []
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(250))
-                if let failure = recorder.status.writeError {
+                if !diskSaid, let failure = recorder.status.writeError {
                     printError("tracetty: recording to \(output) is failing: \(failure); spans that cannot be written are counted")
-                    return
+                    diskSaid = true
+                }
+                for failed in counters.snapshot().failedListeners where !listenersSaid.contains(failed.kind) {
+                    printError("tracetty: listener \(failed.kind.rawValue) failed: \(failed.failure ?? ""); the others keep running")
+                    listenersSaid.insert(failed.kind)
                 }
             }
         }
@@ -285,7 +292,12 @@ struct RecordCommand: AsyncParsableCommand {
         let name = signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM"
         printNow("stopped by \(name): wrote \(summary.spansWritten) spans to \(output)"
                  + (summary.spansDropped > 0 ? ", \(summary.spansDropped) dropped (\(reasons))" : ""))
-        for line in counters.snapshot().summaryLines { printNow(line) }
+        let figures = counters.snapshot()
+        for line in figures.summaryLines { printNow(line) }
+        if !figures.failedListeners.isEmpty {
+            printError("tracetty: \(figures.failedListeners.map(\.kind.rawValue).joined(separator: ", ")) failed while recording")
+            throw ExitCode(1)
+        }
     }
 
     /// Linux reports twice the buffer it grants (bookkeeping); a grant below

@@ -56,6 +56,21 @@ import TerminalUI
         assertSnapshot(ExplorerView.render(state).lines(), named: "live-list-\(width)x\(height)")
     }
 
+    @Test func aFailedListenerIsShownFirstAndTheOthersStayLive() {
+        var state = ExplorerFixtures.state(width: 100, height: 24)
+        var live = LiveStatus()
+        live.listeners = 2
+        live.spansReceived = 9
+        live.failedListeners = ["otlp-http: accept4: Invalid argument"]
+        state.ingest.live = live
+        let status = ExplorerView.render(state).lines().last { $0.contains("live") } ?? ""
+        #expect(status.contains("● live  FAILED otlp-http: accept4: Invalid argument"), "\(status)")
+        live.failedListeners = ["otlp-http: a", "jaeger-compact: b"]
+        state.ingest.live = live
+        let none = ExplorerView.render(state).lines().last { $0.contains("FAILED") } ?? ""
+        #expect(none.contains("○ no listener  FAILED otlp-http: a  FAILED jaeger-compact: b"), "\(none)")
+    }
+
     @Test func liveWaitingScreenListsTheListeners() {
         var state = ExplorerModel(width: 80, height: 24)
         var live = LiveStatus()
