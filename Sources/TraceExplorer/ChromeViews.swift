@@ -152,6 +152,7 @@ enum StatusBarView {
         let warning = Theme.warning.withBackground(Theme.statusBar.background)
         let lost = live.dropped + model.ingest.spansDropped
         if lost > 0 { put("  dropped \(Formatting.count(lost))", warning) }
+        if live.kernelDropped > 0 { put("  kernel dropped \(Formatting.count(live.kernelDropped)) datagrams", warning) }
         if model.ingest.tracesEvicted > 0 {
             let forMemory = model.ingest.tracesEvictedForMemory
             put("  evicted \(Formatting.count(model.ingest.tracesEvicted)) traces"

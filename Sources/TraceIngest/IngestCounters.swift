@@ -101,6 +101,12 @@ public final class IngestCounters: Sendable {
         state.withLock { s in s.listeners[listener, default: ListenerState()].lastSocketError = description }
     }
 
+    /// The kernel's count of datagrams it dropped on this listener's socket
+    /// (receive buffer full): a running total, so it is set, not added.
+    public func recordKernelDrops(_ listener: ListenerKind, _ total: Int) {
+        state.withLock { s in s.listeners[listener, default: ListenerState()].kernelDrops = total }
+    }
+
     /// The listener stopped for good while the others go on (its socket was
     /// closed under it, its server task ended). The first reason is kept;
     /// without one, the last socket error it saw is the reason.
@@ -153,6 +159,9 @@ public struct ListenerFigures: Sendable, Hashable {
     public var malformed: Int
     /// Most frequent first.
     public var malformedReasons: [MalformedReason]
+    /// Datagrams the kernel dropped on the socket (receive buffer full) before
+    /// tracetty could read them: with `received`, what the senders sent.
+    public var kernelDrops: Int
     /// Set once the listener stopped for good (the others keep running): why.
     public var failure: String?
     /// The latest socket error it went on after.
@@ -160,7 +169,7 @@ public struct ListenerFigures: Sendable, Hashable {
 
     public init(kind: ListenerKind, received: Int = 0, bytes: Int = 0, spansAccepted: Int = 0, traces: Int = 0,
                 tracesSaturated: Bool = false, spansRejected: Int = 0, lastRejection: String? = nil,
-                malformed: Int = 0, malformedReasons: [MalformedReason] = [], failure: String? = nil,
+                malformed: Int = 0, malformedReasons: [MalformedReason] = [], kernelDrops: Int = 0, failure: String? = nil,
                 lastSocketError: String? = nil) {
         self.kind = kind
         self.received = received
@@ -172,6 +181,7 @@ public struct ListenerFigures: Sendable, Hashable {
         self.lastRejection = lastRejection
         self.malformed = malformed
         self.malformedReasons = malformedReasons
+        self.kernelDrops = kernelDrops
         self.failure = failure
         self.lastSocketError = lastSocketError
     }
@@ -190,6 +200,9 @@ public struct ListenerFigures: Sendable, Hashable {
         if spansRejected > 0 {
             line += ", \(grouped(spansRejected)) spans rejected"
             if let lastRejection { line += " (last \"\(lastRejection)\")" }
+        }
+        if kernelDrops > 0 {
+            line += ", \(grouped(kernelDrops)) \(unit) dropped by the kernel (receive buffer full)"
         }
         if let failure {
             line += ", FAILED: \(failure)"
@@ -244,6 +257,7 @@ public struct IngestSnapshot: Sendable, Hashable {
     public var spansAccepted: Int { listeners.reduce(0) { $0 + $1.spansAccepted } }
     public var spansRejected: Int { listeners.reduce(0) { $0 + $1.spansRejected } }
     public var malformed: Int { listeners.reduce(0) { $0 + $1.malformed } }
+    public var kernelDrops: Int { listeners.reduce(0) { $0 + $1.kernelDrops } }
     /// Spans clients reported dropping before they sent (all services).
     public var clientDropped: Int64 { clients.reduce(0) { $0 + $1.droppedTotal } }
     /// Batches lost between clients and us, from `seqNo` gaps (all services).
@@ -344,6 +358,7 @@ struct ListenerState {
     var reasons: [String: ReasonState] = [:]
     var traces: Set<TraceID> = []
     var tracesSaturated = false
+    var kernelDrops = 0
     var failure: String?
     var lastSocketError: String?
 }
@@ -425,7 +440,7 @@ struct CountersState {
                 kind: kind, received: l.received, bytes: l.bytes, spansAccepted: l.spansAccepted,
                 traces: l.traces.count, tracesSaturated: l.tracesSaturated, spansRejected: l.spansRejected,
                 lastRejection: l.lastRejection, malformed: l.malformed, malformedReasons: reasons,
-                failure: l.failure, lastSocketError: l.lastSocketError))
+                kernelDrops: l.kernelDrops, failure: l.failure, lastSocketError: l.lastSocketError))
         }
         var perService: [String: ServiceClientFigures] = [:]
         for (service, totals) in services {

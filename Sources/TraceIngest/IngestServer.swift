@@ -49,6 +49,7 @@ public final class IngestServer: Sendable {
         let kinds = ListenerKind.allCases.filter { configuration.ports[$0] != nil }
         var opened: [(BoundListener, (any Channel)?)] = []
         var grpc: OTLPGRPCListener?
+        var udpInodes: [ListenerKind: UInt64] = [:]
         for kind in kinds {
             let port = configuration.ports[kind] ?? 0
             do {
@@ -65,6 +66,7 @@ public final class IngestServer: Sendable {
                 var bound = BoundListener(kind: kind, host: local?.ipAddress ?? configuration.host, port: local?.port ?? port)
                 if kind.transport == "udp" {
                     bound.receiveBufferBytes = await Self.enlargeReceiveBuffer(channel, to: configuration.udpReceiveBufferBytes)
+                    if let inode = KernelDrops.socketInode(udpPort: bound.port) { udpInodes[kind] = inode }
                 }
                 opened.append((bound, channel))
                 counters.register(kind)
@@ -82,6 +84,7 @@ public final class IngestServer: Sendable {
             s.bound = bound
             s.listenerChannels = channels
             s.grpc = grpc
+            s.udpInodes = udpInodes
             return nil
         }
         if let stale {
@@ -100,11 +103,13 @@ public final class IngestServer: Sendable {
     /// open HTTP connections to finish the request in flight and close, and
     /// waits for them (at most `shutdownGrace`, then closes them).
     public func shutdown() async {
+        sampleKernelDrops()  // the last figure, before the sockets (and their counts) are gone
         let (listeners, grpc) = state.withLock { s in
             let channels = s.listenerChannels
             let grpc = s.grpc
             s.listenerChannels = []
             s.grpc = nil
+            s.udpInodes = [:]
             s.bound = []
             s.shuttingDown = true
             return (channels, grpc)
@@ -129,6 +134,18 @@ public final class IngestServer: Sendable {
             timer.cancel()
         }
         await grpcStopped
+    }
+
+    /// Reads how many datagrams the kernel dropped on each UDP listener's
+    /// socket (receive buffer full) into the counters. A read of /proc: call
+    /// it about once a second, not per datagram. Linux only; elsewhere nothing.
+    public func sampleKernelDrops() {
+        let inodes = state.withLock { $0.udpInodes }
+        guard !inodes.isEmpty else { return }
+        let drops = KernelDrops.drops(inodes: Set(inodes.values))
+        for (kind, inode) in inodes {
+            if let count = drops[inode] { counters.recordKernelDrops(kind, count) }
+        }
     }
 
     /// A listener whose socket closes before `shutdown()` asked for it has
@@ -257,6 +274,8 @@ private struct ServerState {
     var listenerChannels: [any Channel] = []
     var connections: [ObjectIdentifier: any Channel] = [:]
     var grpc: OTLPGRPCListener?
+    /// Each UDP listener's socket, to find its kernel drops in /proc/net/udp.
+    var udpInodes: [ListenerKind: UInt64] = [:]
 }
 
 /// On a listening socket's pipeline: keeps the latest accept error (EMFILE

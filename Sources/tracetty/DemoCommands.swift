@@ -200,7 +200,7 @@ struct DemoCommand: AsyncParsableCommand {
         let colorMode = color.mode, utcOffset = store.utcOffsetSeconds, rawTimes = store.rawTimes
         let outcome = await runOnOwnThread { () throws -> Int32 in
             let feed = MemoryReportingFeed(
-                inner: LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: nil, recordPath: nil),
+                inner: LiveFeed(queue: queue, counters: counters, server: ingest, listeners: bound, recorder: nil, recordPath: nil),
                 watch: memory, queue: queue)
             var loop = ExplorerLoop(store: sharedStore, feed: feed, title: title, colorMode: colorMode,
                                     utcOffsetSeconds: utcOffset)

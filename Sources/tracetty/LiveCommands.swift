@@ -102,9 +102,14 @@ final class LiveFeed: ExplorerFeed {
     let listeners: [BoundListener]
     let recorder: SpanRecorder?
     let recordPath: String?
+    /// Read for the kernel's drops on the UDP sockets, once a second.
+    let server: IngestServer
     private var window: [(ContinuousClock.Instant, Int)] = []
+    private var lastKernelSample: ContinuousClock.Instant?
 
-    init(queue: SpanQueue, counters: IngestCounters, listeners: [BoundListener], recorder: SpanRecorder?, recordPath: String?) {
+    init(queue: SpanQueue, counters: IngestCounters, server: IngestServer, listeners: [BoundListener], recorder: SpanRecorder?,
+         recordPath: String?) {
+        self.server = server
         self.queue = queue
         self.counters = counters
         self.listeners = listeners
@@ -114,8 +119,12 @@ final class LiveFeed: ExplorerFeed {
 
     func poll(into store: SharedTraceStore) -> IngestStatus {
         for batch in queue.drain() { store.add(batch) }
-        let snapshot = counters.snapshot()
         let now = ContinuousClock.now
+        if lastKernelSample.map({ now - $0 >= .seconds(1) }) ?? true {
+            server.sampleKernelDrops()
+            lastKernelSample = now
+        }
+        let snapshot = counters.snapshot()
         // spans/s over the last second: accepted totals sampled each tick.
         window.append((now, snapshot.spansAccepted))
         while let first = window.first, now - first.0 > .seconds(1), window.count > 2 { window.removeFirst() }
@@ -129,6 +138,7 @@ final class LiveFeed: ExplorerFeed {
         }
         live.spansReceived = snapshot.spansAccepted
         live.malformed = snapshot.malformed
+        live.kernelDropped = snapshot.kernelDrops
         // The commonest reason of the first listener with bad input, e.g.
         // "jaeger-compact: thrift compact: byte 3: truncated".
         if let figures = snapshot.listeners.first(where: { $0.malformed > 0 }),
@@ -210,7 +220,8 @@ struct LiveCommand: AsyncParsableCommand {
             // redraw loses nothing.
             exit = try await runOnOwnThread(yieldingToIngest: true) { () throws -> Int32 in
                 let feed = MemoryReportingFeed(
-                    inner: LiveFeed(queue: queue, counters: counters, listeners: bound, recorder: liveRecorder, recordPath: recordPath),
+                    inner: LiveFeed(queue: queue, counters: counters, server: server, listeners: bound, recorder: liveRecorder,
+                                   recordPath: recordPath),
                     watch: memory, queue: queue)
                 var loop = ExplorerLoop(store: sharedStore, feed: feed, title: title, colorMode: colorMode,
                                         utcOffsetSeconds: utcOffset)
@@ -274,6 +285,7 @@ struct RecordCommand: AsyncParsableCommand {
             var listenersSaid: Set<ListenerKind> = []
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(250))
+                server.sampleKernelDrops()
                 if !diskSaid, let failure = recorder.status.writeError {
                     printError("tracetty: recording to \(output) is failing: \(failure); spans that cannot be written are counted")
                     diskSaid = true

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Synchronization
+import Testing
+import TraceFormats
+@testable import TraceIngest
+import TraceModel
+import TestSupport
+
+/// Datagrams the kernel drops on a full receive buffer are counted per
+/// listener, so what was sent adds up: received + dropped by the kernel.
+@Suite(.serialized) struct KernelDropsTests {
+    /// Holds the event loop in its first delivery until opened: the socket
+    /// stops being read and its buffer fills, as under a real stall.
+    final class GatedSink: SpanSink {
+        let gate = DispatchSemaphore(value: 0)
+        let inner = CollectingSink()
+        private let entered = Atomic<Bool>(false)
+        var blocked: Bool { entered.load(ordering: .acquiring) }
+
+        func accept(_ spans: [Span], from listener: ListenerKind) {
+            if !entered.exchange(true, ordering: .acquiringAndReleasing) { gate.wait() }
+            inner.accept(spans, from: listener)
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/net/udp"), "needs Linux's /proc/net/udp"))
+    func whatWasSentIsReceivedPlusWhatTheKernelDropped() async throws {
+        let sink = GatedSink()
+        let counters = IngestCounters()
+        // The smallest receive buffer the kernel grants: a few datagrams.
+        let server = IngestServer(
+            configuration: IngestConfiguration(ports: [.jaegerCompact: 0], udpReceiveBufferBytes: 4_096),
+            sink: sink, counters: counters)
+        let port = try #require(try await server.start().first?.port)
+        let sender = try UDPSender()
+        let spans = Samples.spans(count: 1, seed: 3)
+        let datagram = JaegerThriftEncoder.emitBatch(process: spans[0].resource, spans: spans)
+        try sender.send(datagram, to: port)
+        #expect(await eventually(seconds: 30) { sink.blocked }, "the first datagram reached the sink")
+        let sent = 2_000
+        for _ in 1..<sent { try sender.send(datagram, to: port) }
+        sink.gate.signal()
+
+        // Everything still in the buffer is read; then the kernel's count is final.
+        var figures = counters.snapshot().listeners[0]
+        for _ in 0..<600 {
+            server.sampleKernelDrops()
+            figures = counters.snapshot().listeners[0]
+            if figures.received + figures.kernelDrops == sent { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(figures.kernelDrops > 0, "a 4 KiB buffer cannot hold 2,000 datagrams")
+        #expect(figures.received + figures.kernelDrops == sent, "received \(figures.received), dropped \(figures.kernelDrops)")
+        #expect(sink.inner.count == figures.spansAccepted)
+        #expect(figures.summaryLine.contains(" datagrams dropped by the kernel (receive buffer full)"), "\(figures.summaryLine)")
+        await server.shutdown()
+        #expect(counters.snapshot().listeners[0].kernelDrops == figures.kernelDrops, "the count survives the socket")
+    }
+
+    @Test func theDropsColumnIsReadForOurSocketsOnly() {
+        let table = """
+          sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+         1234: 0100007F:1AAF 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 17
+         1235: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 9999 2 0000000000000000 5
+         1236: garbage
+        """
+        #expect(KernelDrops.parse(table, inodes: [4242]) == [4242: 17])
+        #expect(KernelDrops.parse(table, inodes: [1]).isEmpty)
+    }
+}
