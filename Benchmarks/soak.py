@@ -10,10 +10,17 @@ process's resident size sampled once a second (issue 15's run):
            connections and 10 slow-body connections (a byte every 3 s) held
            open; a half-closed request every 5 s
 
-At the end: `q`, the exit status, the spans recorded against the valid spans
-sent, the replies per kind, and RSS over time (peak; median of each fifth).
+At the end: keys still answered (`?` opens the help), `q`, the exit status,
+the spans recorded against the valid spans sent, the replies per kind, RSS
+over time (peak; median of each fifth), and the books (issue 12): for each
+listener, what was sent against what tracetty counted (received, of which
+malformed, plus what the kernel dropped on a full socket buffer), and the
+spans accepted against the spans recorded plus those tracetty dropped.
+Issue 12's run: --seconds 600 --udp-shape big --udp-rate 500000 (half the
+1M spans/s benchmark rate) --grpc-rate 20.
 Usage:
     Benchmarks/soak.py BINARY [--seconds 300] [--max-memory 256MiB] [--max-spans 200000]
+        [--udp-shape single|big] [--udp-rate 5000] [--grpc-rate 0]
         [--csv FILE] [--extra "..."] [--env KEY=VALUE]"""
 import argparse, gzip, http.client, io, json, os, random, re, shlex, socket, subprocess, sys, tempfile, threading, time, zlib
 
@@ -59,15 +66,19 @@ def main():
     p.add_argument("binary"); p.add_argument("--seconds", type=float, default=300)
     p.add_argument("--max-memory", default="256MiB"); p.add_argument("--max-spans", type=int, default=200000)
     p.add_argument("--csv", default=""); p.add_argument("--extra", default="")
+    p.add_argument("--udp-shape", default="single", choices=["single", "big"])
+    p.add_argument("--udp-rate", type=int, default=5000, help="valid spans/s to jaeger-compact")
+    p.add_argument("--grpc-rate", type=float, default=0, help="OTLP/gRPC Export calls/s of 3 spans (tracetty replay --to otlp-grpc://)")
     p.add_argument("--env", action="append", default=[], help="KEY=VALUE for tracetty's environment (e.g. MALLOC_ARENA_MAX=2)")
     a = p.parse_args()
     ports = {"jaeger-compact": free_port(socket.SOCK_DGRAM), "jaeger-binary": free_port(socket.SOCK_DGRAM),
-             "zipkin-compact": free_port(socket.SOCK_DGRAM), "collector": free_port(), "otlp-http": free_port(), "zipkin": free_port()}
+             "zipkin-compact": free_port(socket.SOCK_DGRAM), "collector": free_port(), "otlp-http": free_port(), "zipkin": free_port(),
+             "otlp-grpc": free_port()}
     tmp = tempfile.mkdtemp(); record = os.path.join(tmp, "soak.ndjson"); sock = f"tracetty-soak-{os.getpid()}"
     cmd = (f"{shlex.quote(a.binary)} live --record {record} --max-spans {a.max_spans} --max-memory {a.max_memory} "
            f"--jaeger-compact-port {ports['jaeger-compact']} --jaeger-binary-port {ports['jaeger-binary']} "
            f"--zipkin-compact-port {ports['zipkin-compact']} --collector-port {ports['collector']} "
-           f"--otlp-http-port {ports['otlp-http']} --zipkin-port {ports['zipkin']} --otlp-grpc-port 0 {a.extra}")
+           f"--otlp-http-port {ports['otlp-http']} --zipkin-port {ports['zipkin']} --otlp-grpc-port {ports['otlp-grpc']} {a.extra}")
     tmux(sock, "new-session", "-d", "-s", "soak", "-x", "120", "-y", "36", "env", "TERM=xterm-256color", "LANG=C.UTF-8", *a.env,
          "sh", "-c", cmd + f" 2>{tmp}/stderr; echo EXIT=$? > {tmp}/exit; sleep 3600")
     time.sleep(2)
@@ -97,6 +108,7 @@ def main():
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             c.request("POST", path, body, {"Content-Type": ctype, **(extra or {})}); r = c.getresponse(); r.read(); c.close()
+            count(f"answered on {port}")
             return r.status
         except OSError as e: return type(e).__name__
     posts = [0]
@@ -110,8 +122,8 @@ def main():
     def garbage_datagram():
         garbage_n[0] += 1
         size = 65507 if garbage_n[0] % 50 == 0 else random.randint(1, 9000)
-        port = random.choice([ports["jaeger-compact"], ports["jaeger-binary"], ports["zipkin-compact"]])
-        try: udp.sendto(os.urandom(size), ("127.0.0.1", port)); count("garbage datagrams")
+        port = random.choice([ports["jaeger-binary"], ports["zipkin-compact"]])
+        try: udp.sendto(os.urandom(size), ("127.0.0.1", port)); count("garbage datagrams"); count(f"datagrams to {port}")
         except OSError: count("garbage datagram send errors")
     targets = [(ports["collector"], "/api/traces", "application/x-thrift"), (ports["otlp-http"], "/v1/traces", "application/x-protobuf"),
                (ports["zipkin"], "/api/v2/spans", "application/json")]
@@ -149,24 +161,44 @@ def main():
                 reply = s.recv(100); s.close()
                 status = reply.split(b" ")[1].decode() if reply.startswith(b"HTTP/1.1") else "none"
                 count(f"half-closed -> {status}")
+                if status != "none": count(f"answered on {ports['otlp-http']}")
                 if status == "200": count("valid spans sent", 3)
             except OSError as e: count(f"half-closed -> {type(e).__name__}")
-    sender = subprocess.Popen([a.binary, "udp-send-bench", "--port", str(ports["jaeger-compact"]), "--shape", "single",
-                               "--rate", "5000", "--seconds", str(a.seconds)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Garbage goes to the other two UDP ports, so jaeger-compact's books hold valid spans only.
+    sender = subprocess.Popen([a.binary, "udp-send-bench", "--port", str(ports["jaeger-compact"]), "--shape", a.udp_shape,
+                               "--rate", str(a.udp_rate), "--seconds", str(a.seconds)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    grpc = None
+    if a.grpc_rate > 0:
+        # A dump of 3-span traces, one trace every 1/rate s, replayed in a loop over one HTTP/2 connection.
+        dump = os.path.join(tmp, "grpc.ndjson"); step = int(1e9 / a.grpc_rate); t0 = time.time_ns()
+        with open(dump, "w") as f:
+            for i in range(int(a.grpc_rate * 60)):
+                body = json.loads(otlp_body(50_000_000 + i))
+                for sp in body["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+                    for k in ("startTimeUnixNano", "endTimeUnixNano"): sp[k] = str(int(sp[k]) - time.time_ns() + t0 + i * step)
+                f.write(json.dumps(body) + "\n")
+        grpc = subprocess.Popen([a.binary, "replay", dump, "--to", f"otlp-grpc://127.0.0.1:{ports['otlp-grpc']}", "--loop"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     threads = [threading.Thread(target=f, daemon=True) for f in
                (sampler, lambda: paced(20, valid_otlp), lambda: paced(1000, garbage_datagram), lambda: paced(10, garbage_body),
                 bomb_loop, hold_connections, half_closed)]
     for t in threads: t.start()
     out = sender.communicate()[0]
     stop.set()
+    grpc_out = ""
+    if grpc:
+        grpc.send_signal(2); grpc_out = grpc.communicate()[0]
     m = re.search(r"(\d+) spans", out)
     udp_spans = int(m.group(1)) if m else 0
     print("udp sender: " + out.strip().splitlines()[-1] if out.strip() else "udp sender: no output", flush=True)
     time.sleep(3)
     screen = tmux(sock, "capture-pane", "-p", "-t", "soak", capture=True)
     status_line = [l for l in screen.splitlines() if "live" in l and "received" in l]
+    tmux(sock, "send-keys", "-t", "soak", "?"); time.sleep(1.5)
+    help_shown = "quit" in tmux(sock, "capture-pane", "-p", "-t", "soak", capture=True)
+    tmux(sock, "send-keys", "-t", "soak", "Escape"); time.sleep(0.5)
     tmux(sock, "send-keys", "-t", "soak", "q")
-    for _ in range(100):
+    for _ in range(600):  # the recorder writes what it still holds
         if os.path.exists(f"{tmp}/exit"): break
         time.sleep(0.2)
     exit_line = open(f"{tmp}/exit").read().strip() if os.path.exists(f"{tmp}/exit") else "EXIT=? (still running)"
@@ -176,11 +208,15 @@ def main():
     m = re.search(r"(\d+) spans", recorded); recorded_spans = int(m.group(1)) if m else -1
     valid = udp_spans + stats.get("valid spans sent", 0)
     print(f"status bar at the end: {status_line[-1].strip() if status_line else '(not found)'}")
+    print(f"keys answered at the end (? opened the help): {help_shown}")
+    if grpc_out.strip(): print("grpc replay: " + grpc_out.strip().splitlines()[-1])
     print(f"{exit_line}; recorded {recorded_spans} of {valid} valid spans sent ({udp_spans} UDP + {stats.get('valid spans sent', 0)} OTLP/HTTP)")
     print(f"kernel UDP receive-buffer drops during the run (all sockets, UdpRcvbufErrors): {kernel_drops}")
     for k in sorted(stats): print(f"  {k}: {stats[k]}")
-    if os.path.exists(f"{tmp}/stderr"):
-        print("tracetty's own summary:"); print("".join("  " + l for l in open(f"{tmp}/stderr")), end="")
+    summary = open(f"{tmp}/stderr").read() if os.path.exists(f"{tmp}/stderr") else ""
+    if summary:
+        print("tracetty's own summary:"); print("".join("  " + l for l in summary.splitlines(True)), end="")
+    books(summary, ports, stats, out)
     if samples:
         kib = [k for _, k in samples]; n = len(kib)
         fifths = [sorted(kib[i * n // 5:(i + 1) * n // 5]) for i in range(5)]
@@ -190,5 +226,41 @@ def main():
         if a.csv:
             with open(a.csv, "w") as f:
                 f.write("seconds,rss_kib\n"); f.writelines(f"{t:.1f},{k}\n" for t, k in samples)
+
+def number(text): return int(text.replace(",", ""))
+
+def books(summary, ports, stats, udp_out):
+    """Per listener: sent = received + dropped by the kernel (received counts malformed too);
+    then spans: accepted = recorded + dropped inside tracetty."""
+    m = re.search(r"sent (\d+) datagrams", udp_out); valid_datagrams = int(m.group(1)) if m else 0
+    print("books (sent -> tracetty's count):")
+    ok = True
+    for line in summary.splitlines():
+        m = re.match(r"(\S+): ([\d,]+) spans in [\d,]+\+? traces, ([\d,]+) (datagrams|requests), ([\d,]+) malformed", line)
+        if not m: continue
+        name, received, unit, malformed = m.group(1), number(m.group(3)), m.group(4), number(m.group(5))
+        k = re.search(r"([\d,]+) datagrams dropped by the kernel", line); kernel = number(k.group(1)) if k else 0
+        port = ports.get({"jaeger-collector": "collector", "zipkin-http": "zipkin"}.get(name, name))
+        if unit == "datagrams":
+            sent = stats.get(f"datagrams to {port}", 0) + (valid_datagrams if name == "jaeger-compact" else 0)
+            adds = sent == received + kernel
+            print(f"  {name}: sent {sent:,} = received {received:,} ({malformed:,} malformed) + kernel dropped {kernel:,}: {'adds up' if adds else 'DOES NOT ADD UP'}")
+        elif name == "otlp-grpc":
+            print(f"  {name}: tracetty counted {received:,} requests ({malformed:,} malformed)")
+            continue
+        else:
+            sent = stats.get(f"answered on {port}", 0)
+            adds = sent <= received
+            print(f"  {name}: {sent:,} requests answered to the soak; tracetty counted {received:,} ({malformed:,} malformed; "
+                  f"beyond the answered: slow bodies and idle connections it closed): {'adds up' if adds else 'DOES NOT ADD UP'}")
+        ok = ok and adds
+    m = re.search(r"recorded ([\d,]+) spans to \S+?(?:, ([\d,]+) dropped.*)?$", summary, re.M)
+    accepted = sum(number(x) for x in re.findall(r"^\S+: ([\d,]+) spans in", summary, re.M))
+    if m:
+        recorded, dropped = number(m.group(1)), number(m.group(2) or "0")
+        adds = accepted == recorded + dropped
+        print(f"  spans: accepted {accepted:,} = recorded {recorded:,} + dropped by the recorder {dropped:,}: {'adds up' if adds else 'DOES NOT ADD UP'}")
+        ok = ok and adds
+    print("books: " + ("every counter adds up" if ok else "SOMETHING DOES NOT ADD UP"))
 
 main()
