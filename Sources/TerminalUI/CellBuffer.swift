@@ -3,16 +3,22 @@
 ///
 /// Invariants kept by every mutating method: a continuation cell (empty grapheme) is
 /// always directly right of a cell holding a width-2 grapheme and vice versa; no cell
-/// holds a control character (text is sanitized on the way in).
+/// holds a control character (text is sanitized on the way in), unless the buffer
+/// keeps raw text.
 public struct CellBuffer: Hashable, Sendable {
     public private(set) var width: Int
     public private(set) var height: Int
     /// Row-major: the cell at (x, y) is `cells[y * width + x]`.
     public private(set) var cells: [Cell]
+    /// Text goes in as received, not sanitized: controls, escape sequences, bidi and
+    /// invisible characters each take a column of their own. Only for plain text
+    /// written to a pipe (`print --raw`), never for a buffer drawn on a terminal.
+    public let keepsRawText: Bool
 
-    public init(width: Int, height: Int, style: Style = .plain) {
+    public init(width: Int, height: Int, style: Style = .plain, keepsRawText: Bool = false) {
         self.width = max(0, width)
         self.height = max(0, height)
+        self.keepsRawText = keepsRawText
         self.cells = Array(repeating: Cell.blank(style), count: self.width * self.height)
     }
 
@@ -91,8 +97,8 @@ public struct CellBuffer: Hashable, Sendable {
     /// edges and after `maxWidth` columns. Grapheme clusters are never split; a wide
     /// character that doesn't fit in the last available column becomes a space; a wide
     /// character cut by the left edge leaves a space. Zero-width clusters (a lone
-    /// combining mark, ZWSP…) are dropped. Overwriting half of a wide character blanks
-    /// its other half.
+    /// combining mark…) are dropped (kept as a column of their own when the buffer keeps
+    /// raw text). Overwriting half of a wide character blanks its other half.
     ///
     /// - Returns: the number of columns written inside the buffer (including such a
     ///   filler space). To learn whether text was cut, compare with
@@ -102,12 +108,12 @@ public struct CellBuffer: Hashable, Sendable {
         guard y >= 0, y < height, x < width else { return 0 }
         let limit = maxWidth.map { $0 <= 0 ? x : min(width, x + $0) } ?? width
         guard limit > x, limit > 0 else { return 0 }
-        let text = TerminalText.sanitize(text)
+        let text = keepsRawText ? text : TerminalText.sanitize(text)
         var column = x
         var written = 0
         for ch in text {
             if column >= limit { break }
-            let w = DisplayWidth.of(ch)
+            let w = columnsTaken(by: ch)
             if w == 0 { continue }
             if column < 0 {
                 // Off the left edge: skip; a wide char straddling column 0 leaves a space.
@@ -138,8 +144,8 @@ public struct CellBuffer: Hashable, Sendable {
         guard y >= 0, y < height, x < width else { return 0 }
         let available = min(maxWidth ?? Int.max, width - x)
         guard available > 0 else { return 0 }
-        let text = TerminalText.sanitize(text)
-        if DisplayWidth.of(text) <= available {
+        let text = keepsRawText ? text : TerminalText.sanitize(text)
+        if text.reduce(0, { $0 + columnsTaken(by: $1) }) <= available {
             return put(text, x: x, y: y, style: style, maxWidth: available)
         }
         let written = put(text, x: x, y: y, style: style, maxWidth: available - 1)
@@ -157,6 +163,14 @@ public struct CellBuffer: Hashable, Sendable {
             fill(Rect(x: x + written, y: y, width: columns - written, height: 1), style: style)
         }
         return min(columns, width - x)
+    }
+
+    /// The columns `put` gives a grapheme: its display width, and 1 for a zero-width one
+    /// kept as raw text.
+    @inline(__always)
+    func columnsTaken(by ch: Character) -> Int {
+        let w = DisplayWidth.of(ch)
+        return w == 0 && keepsRawText ? 1 : w
     }
 
     /// Copies another buffer in at (x, y), clipped; wide characters cut by an edge become

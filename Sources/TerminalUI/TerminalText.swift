@@ -1,17 +1,23 @@
 /// Making untrusted text safe to draw.
 public enum TerminalText {
-    /// Makes every scalar that could drive the terminal visible instead:
+    /// Makes every scalar that could drive the terminal, or hide or reorder text, visible
+    /// instead:
     /// - C0 controls and DEL: `\n`, `\t`, `\r`, and `\xHH` for the rest (ESC is `\x1b`);
-    /// - C1 controls U+0080–U+009F (CSI U+009B, …): `\u{9b}`;
-    /// - bidi embeddings/overrides/isolates U+202A–U+202E, U+2066–U+2069, and the line /
-    ///   paragraph separators U+2028/U+2029: `\u{202e}`.
+    /// - C1 controls U+0080–U+009F (CSI U+009B, OSC U+009D, …): `\u{9b}`;
+    /// - bidi controls: the embeddings/overrides/isolates U+202A–U+202E, U+2066–U+2069 and
+    ///   the marks U+200E, U+200F, U+061C; the line / paragraph separators U+2028/U+2029:
+    ///   `\u{202e}`;
+    /// - invisible characters, so that two names that look alike are alike: zero-width
+    ///   space, joiners and no-break space U+200B–U+200D, U+2060–U+2064, U+FEFF, the soft
+    ///   hyphen U+00AD, U+180E, the deprecated format controls U+206A–U+206F, the
+    ///   interlinear annotation controls U+FFF9–U+FFFB and the tag characters
+    ///   U+E0000–U+E007F: `\u{200b}`. (An emoji ZWJ sequence shows its joiners too.)
     /// A backslash in the input is left alone, so the escapes are for reading, not for
     /// round-tripping. Returns the input itself when nothing needs escaping.
     public static func sanitize(_ s: String) -> String {
         var needsWork = false
         for unit in s.utf8 {
-            // C0, DEL; 0xC2 starts U+0080–U+00BF (C1 lives there); 0xE2 starts U+2000–U+2FFF.
-            if unit < 0x20 || unit == 0x7F || unit == 0xC2 || unit == 0xE2 {
+            if unit < 0x20 || unit == 0x7F || mayStartEscaped(unit) {
                 needsWork = true
                 break
             }
@@ -29,10 +35,26 @@ public enum TerminalText {
         return String(out)
     }
 
+    /// Whether `scalar` is shown escaped (the list in `sanitize`).
     @inline(__always)
-    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: return true
+        case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x061C, 0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F,
+             0xFEFF, 0xFFF9...0xFFFB, 0xE0000...0xE007F:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether a UTF-8 lead byte starts the encoding of some scalar past ASCII that
+    /// `needsEscape` lists: U+0080–U+00BF (0xC2), U+0600–U+063F (0xD8), U+1000–U+1FFF
+    /// (0xE1), U+2000–U+2FFF (0xE2), U+F000–U+FFFF (0xEF), U+C0000–U+FFFFF (0xF3).
+    /// Text with none of these bytes needs no scalar-by-scalar look.
+    @inline(__always)
+    public static func mayStartEscaped(_ utf8Lead: UInt8) -> Bool {
+        switch utf8Lead {
+        case 0xC2, 0xD8, 0xE1, 0xE2, 0xEF, 0xF3: return true
         default: return false
         }
     }

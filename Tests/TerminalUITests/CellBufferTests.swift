@@ -48,15 +48,24 @@ import Testing
 
     @Test func emojiClustersStayWhole() {
         var b = CellBuffer(width: 12, height: 1)
-        let family = "👨‍👩‍👧‍👦"
-        #expect(b.put(family + "🇯🇵" + "👍🏽" + "x", x: 0, y: 0) == 7)
-        #expect(b[0, 0].grapheme == family)
+        let heart = "❤️"  // U+2764 U+FE0F: a selector inside the cluster, not a joiner
+        #expect(b.put(heart + "🇯🇵" + "👍🏽" + "x", x: 0, y: 0) == 7)
+        #expect(b[0, 0].grapheme == heart)
         #expect(b[1, 0].isContinuation)
         #expect(b[2, 0].grapheme == "🇯🇵")
         #expect(b[4, 0].grapheme == "👍🏽")
         #expect(b[6, 0].grapheme == "x")
-        #expect(b.lines() == [family + "🇯🇵👍🏽x     "])
+        #expect(b.lines() == [heart + "🇯🇵👍🏽x     "])
         #expect(widths(b) == [12])
+    }
+
+    /// A ZWJ sequence shows its joiners: terminals disagree on how wide it is,
+    /// and a joiner could hide what a name is made of.
+    @Test func emojiZWJSequencesShowTheirJoiners() {
+        var b = CellBuffer(width: 40, height: 1)
+        #expect(b.put("👨‍👩‍👧", x: 0, y: 0) == 22)
+        #expect(b.lines(trimmingTrailingSpaces: true) == ["👨\\u{200d}👩\\u{200d}👧"])
+        #expect(widths(b) == [40])
     }
 
     @Test func combiningMarksStayInTheirCell() {
@@ -107,6 +116,51 @@ import Testing
         for x in 0..<16 {
             #expect(!b[x, 0].grapheme.unicodeScalars.contains { $0.value < 0x20 })
         }
+    }
+
+    /// Every payload that could drive or fool a terminal ends as visible text:
+    /// no cell holds a scalar `sanitize` escapes, and the rows keep their width.
+    @Test func hostileTextNeverReachesACell() {
+        let payloads = [
+            "\u{1b}]0;pwned\u{07}", "\u{1b}]2;pwned\u{1b}\\", "\u{1b}]52;c;cHduZWQ=\u{07}", "\u{9b}2J", "\u{9d}0;pwned\u{9c}",
+            "\u{1b}P1$r\u{1b}\\", "\u{1b}Ptmux;\u{1b}\u{1b}]0;x\u{07}\u{1b}\\", "\u{1b}[?1049l", "\u{1b}[?47l", "\u{1b}[2J",
+            "\u{1b}[H", "\u{1b}[10;10H", "\u{1b}c", "abc\u{202e}cba", "\u{2066}x\u{2069}", "\u{200f}", "pay\u{200b}pal",
+            "a\u{200d}b", "\u{feff}bom", "e\u{200d}\u{301}", "tag\u{e0041}", "soft\u{ad}hyphen", "👨\u{200d}",
+        ]
+        for payload in payloads {
+            var b = CellBuffer(width: 60, height: 3)
+            b.put(payload, x: 0, y: 0)
+            b.putTruncated(payload, x: 0, y: 1, maxWidth: 9)
+            b.putPadded(payload, x: 3, y: 2, width: 20)
+            for cell in b.cells {
+                #expect(!cell.grapheme.unicodeScalars.contains(where: TerminalText.needsEscape), "\(payload.unicodeScalars.map(\.value))")
+            }
+            #expect(widths(b) == [60, 60, 60], "\(payload.unicodeScalars.map(\.value))")
+        }
+    }
+
+    /// Two names that differ only by an invisible character do not look alike.
+    @Test func zeroWidthCharactersAreShownNotDropped() {
+        var b = CellBuffer(width: 30, height: 4)
+        b.put("paypal", x: 0, y: 0)
+        b.put("pay\u{200b}pal", x: 0, y: 1)
+        b.put("pay\u{feff}pal", x: 0, y: 2)
+        b.put("pa\u{200d}ypal", x: 0, y: 3)
+        #expect(b.lines(trimmingTrailingSpaces: true) == ["paypal", "pay\\u{200b}pal", "pay\\u{feff}pal", "pa\\u{200d}ypal"])
+    }
+
+    /// A buffer for `print --raw` keeps text as received: each control takes a
+    /// column, and cutting counts those columns.
+    @Test func rawTextBufferKeepsControls() {
+        var b = CellBuffer(width: 12, height: 2, keepsRawText: true)
+        #expect(b.put("a\u{1b}[2Jb\u{202e}", x: 0, y: 0) == 7)
+        #expect(b.line(0, trimmingTrailingSpaces: true) == "a\u{1b}[2Jb\u{202e}")
+        #expect(b.putTruncated("\u{1b}]0;pwned\u{07}xyz", x: 0, y: 1, maxWidth: 8) == 8)
+        #expect(b.line(1, trimmingTrailingSpaces: true) == "\u{1b}]0;pwn…")
+        // The same text in an ordinary buffer is escaped.
+        var safe = CellBuffer(width: 12, height: 1)
+        safe.put("a\u{1b}[2Jb", x: 0, y: 0)
+        #expect(safe.line(0) == "a\\x1b[2Jb   ")
     }
 
     @Test func putTruncatedEndsWithEllipsis() {

@@ -29,8 +29,42 @@ import Testing
         #expect(TerminalText.sanitize("a\u{2028}b") == "a\\u{2028}b")
     }
 
+    @Test func bidiMarksAndInvisibleCharactersBecomeVisible() {
+        #expect(TerminalText.sanitize("a\u{200e}b\u{200f}c\u{61c}") == "a\\u{200e}b\\u{200f}c\\u{61c}")
+        #expect(TerminalText.sanitize("pay\u{200b}pal") == "pay\\u{200b}pal")
+        #expect(TerminalText.sanitize("a\u{200c}b\u{200d}c") == "a\\u{200c}b\\u{200d}c")
+        #expect(TerminalText.sanitize("\u{feff}x\u{2060}y\u{ad}z") == "\\u{feff}x\\u{2060}y\\u{ad}z")
+        #expect(TerminalText.sanitize("\u{180e}\u{206a}\u{fff9}") == "\\u{180e}\\u{206a}\\u{fff9}")
+        // Tag characters (invisible ASCII look-alikes).
+        #expect(TerminalText.sanitize("ok\u{e0041}\u{e007f}") == "ok\\u{e0041}\\u{e007f}")
+    }
+
+    /// The lead bytes that send text down the slow path (Vietnamese, Arabic,
+    /// halfwidth forms, emoji) leave ordinary text alone.
+    @Test func neighboursOfEscapedRangesAreKept() {
+        for s in ["Tiếng Việt", "مرحبا", "ｶﾀｶﾅ", "❤️ ✓ → ─ …", "😀👍🏽", "\u{a0}é", "\u{2010}\u{2070}", "\u{fe0f}", "\u{e0100}"] {
+            #expect(TerminalText.sanitize(s) == s)
+        }
+    }
+
+    /// The fast path (bytes) and the list (scalars) agree: every escaped scalar
+    /// starts with a byte the fast path looks at.
+    @Test func fastPathSeesEveryEscapedScalar() {
+        var missed: [UInt32] = []
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value), TerminalText.needsEscape(scalar) else { continue }
+            let lead = String(scalar).utf8.first!
+            if !(lead < 0x20 || lead == 0x7F || TerminalText.mayStartEscaped(lead))
+                || TerminalText.sanitize("x" + String(scalar)) == "x" + String(scalar) {
+                missed.append(value)
+            }
+        }
+        #expect(missed.isEmpty, "\(missed.map { String($0, radix: 16) })")
+    }
+
     @Test func sanitizedTextHasNoControls() {
         let nasty = String((0..<0x200).compactMap { Unicode.Scalar($0).map(Character.init) }) + "\u{202A}\u{202B}\u{202C}\u{202D}\u{202E}\u{2067}\u{2068}"
+            + String((0x2000..<0x2070).compactMap { Unicode.Scalar($0).map(Character.init) }) + "\u{feff}\u{e0001}"
         let out = TerminalText.sanitize(nasty)
         for scalar in out.unicodeScalars {
             #expect(!TerminalText.needsEscape(scalar), "left \(scalar.value)")
