@@ -84,7 +84,8 @@ let package = Package(
         // What several test targets share: the ../shared fixture locator and a collecting sink.
         .target(name: "TestSupport", dependencies: ["TraceModel", "TraceIngest"], path: "Tests/TestSupport"),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
-        .testTarget(name: "TraceFormatsTests", dependencies: ["TraceFormats", "TraceModel", "TestSupport"]),
+        // TerminalUI: its sanitizer is what the JSON writer's escapes are checked against.
+        .testTarget(name: "TraceFormatsTests", dependencies: ["TraceFormats", "TraceModel", "TestSupport", "TerminalUI"]),
         .testTarget(
             name: "TraceIngestTests",
             dependencies: [

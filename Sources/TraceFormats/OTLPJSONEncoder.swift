@@ -245,7 +245,10 @@ public enum OTLPJSONEncoder {
     }
 
     /// JSON string with escapes for quote, backslash and control characters
-    /// (`\u00XX`); all other UTF-8 passes through.
+    /// (`\u00XX`), and `\uXXXX` for DEL and for what could drive or fool a
+    /// terminal past ASCII (C1 controls, bidi and invisible characters: see
+    /// `unicodeEscaped`), so a dump or `print --format json` is safe to `cat`;
+    /// JSON reads every escape back as the same text. All other UTF-8 passes through.
     public static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(ASCII.quote)
         var copy = string
@@ -253,21 +256,77 @@ public enum OTLPJSONEncoder {
             var runStart = 0
             for i in 0..<bytes.count {
                 let c = bytes[i]
-                if c >= 0x20 && c != ASCII.quote && c != ASCII.backslash { continue }
+                if c >= 0x20 && c != ASCII.quote && c != ASCII.backslash && c != 0x7F && !mayStartUnicodeEscaped(c) { continue }
+                if c >= 0x80 {
+                    // A lead byte of valid UTF-8 (a Swift string): its continuation bytes pass
+                    // the test above, so the run resumes after them.
+                    let (value, length) = scalar(in: bytes, at: i)
+                    guard unicodeEscaped(value) else { continue }
+                    if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                    if value > 0xFFFF {
+                        let offset = value - 0x10000
+                        writeUnicodeEscape(0xD800 + (offset >> 10), into: &out)
+                        writeUnicodeEscape(0xDC00 + (offset & 0x3FF), into: &out)
+                    } else {
+                        writeUnicodeEscape(value, into: &out)
+                    }
+                    runStart = i + length
+                    continue
+                }
                 if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
                 switch c {
                 case ASCII.quote: out.append(contentsOf: #"\""#.utf8)
                 case ASCII.backslash: out.append(contentsOf: #"\\"#.utf8)
-                default:
-                    out.append(contentsOf: #"\u00"#.utf8)
-                    out.append(hexDigits[Int(c >> 4)])
-                    out.append(hexDigits[Int(c & 0xF)])
+                default: writeUnicodeEscape(UInt32(c), into: &out)
                 }
                 runStart = i + 1
             }
             if bytes.count > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         }
         out.append(ASCII.quote)
+    }
+
+    /// The scalars past ASCII that `TerminalText.sanitize` (TerminalUI) shows
+    /// escaped: C1 controls, bidi controls and marks, line/paragraph
+    /// separators, zero-width and other invisible characters, tags. A test
+    /// keeps the two lists in step.
+    @inline(__always)
+    static func unicodeEscaped(_ value: UInt32) -> Bool {
+        switch value {
+        case 0x80...0x9F, 0xAD, 0x061C, 0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F,
+             0xFEFF, 0xFFF9...0xFFFB, 0xE0000...0xE007F:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// UTF-8 lead bytes of the ranges holding `unicodeEscaped` scalars.
+    @inline(__always)
+    static func mayStartUnicodeEscaped(_ lead: UInt8) -> Bool {
+        switch lead {
+        case 0xC2, 0xD8, 0xE1, 0xE2, 0xEF, 0xF3: return true
+        default: return false
+        }
+    }
+
+    /// The scalar whose valid UTF-8 starts at `i`, and its length in bytes.
+    @inline(__always)
+    static func scalar(in bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> (UInt32, Int) {
+        let lead = UInt32(bytes[i])
+        func next(_ k: Int) -> UInt32 { UInt32(bytes[i + k] & 0x3F) }
+        switch lead {
+        case 0xF0...: return ((lead & 0x07) << 18 | next(1) << 12 | next(2) << 6 | next(3), 4)
+        case 0xE0...: return ((lead & 0x0F) << 12 | next(1) << 6 | next(2), 3)
+        default: return ((lead & 0x1F) << 6 | next(1), 2)
+        }
+    }
+
+    static func writeUnicodeEscape(_ value: UInt32, into out: inout [UInt8]) {
+        out.append(contentsOf: #"\u"#.utf8)
+        for shift in stride(from: 12, through: 0, by: -4) {
+            out.append(hexDigits[Int((value >> UInt32(shift)) & 0xF)])
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TraceModel
+import TerminalUI
 @testable import TraceFormats
 
 struct OTLPJSONTests {
@@ -138,6 +139,33 @@ struct OTLPJSONTests {
         #expect(throws: JSONDecodeError(line: 1, column: nil, reason: "span 1: traceId is not 32 hex digits")) {
             try OTLPJSONDecoder.decode(Array(body.utf8))
         }
+    }
+
+    /// A dump and `print --format json` are safe to `cat`: past ASCII the
+    /// writer escapes exactly what the terminal sanitizer escapes, and the
+    /// escapes read back as the same text.
+    @Test func writerEscapesWhatTheTerminalSanitizerEscapes() throws {
+        var disagreements: [UInt32] = []
+        for value in UInt32(0x80)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            if OTLPJSONEncoder.unicodeEscaped(value) != TerminalText.needsEscape(scalar)
+                || (OTLPJSONEncoder.unicodeEscaped(value) && !OTLPJSONEncoder.mayStartUnicodeEscaped(String(scalar).utf8.first!)) {
+                disagreements.append(value)
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.map { String($0, radix: 16) })")
+        let hostile = "a\u{9b}2J\u{9d}0;x\u{9c}\u{202e}\u{200b}\u{feff}\u{e0041}\u{7f}\u{1b}]0;t\u{7} é😀ế"
+        var out: [UInt8] = []
+        OTLPJSONEncoder.writeString(hostile, into: &out)
+        #expect(String(decoding: out, as: UTF8.self)
+                == #""a\u009b2J\u009d0;x\u009c\u202e\u200b\ufeff\udb40\udc41\u007f\u001b]0;t\u0007 é😀ế""#)
+        #expect(!out.contains { $0 < 0x20 || $0 == 0x7F })
+        var span = Span.stub(id: 1)
+        span.name = hostile
+        span.attributes = [Attribute(hostile, .string(hostile))]
+        let back = try OTLPJSONDecoder.decode(Array(OTLPJSONEncoder.encodeLine([span])))
+        #expect(back.first?.name == hostile)
+        #expect(back.first?.attributes == [Attribute(hostile, .string(hostile))])
     }
 
     @Test func escapesAndSurrogatesDecode() throws {
