@@ -137,15 +137,16 @@ public enum CompareView {
     }
 
     /// The comparison as plain text lines: what `tracetty print --compare` writes.
-    public static func plainText(_ comparison: TraceComparison, a: TraceSummary, b: TraceSummary, width: Int) -> [String] {
+    public static func plainText(_ comparison: TraceComparison, a: TraceSummary, b: TraceSummary, width: Int,
+                                 rawText: Bool = false) -> [String] {
         var screen = CompareScreen(a: a, b: b)
         screen.setComparison(comparison)
         let height = comparison.rows.count + 2
-        var buffer = CellBuffer(width: width, height: height)
+        var buffer = CellBuffer(width: width, height: height, keepsRawText: rawText)
         let layout = ExplorerLayout.plain(width: width, height: height)
         render(screen, layout: layout, into: &buffer)
         // The summary line is never cut: it carries both trace ids.
-        var header = CellBuffer(width: 1024, height: 1)
+        var header = CellBuffer(width: 1024, height: 1, keepsRawText: rawText)
         render(screen, layout: ExplorerLayout.plain(width: 1024, height: 1), into: &header)
         return [header.lines(trimmingTrailingSpaces: true)[0]] + buffer.lines(trimmingTrailingSpaces: true).dropFirst()
     }

@@ -176,16 +176,17 @@ public enum StatisticsView {
     }
 
     /// The table as plain text lines: what `tracetty print --stats` writes.
-    public static func plainText(_ table: TraceStatistics, trace: Trace, width: Int, utcOffsetSeconds: Int = 0) -> [String] {
+    public static func plainText(_ table: TraceStatistics, trace: Trace, width: Int, utcOffsetSeconds: Int = 0,
+                                 rawText: Bool = false) -> [String] {
         var panel = StatisticsPanel(grouping: table.grouping)
         panel.setStatistics(table)
         panel.scroll = ScrollSelection(selected: -1)
         let height = table.rows.count + 2
-        var buffer = CellBuffer(width: width, height: height)
+        var buffer = CellBuffer(width: width, height: height, keepsRawText: rawText)
         let layout = ExplorerLayout.plain(width: width, height: height)
         render(panel, trace: trace, layout: layout, into: &buffer)
         // The header line is never cut: it carries the trace id.
-        var header = CellBuffer(width: 1024, height: 1)
+        var header = CellBuffer(width: 1024, height: 1, keepsRawText: rawText)
         WaterfallView.renderTraceHeader(trace.summary, at: Rect(x: 0, y: 0, width: 1024, height: 1), utcOffsetSeconds: utcOffsetSeconds,
                                         into: &header)
         return header.lines(trimmingTrailingSpaces: true) + buffer.lines(trimmingTrailingSpaces: true).dropFirst()

@@ -241,13 +241,14 @@ public enum WaterfallView {
     /// `tracetty print` writes. Same drawing code as the explorer.
     /// With `criticalPath`, bars are solid on it and shaded off it, with each
     /// span's time on it; with `shifts`, spans moved for clock skew carry `~`.
+    /// `rawText`: names as received, escape sequences and all (`print --raw`).
     public static func plainText(_ trace: Trace, width: Int, utcOffsetSeconds: Int = 0, criticalPath: CriticalPath? = nil,
-                                 shifts: [Int64]? = nil) -> [String] {
+                                 shifts: [Int64]? = nil, rawText: Bool = false) -> [String] {
         let rows = trace.tree.rows.count
         // The header line is never cut: it carries the trace id.
-        var header = CellBuffer(width: 1024, height: 1)
+        var header = CellBuffer(width: 1024, height: 1, keepsRawText: rawText)
         renderTraceHeader(trace.summary, at: Rect(x: 0, y: 0, width: 1024, height: 1), utcOffsetSeconds: utcOffsetSeconds, into: &header)
-        var buffer = CellBuffer(width: width, height: rows + 1)
+        var buffer = CellBuffer(width: width, height: rows + 1, keepsRawText: rawText)
         let geometry = Geometry(width: width)
         renderAxis(trace.summary, geometry: geometry, at: Rect(x: 0, y: 0, width: width, height: 1), into: &buffer)
         for row in 0..<rows {

@@ -321,9 +321,11 @@ struct RecordCommand: AsyncParsableCommand {
     }
 }
 
-/// A line to stdout at once (stdout may be a pipe a script is reading).
+/// A line to stdout at once (stdout may be a pipe a script is reading),
+/// sanitized: summary lines quote services and malformed input.
 func printNow(_ line: String) {
-    StandardStreams.writeOut(line + "\n")
+    StandardStreams.writeOut(TerminalText.sanitize(line) + "
+")
 }
 
 /// Waits for SIGINT, SIGTERM or SIGHUP (an SSH session that drops); their

@@ -3,11 +3,17 @@ import Foundation
 import TraceModel
 import TraceFormats
 import TraceExplorer
+import TerminalUI
 
 struct PrintCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "print",
-        abstract: "Write trace waterfalls as plain text (for pipes, CI logs and plain SSH sessions)."
+        abstract: "Write trace waterfalls as plain text (for pipes, CI logs and plain SSH sessions).",
+        discussion: """
+            Names, services and tags come from the network: control characters, escape sequences, bidi \
+            controls and invisible characters are written escaped (ESC as \\x1b, U+202E as \\u{202e}), in \
+            JSON as \\uXXXX, so the output is safe on a terminal and through `less -R`.
+            """
     )
 
     @OptionGroup var dump: DumpOptions
@@ -32,6 +38,9 @@ struct PrintCommand: ParsableCommand {
 
     @Option(help: "Group the statistics by service, operation, or both.")
     var groupBy: StatsGrouping = .service
+
+    @Flag(help: ArgumentHelp("Write names as received, escape sequences and all (text format): only for piping into tools, never to a terminal."))
+    var raw = false
 
     @Option(parsing: .upToNextOption,
             help: ArgumentHelp("Compare two traces by span path (A then B, ids of 16 or 32 hex digits).", valueName: "A B"))
@@ -89,14 +98,14 @@ struct PrintCommand: ParsableCommand {
             case (.text, let grouping?):
                 if i > 0 { output += "\n" }
                 let table = TraceStatistics(trace: trace, grouping: grouping.grouping)
-                for line in StatisticsView.plainText(table, trace: trace, width: columns, utcOffsetSeconds: offset) {
+                for line in StatisticsView.plainText(table, trace: trace, width: columns, utcOffsetSeconds: offset, rawText: self.raw) {
                     output += line + "\n"
                 }
             case (.text, nil):
                 if i > 0 { output += "\n" }
                 let lines = WaterfallView.plainText(trace, width: columns, utcOffsetSeconds: offset,
                                                     criticalPath: criticalPath ? path : nil,
-                                                    shifts: rawTimes ? nil : analysis.skew.shiftBySpan)
+                                                    shifts: rawTimes ? nil : analysis.skew.shiftBySpan, rawText: self.raw)
                 for line in lines { output += line + "\n" }
                 if !rawTimes, analysis.skew.shiftedCount > 0 {
                     output += "clock skew: \(analysis.skew.shiftedCount) span\(analysis.skew.shiftedCount == 1 ? "" : "s") shifted (~); --raw-times shows the times as received\n"
@@ -142,7 +151,7 @@ struct PrintCommand: ParsableCommand {
         var output = ""
         switch format {
         case .text:
-            for line in CompareView.plainText(comparison, a: a, b: b, width: width) { output += line + "\n" }
+            for line in CompareView.plainText(comparison, a: a, b: b, width: width, rawText: self.raw) { output += line + "\n" }
         case .json:
             output = PrintJSON.comparison(comparison, a: a, b: b) + "\n"
         }
@@ -162,8 +171,11 @@ enum StatsGrouping: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+/// A line to stderr. Messages quote what came from the network (a service
+/// name, a malformed request's path), so they are sanitized as the UI is.
 func printError(_ message: String) {
-    StandardStreams.writeError(message + "\n")
+    StandardStreams.writeError(TerminalText.sanitize(message) + "
+")
 }
 
 enum TerminalSize {
