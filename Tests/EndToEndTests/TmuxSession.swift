@@ -7,6 +7,10 @@ struct TmuxSession {
     let name: String
     let width: Int
     let height: Int
+    /// The tmux server's socket name (`-L`): the tests' shared one, or a test's own.
+    let socket: String
+
+    static let sharedSocket = "tracetty-tests"
 
     /// The package's build folder: the test bundle sits beside the executables.
     static var productsDirectory: URL {
@@ -35,29 +39,45 @@ struct TmuxSession {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    /// Runs tmux on a private server socket (never the user's own tmux).
+    /// Runs tmux on a private server socket (never the user's own tmux), with
+    /// no configuration file.
     @discardableResult
-    static func tmux(_ arguments: [String], readOutput: Bool = false) throws -> String {
+    static func tmux(_ arguments: [String], readOutput: Bool = false, socket: String = sharedSocket) throws -> String {
         guard let tmux = tmuxPath else { throw TmuxError.missing("tmux") }
-        let result = try ChildProcess.run(tmux, ["-L", "tracetty-tests"] + arguments, capture: readOutput,
+        let result = try ChildProcess.run(tmux, ["-L", socket, "-f", "/dev/null"] + arguments, capture: readOutput,
                                           timeout: .seconds(20))
         return readOutput ? result.stdout : ""
     }
 
-    init(command: String, width: Int = 120, height: Int = 36) throws {
+    /// `socket`: a test that changes server options or reads the paste
+    /// buffers (which every session of a server shares) gives its own.
+    init(command: String, width: Int = 120, height: Int = 36, socket: String = sharedSocket) throws {
         name = "t\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         self.width = width
         self.height = height
-        try Self.tmux(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
-                       "env", "TERM=xterm-256color", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TZ=UTC", "sh", "-c", command])
+        self.socket = socket
+        try tmux(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
+                  "env", "TERM=xterm-256color", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TZ=UTC", "sh", "-c", command])
+    }
+
+    /// tmux on this session's server.
+    @discardableResult
+    func tmux(_ arguments: [String], readOutput: Bool = false) throws -> String {
+        try Self.tmux(arguments, readOutput: readOutput, socket: socket)
     }
 
     func send(_ keys: String...) throws {
-        try Self.tmux(["send-keys", "-t", name] + keys)
+        try tmux(["send-keys", "-t", name] + keys)
     }
 
     func screen() throws -> String {
-        try Self.tmux(["capture-pane", "-p", "-t", name], readOutput: true)
+        try tmux(["capture-pane", "-p", "-t", name], readOutput: true)
+    }
+
+    /// A format of the pane (`#{pane_title}`, `#{alternate_on}`…), as tmux shows it.
+    func display(_ format: String) throws -> String {
+        try tmux(["display-message", "-p", "-t", name, format], readOutput: true)
+            .trimmingCharacters(in: .newlines)
     }
 
     /// Polls the screen until `predicate` holds (bounded), returning the last capture.
@@ -75,7 +95,7 @@ struct TmuxSession {
     }
 
     func kill() {
-        _ = try? Self.tmux(["kill-session", "-t", name])
+        _ = try? tmux(["kill-session", "-t", name])
     }
 }
 
@@ -86,8 +106,7 @@ enum TmuxError: Error {
 extension TmuxSession {
     /// The process id of the pane's command (the command itself when it was started with `exec`).
     func panePID() throws -> Int32? {
-        Int32(try Self.tmux(["display-message", "-p", "-t", name, "#{pane_pid}"], readOutput: true)
-            .trimmingCharacters(in: .whitespacesAndNewlines))
+        Int32(try display("#{pane_pid}").trimmingCharacters(in: .whitespaces))
     }
 
     /// A field of /proc/PID/status in KiB (`VmHWM`, `VmRSS`).
