@@ -84,6 +84,15 @@ import TraceFormats
         #expect(Loopback.post(port: otlpPort, path: "/v1/traces", contentType: "application/json",
                               body: OTLPJSONEncoder.encodeLine(trace)) == 200)
 
+        /// A whole frame: tmux may be captured between two chunks of one
+        /// redraw, so a view is waited for until its title and hint bars and
+        /// everything it should show are on screen.
+        func whole(_ screen: String, _ expected: [String]) -> Bool {
+            let lines = screen.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            return lines.first?.contains("live · 2 listeners") == true && lines.last?.contains("quit") == true
+                && expected.allSatisfy(screen.contains)
+        }
+
         /// Nothing changed, and the frame is whole: as many rows as the pane,
         /// the title bar on top and the key hints at the bottom where they belong.
         func expectUntouched(_ screen: String, _ view: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -101,17 +110,18 @@ import TraceFormats
 
         // The trace list.
         var screen = try session.waitFor("the three traces in the list") {
-            $0.contains("front " + TerminalAttack.payloads[0].shown) && $0.contains("jaeger-raw") && $0.contains("proto-raw")
+            whole($0, ["front " + TerminalAttack.payloads[0].shown, "jaeger-raw", "proto-raw"])
         }
         try expectUntouched(screen, "trace list")
 
         // The waterfall: every payload in its row's service, the frame's
         // vertical rule in one column on every row.
         try session.send("Enter")
-        screen = try session.waitFor("the waterfall") { $0.contains("SERVICE OPERATION") && $0.contains("s-bom ") }
+        let rows = TerminalAttack.payloads.map { "s-\($0.label) " + $0.shown }
+        screen = try session.waitFor("the waterfall") { whole($0, ["SERVICE OPERATION"] + rows) }
         try expectUntouched(screen, "waterfall")
-        for p in TerminalAttack.payloads {
-            #expect(screen.contains("s-\(p.label) " + p.shown), "waterfall row of \(p.label)\n\(screen)")
+        for row in rows {
+            #expect(screen.contains(row), "waterfall row \(row)\n\(screen)")
         }
         let lines = screen.split(separator: "\n").map(String.init)
         let axis = try #require(lines.firstIndex { $0.contains("SERVICE OPERATION") })
@@ -124,25 +134,28 @@ import TraceFormats
         // The span detail, span by span: the root carries every payload at
         // once, each child one in its name, tag key and value, log name and field.
         try session.send("Enter")
-        screen = try session.waitFor("the root's detail") { $0.contains("Span detail · front ") }
+        let all = "all " + TerminalAttack.payloads.prefix(3).map(\.shown).joined()
+        screen = try session.waitFor("the root's detail") { whole($0, ["Span detail · front ", all]) }
         try expectUntouched(screen, "root detail")
-        #expect(screen.contains("all " + TerminalAttack.payloads.prefix(3).map(\.shown).joined()))
+        #expect(screen.contains(all))
         for p in TerminalAttack.payloads {
             try session.send("]")
-            screen = try session.waitFor("\(p.label)'s detail") { $0.contains("Span detail · s-\(p.label) ") }
+            let fields = ["n", "k", "v", "e", "f", "g"].map { "\($0)-\(p.label) " + p.shown }
+            screen = try session.waitFor("\(p.label)'s detail") { whole($0, ["Span detail · s-\(p.label) "] + fields) }
             try expectUntouched(screen, "detail of \(p.label)")
-            for field in ["n", "k", "v", "e", "f", "g"] {
-                #expect(screen.contains("\(field)-\(p.label) " + p.shown), "\(field)-\(p.label) in the detail\n\(screen)")
+            for field in fields {
+                #expect(screen.contains(field), "\(field) in the detail\n\(screen)")
             }
         }
         try session.send("Escape")
 
         // The logs pane: every event of the trace.
         try session.send("L")
-        screen = try session.waitFor("the logs") { $0.contains("e-osc0 ") }
+        let events = TerminalAttack.payloads.map { "e-\($0.label) " + $0.shown }
+        screen = try session.waitFor("the logs") { whole($0, ["Logs · 20 events"] + events) }
         try expectUntouched(screen, "logs")
-        for p in TerminalAttack.payloads {
-            #expect(screen.contains("e-\(p.label) " + p.shown), "e-\(p.label) in the logs\n\(screen)")
+        for event in events {
+            #expect(screen.contains(event), "\(event) in the logs\n\(screen)")
         }
         try session.send("Escape")
         try session.send("Escape")
@@ -151,27 +164,31 @@ import TraceFormats
         try session.send("/")
         try session.send("-l", "trace=\(jaegerTrace[0].traceID.hex)")
         try session.send("Enter")
-        screen = try session.waitFor("the Jaeger trace alone in the list") { $0.contains("1 of 3") || $0.contains("1/3") }
+        screen = try session.waitFor("the Jaeger trace alone in the list") {
+            whole($0, ["jaeger-raw"]) && ($0.contains("1 of 3") || $0.contains("1/3")) && !$0.contains("proto-raw")
+        }
         try expectUntouched(screen, "filtered list")
         try session.send("Enter")
-        screen = try session.waitFor("the Jaeger trace's waterfall") { $0.contains("rawchild ") && $0.contains("jaeger-raw ") }
+        let rawRows = ["jaeger-raw " + TerminalAttack.rawOSCShown,
+                       "rawroot " + TerminalAttack.rawCSIShown + #" \u{9d}0;pwned-c1\u{9c}"#, "rawchild " + TerminalAttack.rawOSCShown]
+        screen = try session.waitFor("the Jaeger trace's waterfall") { whole($0, rawRows) }
         try expectUntouched(screen, "raw-byte waterfall")
-        #expect(screen.contains("jaeger-raw " + TerminalAttack.rawOSCShown))
-        #expect(screen.contains("rawroot " + TerminalAttack.rawCSIShown + #" \u{9d}0;pwned-c1\u{9c}"#))
+        for row in rawRows { #expect(screen.contains(row), "\(row)\n\(screen)") }
         try session.send("Enter")
-        screen = try session.waitFor("the Jaeger root's detail") { $0.contains("Span detail · jaeger-raw ") }
+        let rawFields = ["rawkey " + TerminalAttack.rawOSCShown, "rawvalue " + TerminalAttack.rawCSIShown,
+                         "rawlog " + TerminalAttack.rawOSCShown]
+        screen = try session.waitFor("the Jaeger root's detail") { whole($0, ["Span detail · jaeger-raw "] + rawFields) }
         try expectUntouched(screen, "raw-byte detail")
-        #expect(screen.contains("rawkey " + TerminalAttack.rawOSCShown))
-        #expect(screen.contains("rawvalue " + TerminalAttack.rawCSIShown))
-        #expect(screen.contains("rawlog " + TerminalAttack.rawOSCShown))
+        for field in rawFields { #expect(screen.contains(field), "\(field)\n\(screen)") }
 
         // Quit: the summary on stderr quotes the Jaeger client's service.
         try session.send("q")
-        screen = try session.waitFor("the exit and its summary") { $0.contains("TRACETTY-EXIT=0") }
+        let clients = "clients: jaeger-raw " + TerminalAttack.rawOSCShown + ": 3 dropped"
+        screen = try session.waitFor("the exit and its summary") { $0.contains("TRACETTY-EXIT=0") && $0.contains(clients) }
         #expect(try PaneState(session).title == before.title)
         #expect(try PaneState(session).buffers.isEmpty)
         #expect(!(try PaneState(session).windowName.contains("pwned")))
-        #expect(screen.contains("clients: jaeger-raw " + TerminalAttack.rawOSCShown + ": 3 dropped"), "\(screen)")
+        #expect(screen.contains(clients), "\(screen)")
 
         // The control: the same bytes, written raw to this pane, do take it over.
         func run(_ label: String, _ text: String) throws {
