@@ -324,8 +324,7 @@ struct RecordCommand: AsyncParsableCommand {
 /// A line to stdout at once (stdout may be a pipe a script is reading),
 /// sanitized: summary lines quote services and malformed input.
 func printNow(_ line: String) {
-    StandardStreams.writeOut(TerminalText.sanitize(line) + "
-")
+    StandardStreams.writeOut(TerminalText.sanitize(line) + "\n")
 }
 
 /// Waits for SIGINT, SIGTERM or SIGHUP (an SSH session that drops); their

@@ -174,8 +174,7 @@ enum StatsGrouping: String, ExpressibleByArgument, CaseIterable {
 /// A line to stderr. Messages quote what came from the network (a service
 /// name, a malformed request's path), so they are sanitized as the UI is.
 func printError(_ message: String) {
-    StandardStreams.writeError(TerminalText.sanitize(message) + "
-")
+    StandardStreams.writeError(TerminalText.sanitize(message) + "\n")
 }
 
 enum TerminalSize {
