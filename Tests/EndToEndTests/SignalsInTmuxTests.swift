@@ -44,7 +44,7 @@ import TestSupport
     @Test(.enabled(if: ready, "needs tmux and the built tracetty"))
     func liveRecordFlushesAndExitsZeroOnSIGHUP() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-hup-\(getpid()).ndjson").path
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-live-hup-\(getpid()).ndjson").path
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let session = try TmuxSession(command: "'\(binary)' live --record '\(output)' \(Self.onlyCompactUDP.joined(separator: " "))"
