@@ -42,6 +42,14 @@ public final class IngestCounters: Sendable {
         commit(listener, delta)
     }
 
+    /// A connection closed by us after `ReceiverLimits.idleTimeout` with no
+    /// request in progress: a bound that bit, not an error of the sender's.
+    public func recordClosedIdle(_ listener: ListenerKind) {
+        var delta = ListenerDelta()
+        delta.closedIdle = 1
+        commit(listener, delta)
+    }
+
     /// Spans that came in a good batch and were accepted.
     public func recordAccepted(_ listener: ListenerKind, spans: [Span], bytes: Int = 0, rejected: Int = 0,
                                rejection: String? = nil) {
@@ -73,6 +81,7 @@ public final class IngestCounters: Sendable {
         l.bytes += delta.bytes
         l.spansAccepted += delta.accepted
         l.spansRejected += delta.rejected
+        l.closedIdle += delta.closedIdle
         if let r = delta.lastRejection { l.lastRejection = r }
         for event in delta.malformed {
             l.malformed += 1
@@ -159,6 +168,8 @@ public struct ListenerFigures: Sendable, Hashable {
     public var malformed: Int
     /// Most frequent first.
     public var malformedReasons: [MalformedReason]
+    /// HTTP and gRPC: connections we closed for being idle past the idle timeout.
+    public var connectionsClosedIdle: Int
     /// Datagrams the kernel dropped on the socket (receive buffer full) before
     /// tracetty could read them: with `received`, what the senders sent.
     public var kernelDrops: Int
@@ -169,8 +180,8 @@ public struct ListenerFigures: Sendable, Hashable {
 
     public init(kind: ListenerKind, received: Int = 0, bytes: Int = 0, spansAccepted: Int = 0, traces: Int = 0,
                 tracesSaturated: Bool = false, spansRejected: Int = 0, lastRejection: String? = nil,
-                malformed: Int = 0, malformedReasons: [MalformedReason] = [], kernelDrops: Int = 0, failure: String? = nil,
-                lastSocketError: String? = nil) {
+                malformed: Int = 0, malformedReasons: [MalformedReason] = [], connectionsClosedIdle: Int = 0,
+                kernelDrops: Int = 0, failure: String? = nil, lastSocketError: String? = nil) {
         self.kind = kind
         self.received = received
         self.bytes = bytes
@@ -181,6 +192,7 @@ public struct ListenerFigures: Sendable, Hashable {
         self.lastRejection = lastRejection
         self.malformed = malformed
         self.malformedReasons = malformedReasons
+        self.connectionsClosedIdle = connectionsClosedIdle
         self.kernelDrops = kernelDrops
         self.failure = failure
         self.lastSocketError = lastSocketError
@@ -200,6 +212,9 @@ public struct ListenerFigures: Sendable, Hashable {
         if spansRejected > 0 {
             line += ", \(grouped(spansRejected)) spans rejected"
             if let lastRejection { line += " (last \"\(lastRejection)\")" }
+        }
+        if connectionsClosedIdle > 0 {
+            line += ", \(grouped(connectionsClosedIdle)) idle connection\(connectionsClosedIdle == 1 ? "" : "s") closed"
         }
         if kernelDrops > 0 {
             line += ", \(grouped(kernelDrops)) \(unit) dropped by the kernel (receive buffer full)"
@@ -323,11 +338,12 @@ struct ListenerDelta {
     var lastRejection: String?
     var malformed: [MalformedEvent] = []
     var clients: [ClientReport] = []
+    var closedIdle = 0
     /// Trace ids of accepted spans, consecutive duplicates folded.
     var traces: [TraceID] = []
 
     var isEmpty: Bool {
-        received == 0 && accepted == 0 && rejected == 0 && malformed.isEmpty && clients.isEmpty && bytes == 0
+        received == 0 && accepted == 0 && rejected == 0 && malformed.isEmpty && clients.isEmpty && bytes == 0 && closedIdle == 0
     }
 
     mutating func add(_ spans: [Span]) {
@@ -358,6 +374,7 @@ struct ListenerState {
     var reasons: [String: ReasonState] = [:]
     var traces: Set<TraceID> = []
     var tracesSaturated = false
+    var closedIdle = 0
     var kernelDrops = 0
     var failure: String?
     var lastSocketError: String?
@@ -440,7 +457,8 @@ struct CountersState {
                 kind: kind, received: l.received, bytes: l.bytes, spansAccepted: l.spansAccepted,
                 traces: l.traces.count, tracesSaturated: l.tracesSaturated, spansRejected: l.spansRejected,
                 lastRejection: l.lastRejection, malformed: l.malformed, malformedReasons: reasons,
-                kernelDrops: l.kernelDrops, failure: l.failure, lastSocketError: l.lastSocketError))
+                connectionsClosedIdle: l.closedIdle, kernelDrops: l.kernelDrops, failure: l.failure,
+                lastSocketError: l.lastSocketError))
         }
         var perService: [String: ServiceClientFigures] = [:]
         for (service, totals) in services {

@@ -44,6 +44,13 @@ enum IngestReason {
     static let grpcMessageCount = "grpc INVALID_ARGUMENT: not one message"
     static let unauthorized = "http 401: missing or wrong token"
     static let grpcUnauthenticated = "grpc UNAUTHENTICATED: missing or wrong token"
+    static let headTooLarge = "http 431: request head too large"
+    static let requestTimeout = "http 408: request timeout"
+    static let tooManyConnections = "http 503: too many connections"
+    static let grpcHeadersTooLarge = "grpc RESOURCE_EXHAUSTED: headers too large"
+    static let grpcHeadersRefused = "grpc: HTTP/2 frame refused (headers past 16 KiB, or undecodable)"
+    static let grpcDeadline = "grpc DEADLINE_EXCEEDED: request not complete"
+    static let grpcTooManyConnections = "grpc: too many connections"
 }
 
 enum ClientIdentity {

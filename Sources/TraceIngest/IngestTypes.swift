@@ -69,18 +69,61 @@ public struct IngestConfiguration: Sendable, Hashable {
     /// When set, every HTTP and gRPC request must carry `Authorization:
     /// Bearer <token>` (401 / UNAUTHENTICATED otherwise). UDP cannot carry one.
     public var token: BearerToken?
+    /// The HTTP and gRPC receivers' bounds on heads, time and connections.
+    public var limits: ReceiverLimits
 
     public init(host: String = "127.0.0.1",
                 ports: [ListenerKind: Int] = Dictionary(uniqueKeysWithValues: ListenerKind.allCases.map { ($0, $0.defaultPort) }),
                 maxBodyBytes: Int = 16 << 20,
                 udpReceiveBufferBytes: Int = IngestConfiguration.defaultUDPReceiveBufferBytes,
-                maxDecompressedBytes: Int? = nil, token: BearerToken? = nil) {
+                maxDecompressedBytes: Int? = nil, token: BearerToken? = nil, limits: ReceiverLimits = ReceiverLimits()) {
         self.token = token
+        self.limits = limits
         self.host = host
         self.ports = ports
         self.maxBodyBytes = maxBodyBytes
         self.udpReceiveBufferBytes = udpReceiveBufferBytes
         self.maxDecompressedBytes = maxDecompressedBytes ?? max(maxBodyBytes, 64 << 20)
+    }
+}
+
+/// What one HTTP or gRPC connection may take besides its bodies; each bound
+/// that bites is answered (431, 408, 503; RESOURCE_EXHAUSTED,
+/// DEADLINE_EXCEEDED) or the connection is closed, and counted.
+public struct ReceiverLimits: Sendable, Hashable {
+    /// Node's default; gRPC's own bound is this too (see `grpcHeaderListBytes`).
+    public static let defaultMaxHeaderBytes = 16 << 10
+    public static let defaultRequestTimeout: Duration = .seconds(30)
+    /// Longer than Go's client pool (90 s), so the client is the one that
+    /// closes an idle keep-alive connection, not us under its next request.
+    public static let defaultIdleTimeout: Duration = .seconds(120)
+    /// Per receiver. Four receivers at this bound, plus the connections
+    /// being refused, stay under the usual 1024 open files.
+    public static let defaultMaxConnections = 128
+    /// grpc-swift-nio-transport advertises and enforces this header list size
+    /// (SETTINGS_MAX_HEADER_LIST_SIZE) itself; it cannot be raised from here.
+    public static let grpcHeaderListBytes = 16 << 10
+
+    /// HTTP: bytes of a request head (request line, header lines, blank
+    /// line) past which it gets 431. gRPC: the header list size as HTTP/2
+    /// measures it (names, values, 32 per field), at most `grpcHeaderListBytes`.
+    public var maxHeaderBytes: Int
+    /// From a request's first byte to its last (HTTP: 408; gRPC: the Export
+    /// stream must end by then, DEADLINE_EXCEEDED otherwise).
+    public var requestTimeout: Duration
+    /// A connection with no request in progress is closed after this.
+    public var idleTimeout: Duration
+    /// Open connections per receiver; past it a new one is refused (HTTP 503, gRPC: closed).
+    public var maxConnections: Int
+
+    public init(maxHeaderBytes: Int = ReceiverLimits.defaultMaxHeaderBytes,
+                requestTimeout: Duration = ReceiverLimits.defaultRequestTimeout,
+                idleTimeout: Duration = ReceiverLimits.defaultIdleTimeout,
+                maxConnections: Int = ReceiverLimits.defaultMaxConnections) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
     }
 }
 
