@@ -13,6 +13,7 @@ struct GRPCReceiverSettings: Sendable {
     var maxBodyBytes: Int
     var maxDecompressedBytes: Int
     var token: BearerToken? = nil
+    var limits = ReceiverLimits()
     var sink: any SpanSink
     var counters: IngestCounters
 
@@ -141,6 +142,23 @@ final class OTLPGRPCListener: Sendable {
         // Each open Export holds its decoded request until the client ends the
         // stream: bound the streams a connection may open (the default is none).
         config.http2.maxConcurrentStreams = GRPCReceiverSettings.maxConcurrentStreams
+        // Connections: the limit, the idle timeout, and the transport's own
+        // header bound counted (`GRPCConnectionGuard`). Closed at accept past
+        // the limit: HTTP/2 has no status to give a connection.
+        let slots = ConnectionSlots(limit: settings.limits.maxConnections, refusingLimit: 0)
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = { connection in
+            connection.eventLoop.makeCompletedFuture {
+                let admitted = slots.admit(connection) == .admitted
+                if !admitted {
+                    settings.counters.recordMalformed(
+                        settings.kind, reason: IngestReason.grpcTooManyConnections,
+                        example: "connection closed at accept: \(slots.limit) open, the most this receiver takes")
+                }
+                let sync = connection.pipeline.syncOperations
+                let http2 = try sync.handler(type: NIOHTTP2Handler.self)
+                try sync.addHandler(GRPCConnectionGuard(settings: settings, admitted: admitted), position: .after(http2))
+            }
+        }
         config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(GRPCMessageGuard(settings: settings), position: .first)
@@ -195,6 +213,122 @@ final class OTLPGRPCListener: Sendable {
     }
 }
 
+/// On each connection of the gRPC receiver, right after NIO's HTTP/2 handler:
+/// - not `admitted` (past `maxConnections`): closed as soon as it is up;
+/// - no stream open for `idleTimeout`: the transport is asked to close it
+///   gracefully (GOAWAY, as at shutdown), and it is closed outright
+///   `goAwayGrace` later if still open (a client that never answers, or never
+///   spoke HTTP/2); counted as closed idle. The transport's own `maxIdleTime`
+///   is not used: it neither counts nor closes a connection that never acks.
+/// - counts connections the HTTP/2 handler closes for a header list past
+///   the transport's fixed bound, or another undecodable frame (its GOAWAY
+///   is all the client gets).
+final class GRPCConnectionGuard: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+
+    static let goAwayGrace: TimeAmount = .seconds(5)
+
+    private let settings: GRPCReceiverSettings
+    private let admitted: Bool
+    private var openStreams = 0
+    private var closing = false
+    private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+
+    init(settings: GRPCReceiverSettings, admitted: Bool) {
+        self.settings = settings
+        self.admitted = admitted
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        timer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is NIOHTTP2StreamCreatedEvent:
+            openStreams += 1
+            if !closing { timer?.cancel() }
+        case is StreamClosedEvent:
+            openStreams = max(0, openStreams - 1)
+            if openStreams == 0 { armIdle() }
+        default:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // NIO's HTTP/2 handler has sent a GOAWAY and closes the connection.
+        // Headers past the bound on the wire are named as such; past it only
+        // once decompressed they are an HPACK error, which it reports as an
+        // undecodable frame like any other.
+        let bound = ReceiverLimits.grpcHeaderListBytes
+        if error is NIOHTTP2Errors.ExcessivelyLargeHeaderBlock {
+            settings.counters.recordMalformed(settings.kind, reason: IngestReason.grpcHeadersRefused,
+                                              example: "a header block past \(bound) bytes: connection closed (GOAWAY)")
+        } else if error is NIOHTTP2Errors.UnableToParseFrame {
+            settings.counters.recordMalformed(
+                settings.kind, reason: IngestReason.grpcHeadersRefused,
+                example: "an HTTP/2 frame that could not be decoded (e.g. headers past \(bound) bytes once decompressed): connection closed (GOAWAY)")
+        }
+        context.fireErrorCaught(error)
+    }
+
+    private func start() {
+        guard admitted else {
+            closing = true
+            context?.close(promise: nil)
+            return
+        }
+        armIdle()
+    }
+
+    private func armIdle() {
+        guard !closing, let context else { return }
+        timer?.cancel()
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.limits.idleTimeout)) { [weak self] in
+            self?.idleTimedOut()
+        }
+    }
+
+    private func idleTimedOut() {
+        guard let context, !closing, openStreams == 0 else { return }
+        closing = true
+        settings.counters.recordClosedIdle(settings.kind)
+        context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        armClose()
+    }
+
+    /// Closes once no stream is open, checking every `goAwayGrace` (a stream
+    /// that raced the GOAWAY is bounded by the request timeout).
+    private func armClose() {
+        guard let context else { return }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.goAwayGrace) { [weak self] in
+            guard let self, let context = self.context else { return }
+            if self.openStreams == 0 { context.close(promise: nil) } else { self.armClose() }
+        }
+    }
+}
+
 extension GRPCNIOTransportCore.SocketAddress {
     /// An IPv6 literal (contains ':') or anything else as IPv4/hostname, as NIO's bootstrap takes it.
     static func ipv4OrIPv6(host: String, port: Int) -> Self {
@@ -235,6 +369,8 @@ final class GRPCMessageGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let settings: GRPCReceiverSettings
     private var phase = Phase.prefix
     private var sawHeaders = false
+    /// Until the client ends its request stream (`ReceiverLimits.requestTimeout`).
+    private var deadline: Scheduled<Void>?
     private var gzip = false
     private var prefix: [UInt8] = []
     private var compressed = ByteBuffer()
@@ -244,12 +380,47 @@ final class GRPCMessageGuard: ChannelInboundHandler, RemovableChannelHandler {
         prefix.reserveCapacity(5)
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        // The stream exists once its HEADERS came: its request must be whole by the deadline.
+        let timeout = settings.limits.requestTimeout
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [weak self] in
+            guard let self, !self.isDone else { return }
+            self.refuse(context: context, code: 4, reason: IngestReason.grpcDeadline,
+                        "request not complete within \(spoken(timeout)): the Export stream must end by then", bytes: 0)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        context.fireChannelInactive()
+    }
+
+    private var isDone: Bool {
+        if case .done(forward: false) = phase { return true }
+        return false
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let payload = unwrapInboundIn(data)
+        switch payload {
+        case .headers(let headers) where headers.endStream: deadline?.cancel()
+        case .data(let frame) where frame.endStream: deadline?.cancel()
+        default: break
+        }
         switch payload {
         case .headers(let headers):
             if !sawHeaders {
                 sawHeaders = true
+                let size = Self.headerListSize(headers.headers)
+                if size > settings.limits.maxHeaderBytes {
+                    refuse(context: context, code: 8, reason: IngestReason.grpcHeadersTooLarge,
+                           "header list of \(size) bytes exceeds the limit of \(settings.limits.maxHeaderBytes) bytes", bytes: 0)
+                    return
+                }
                 if let token = settings.token, !token.matches(authorization: headers.headers.first(name: "authorization")) {
                     // Before the transport sees the stream: nothing of it is read.
                     refuse(context: context, code: 16, reason: IngestReason.grpcUnauthenticated,
@@ -388,8 +559,14 @@ final class GRPCMessageGuard: ChannelInboundHandler, RemovableChannelHandler {
         settings.counters.commit(settings.kind, delta)
     }
 
+    /// HTTP/2's measure (RFC 9113 6.5.2): names and values plus 32 per field.
+    static func headerListSize(_ headers: HPACKHeaders) -> Int {
+        headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }
+    }
+
     /// Answers trailers-only with `code` and one line, counts it, and ends the stream.
     private func refuse(context: ChannelHandlerContext, code: Int, reason: String, _ message: String, bytes: Int) {
+        deadline?.cancel()
         phase = .done(forward: false)
         compressed = ByteBuffer()
         let line = OTLPTraceService.oneLine(message)

@@ -77,11 +77,12 @@ struct HTTPReceiverSettings: Sendable {
     var maxBodyBytes: Int
     var maxDecompressedBytes: Int
     var token: BearerToken? = nil
+    var limits = ReceiverLimits()
     var sink: any SpanSink
     var counters: IngestCounters
 }
 
-/// One HTTP/1.1 connection of a receiver (after `configureHTTPServerPipeline`).
+/// One HTTP/1.1 connection of a receiver (last in `HTTPReceiverPipeline`).
 /// Bodies accumulate up to `maxBodyBytes` (a larger Content-Length is refused
 /// up front), are gunzipped within `maxDecompressedBytes`, then decoded on the
 /// event loop; keep-alive and pipelining are handled by NIO's pipeline handler.

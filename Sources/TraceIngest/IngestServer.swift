@@ -23,6 +23,9 @@ public final class IngestServer: Sendable {
     public static let datagramCapacity = 65_536
     /// How long `shutdown()` waits for HTTP requests in flight before closing their connections.
     public static let shutdownGrace: TimeAmount = .seconds(5)
+    /// Connections past `maxConnections` an HTTP receiver keeps for a moment
+    /// to answer 503; past these too, a connection is closed at accept.
+    static let maxRefusingConnections = 16
 
     public let configuration: IngestConfiguration
     public let sink: any SpanSink
@@ -186,8 +189,9 @@ public final class IngestServer: Sendable {
         case .jaegerCollector, .otlpHTTP, .zipkinHTTP:
             let settings = HTTPReceiverSettings(
                 kind: kind, maxBodyBytes: configuration.maxBodyBytes,
-                maxDecompressedBytes: configuration.maxDecompressedBytes, token: configuration.token, sink: sink,
-                counters: counters)
+                maxDecompressedBytes: configuration.maxDecompressedBytes, token: configuration.token,
+                limits: configuration.limits, sink: sink, counters: counters)
+            let slots = ConnectionSlots(limit: configuration.limits.maxConnections, refusingLimit: Self.maxRefusingConnections)
             let counters = self.counters
             return try await ServerBootstrap(group: group)
                 .serverChannelInitializer { channel in
@@ -204,8 +208,19 @@ public final class IngestServer: Sendable {
                         guard let self, self.track(channel) else {
                             throw ChannelError.ioOnClosedChannel  // shutting down: refuse the connection
                         }
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(HTTPIngestHandler(settings: settings))
+                        let limit = settings.limits.maxConnections
+                        switch slots.admit(channel) {
+                        case .admitted:
+                            try HTTPReceiverPipeline.configure(channel, settings: settings)
+                        case .refused:
+                            counters.recordMalformed(kind, reason: IngestReason.tooManyConnections,
+                                                     example: "connection answered 503: \(limit) open, the most this receiver takes")
+                            try HTTPReceiverPipeline.configureRefusal(channel, settings: settings)
+                        case .closed:
+                            counters.recordMalformed(kind, reason: IngestReason.tooManyConnections,
+                                                     example: "connection closed at accept: \(limit) open and \(Self.maxRefusingConnections) being refused")
+                            throw ChannelError.ioOnClosedChannel
+                        }
                     }
                 }
                 .bind(host: host, port: port)
@@ -215,8 +230,8 @@ public final class IngestServer: Sendable {
 
     private var grpcSettings: GRPCReceiverSettings {
         GRPCReceiverSettings(maxBodyBytes: configuration.maxBodyBytes,
-                             maxDecompressedBytes: configuration.maxDecompressedBytes, token: configuration.token, sink: sink,
-                             counters: counters)
+                             maxDecompressedBytes: configuration.maxDecompressedBytes, token: configuration.token,
+                             limits: configuration.limits, sink: sink, counters: counters)
     }
 
     /// grpc-swift's Posix transport runs on a `MultiThreadedEventLoopGroup` only.

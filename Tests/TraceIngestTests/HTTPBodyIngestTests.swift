@@ -86,15 +86,14 @@ import TraceModel
     }
 }
 
-/// `HTTPIngestHandler` behind NIO's server pipeline on an `EmbeddedChannel`.
+/// `HTTPIngestHandler` in the receiver's pipeline (`HTTPReceiverPipeline`) on an `EmbeddedChannel`.
 @Suite struct HTTPIngestHandlerEmbeddedTests {
     /// Writes one raw request, returns the raw response text.
     static func exchange(_ request: [UInt8], sink: CollectingSink, counters: IngestCounters,
                          kind: ListenerKind = .otlpHTTP, maxBodyBytes: Int = 1 << 20) throws -> String {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-        try channel.pipeline.syncOperations.addHandler(HTTPIngestHandler(settings: HTTPReceiverSettings(
-            kind: kind, maxBodyBytes: maxBodyBytes, maxDecompressedBytes: 4 << 20, sink: sink, counters: counters)))
+        try HTTPReceiverPipeline.configure(channel, settings: HTTPReceiverSettings(
+            kind: kind, maxBodyBytes: maxBodyBytes, maxDecompressedBytes: 4 << 20, sink: sink, counters: counters))
         try channel.writeInbound(ByteBuffer(bytes: request))
         var response = ""
         while let out = try channel.readOutbound(as: ByteBuffer.self) { response += String(buffer: out) }

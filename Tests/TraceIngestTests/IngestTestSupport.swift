@@ -29,12 +29,13 @@ struct RunningServer {
     let ports: [ListenerKind: Int]
 
     static func start(_ kinds: [ListenerKind], maxBodyBytes: Int = 16 << 20, maxDecompressedBytes: Int? = nil,
-                      token: BearerToken? = nil, sink extra: (any SpanSink)? = nil) async throws -> RunningServer {
+                      token: BearerToken? = nil, limits: ReceiverLimits = ReceiverLimits(),
+                      sink extra: (any SpanSink)? = nil) async throws -> RunningServer {
         let sink = CollectingSink()
         let counters = IngestCounters()
         let configuration = IngestConfiguration(
             host: "127.0.0.1", ports: Dictionary(uniqueKeysWithValues: kinds.map { ($0, 0) }),
-            maxBodyBytes: maxBodyBytes, maxDecompressedBytes: maxDecompressedBytes, token: token)
+            maxBodyBytes: maxBodyBytes, maxDecompressedBytes: maxDecompressedBytes, token: token, limits: limits)
         let server = IngestServer(configuration: configuration,
                                   sink: extra.map { FanOutSink([sink, $0]) } ?? sink, counters: counters)
         let bound = try await server.start()
@@ -185,19 +186,19 @@ struct HTTPResult {
     var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-/// A minimal blocking HTTP/1.1 client over one TCP connection (5 s timeouts).
+/// A minimal blocking HTTP/1.1 client over one TCP connection (5 s timeouts unless told).
 final class RawHTTPConnection {
     let fd: Int32
     private var pending: [UInt8] = []
 
-    init(port: Int) throws {
+    init(port: Int, timeoutSeconds: Int = 5) throws {
         #if canImport(Glibc)
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
         fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw SocketFailure("socket") }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = loopback(port: port)
@@ -261,6 +262,17 @@ final class RawHTTPConnection {
     func readsEOF() -> Bool {
         var byte: UInt8 = 0
         return recv(fd, &byte, 1, 0) == 0
+    }
+
+    /// True when the server closed the connection, whatever it sent first
+    /// (an HTTP/2 server's SETTINGS): reads to EOF or a reset within the timeout.
+    func readsToClose() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 4_096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 { continue }
+            return n == 0 || errno == ECONNRESET
+        }
     }
 
     func roundTrip(_ request: [UInt8]) throws -> HTTPResult {
