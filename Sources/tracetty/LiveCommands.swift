@@ -49,6 +49,22 @@ struct ListenerOptions: ParsableArguments {
     @Option(help: "Receive buffer asked for on each UDP socket, in bytes (the kernel caps it at net.core.rmem_max unless tracetty may force it).")
     var udpReceiveBufferBytes = IngestConfiguration.defaultUDPReceiveBufferBytes
 
+    @Option(help: "Largest HTTP request head (request line and headers), in bytes: 431 past it. gRPC: the header list size, RESOURCE_EXHAUSTED past it (the transport itself stops at 16384).")
+    var maxHeaderBytes = ReceiverLimits.defaultMaxHeaderBytes
+
+    @Option(help: ArgumentHelp(
+        "Time a request may take from its first byte to its last (30s, 2m, 500ms; a bare number is seconds): HTTP 408 and the connection closed, gRPC DEADLINE_EXCEEDED.",
+        valueName: "duration"))
+    var requestTimeout = DurationArgument(ReceiverLimits.defaultRequestTimeout)
+
+    @Option(help: ArgumentHelp(
+        "An HTTP or gRPC connection with no request in progress is closed after this (gRPC: with a GOAWAY first).",
+        valueName: "duration"))
+    var idleTimeout = DurationArgument(ReceiverLimits.defaultIdleTimeout)
+
+    @Option(help: "Open connections per HTTP or gRPC receiver; past it a new HTTP connection is answered 503 (Retry-After: 1) and closed, a gRPC one closed.")
+    var maxConnections = ReceiverLimits.defaultMaxConnections
+
     func validate() throws {
         for name in off where ListenerKind(rawValue: name) == nil {
             throw ValidationError("--off \(name): no such listener; one of \(ListenerKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -61,6 +77,12 @@ struct ListenerOptions: ParsableArguments {
         guard (4096...(1 << 30)).contains(udpReceiveBufferBytes) else {
             throw ValidationError("--udp-receive-buffer-bytes: 4096...1073741824")
         }
+        guard (1024...(1 << 20)).contains(maxHeaderBytes) else { throw ValidationError("--max-header-bytes: 1024...1048576") }
+        for (option, value) in [("--request-timeout", requestTimeout), ("--idle-timeout", idleTimeout)]
+        where !(DurationArgument.smallest...DurationArgument.largest).contains(value.duration) {
+            throw ValidationError("\(option) \(value.text): 1ms...24h")
+        }
+        guard (1...65_536).contains(maxConnections) else { throw ValidationError("--max-connections: 1...65536") }
     }
 
     var ports: [(ListenerKind, Int)] {
@@ -79,7 +101,9 @@ struct ListenerOptions: ParsableArguments {
         for (kind, port) in self.ports where !disabled.contains(kind) { ports[kind] = port }
         return IngestConfiguration(host: host, ports: ports, maxBodyBytes: maxBodyBytes, udpReceiveBufferBytes: udpReceiveBufferBytes,
                                    maxDecompressedBytes: max(maxBodyBytes, min(64 << 20, memoryLimit / 8)),
-                                   token: BearerToken(token ?? ProcessInfo.processInfo.environment["TRACETTY_TOKEN"] ?? ""))
+                                   token: BearerToken(token ?? ProcessInfo.processInfo.environment["TRACETTY_TOKEN"] ?? ""),
+                                   limits: ReceiverLimits(maxHeaderBytes: maxHeaderBytes, requestTimeout: requestTimeout.duration,
+                                                          idleTimeout: idleTimeout.duration, maxConnections: maxConnections))
     }
 }
 

@@ -151,18 +151,52 @@ struct ReplaySpeed: ExpressibleByArgument {
     }
 }
 
+/// `--request-timeout 30s`: a number and a unit (ns, us, ms, s, m, h).
+struct DurationArgument: ExpressibleByArgument {
+    static let smallest: Duration = .milliseconds(1)
+    static let largest: Duration = .seconds(24 * 3600)
+
+    var duration: Duration
+    /// As given, for messages.
+    var text: String
+
+    init(_ duration: Duration) {
+        self.duration = duration
+        text = "\(duration.components.seconds)s"
+    }
+
+    /// A bare number is seconds here.
+    init?(argument: String) {
+        guard let nanos = Self.nanoseconds(argument, bareSeconds: true), nanos <= UInt64(Int64.max) else { return nil }
+        duration = .nanoseconds(Int64(nanos))
+        text = argument
+    }
+
+    var defaultValueDescription: String { text }
+
+    /// `500ms` -> 500,000,000; nil for anything else, or past about 292 years.
+    static func nanoseconds(_ text: String, bareSeconds: Bool) -> UInt64? {
+        let units: [(String, Double)] = [("ms", 1e6), ("us", 1e3), ("ns", 1), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+        var candidates = units.filter { text.hasSuffix($0.0) }.map { (text.dropLast($0.0.count), $0.1) }
+        if bareSeconds { candidates.append((Substring(text), 1e9)) }
+        for (digits, scale) in candidates {
+            // Finite and in range: `inf` or `1e30s` would trap in the conversion.
+            if let number = Double(digits), number >= 0, number * scale < 9.2e18 {
+                return UInt64(number * scale)
+            }
+        }
+        return nil
+    }
+}
+
 /// `--from 30s` (into the dump) or `--from 2026-11-27T23:22:30Z`.
 struct ReplayStart: ExpressibleByArgument {
     var start: ReplaySchedule.Start
 
     init?(argument: String) {
-        let units: [(String, UInt64)] = [("ms", 1_000_000), ("us", 1_000), ("ns", 1), ("s", 1_000_000_000), ("m", 60_000_000_000),
-                                         ("h", 3_600_000_000_000)]
-        for (suffix, scale) in units where argument.hasSuffix(suffix) {
-            if let number = Double(argument.dropLast(suffix.count)), number >= 0 {
-                start = .offset(nanos: UInt64(number * Double(scale)))
-                return
-            }
+        if let nanos = DurationArgument.nanoseconds(argument, bareSeconds: false) {
+            start = .offset(nanos: nanos)
+            return
         }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

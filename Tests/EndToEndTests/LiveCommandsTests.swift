@@ -164,6 +164,44 @@ import TestSupport
         #expect(Set(recorded.map(key)) == Set(expected.map(key)))
     }
 
+    /// The receivers' limits reach them from the command line: a head past
+    /// `--max-header-bytes` gets 431, a silent connection is closed after
+    /// `--idle-timeout`, and the summary says both; a bad duration is refused.
+    @Test(.enabled(if: ready, "needs the built tracetty"))
+    func receiverLimitsFromTheCommandLine() async throws {
+        let binary = try #require(TmuxSession.tracettyPath)
+        let bad = try ChildProcess.run(binary, ["record", "--output", "/dev/null", "--request-timeout", "soon"], timeout: .seconds(20))
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--request-timeout"), "\(bad.stderr)")
+
+        let child = try RunningChild(binary, ["record", "--output", "/dev/null", "--otlp-http-port", "0", "--off", "jaeger-compact",
+                                              "--off", "jaeger-binary", "--off", "zipkin-compact", "--off", "jaeger-collector",
+                                              "--off", "zipkin-http", "--off", "otlp-grpc",
+                                              "--max-header-bytes", "2048", "--idle-timeout", "500ms"])
+        let port = try #require(Self.listeningPorts(child, expecting: 1)["otlp-http"], "\(child.allOutput)")
+        #expect(Loopback.post(port: port, path: "/v1/traces", contentType: "application/json", body: Array("{}".utf8),
+                              extraHeaders: ["X-Big: " + String(repeating: "b", count: 4_000)]) == 431)
+        // A connection that sends nothing: the receiver closes it (recv sees EOF well before its 20 s timeout).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        var byte: UInt8 = 0
+        #expect(recv(fd, &byte, 1, 0) == 0)
+        #expect(kill(child.pid, SIGTERM) == 0)
+        #expect(child.wait() == 0, "\(child.allOutput)")
+        #expect(child.allOutput.contains("http 431: request head too large"), "\(child.allOutput)")
+        #expect(child.allOutput.contains("1 idle connection closed"), "\(child.allOutput)")
+    }
+
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func aTakenPortIsAClearErrorBeforeAnythingStarts() throws {
         let binary = try #require(TmuxSession.tracettyPath)
