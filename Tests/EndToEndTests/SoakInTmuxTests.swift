@@ -68,7 +68,7 @@ import TestSupport
     }
 
     @Test(.enabled(if: ready, "needs tmux and the built tracetty"))
-    func everyListenerFloodedAtOnceTheBooksAddUp() throws {
+    func everyListenerFloodedAtOnceTheBooksAddUp() async throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-soak-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -181,9 +181,12 @@ import TestSupport
         }
         Self.every(1, until: stop, group) { _ in for fd in slow { _ = Self.write(fd, [0x7b]) } }
 
-        Thread.sleep(forTimeInterval: Self.seconds)
+        // Awaited, not slept: a test that blocks a thread of the concurrency
+        // pool (two on a 2-core machine) for 30 s starves every async test
+        // running beside it.
+        try await Task.sleep(for: .seconds(Self.seconds))
         stop.set()
-        group.wait()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in group.notify(queue: .global()) { done.resume() } }
         for fd in idle + slow { close(fd) }
 
         // Alive, showing its counters, and answering keys.

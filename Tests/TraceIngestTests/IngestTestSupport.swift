@@ -21,6 +21,16 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
     return condition()
 }
 
+/// Runs a blocking call (a socket read with a long timeout) on a thread of
+/// its own. Blocking a thread of the concurrency pool (two on a 2-core
+/// machine) can starve what the test waits for: grpc-swift serves its
+/// connections in tasks on that same pool.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { (done: CheckedContinuation<T, Never>) in
+        Thread { done.resume(returning: body()) }.start()
+    }
+}
+
 /// A server with only `kinds` enabled, each on an ephemeral port of 127.0.0.1.
 struct RunningServer {
     let server: IngestServer
@@ -186,8 +196,9 @@ struct HTTPResult {
     var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-/// A minimal blocking HTTP/1.1 client over one TCP connection (5 s timeouts unless told).
-final class RawHTTPConnection {
+/// A minimal blocking HTTP/1.1 client over one TCP connection (5 s timeouts unless told),
+/// used by one thread at a time (a test hands it to `offPool` and awaits), hence @unchecked.
+final class RawHTTPConnection: @unchecked Sendable {
     let fd: Int32
     private var pending: [UInt8] = []
 
