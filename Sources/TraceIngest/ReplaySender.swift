@@ -16,6 +16,8 @@ public enum ReplaySendError: Error, Sendable, Equatable, CustomStringConvertible
     case badResponse(address: String, reason: String)
     /// A non-2xx HTTP status, with the start of the body.
     case httpStatus(address: String, status: Int, body: String)
+    /// A gRPC status other than OK: its number, its name (`UNAUTHENTICATED`) and the receiver's message.
+    case grpcStatus(address: String, code: Int, name: String, message: String)
     /// One span encodes larger than a datagram may be (dropped, as jaeger clients do).
     case spanTooLarge(bytes: Int, limit: Int)
 
@@ -28,6 +30,8 @@ public enum ReplaySendError: Error, Sendable, Equatable, CustomStringConvertible
         case .badResponse(let address, let reason): return "bad reply from \(address): \(reason)"
         case .httpStatus(let address, let status, let body):
             return "\(address) answered \(status)" + (body.isEmpty ? "" : ": \(body)")
+        case .grpcStatus(let address, let code, let name, let message):
+            return "\(address) answered gRPC \(name) (\(code))" + (message.isEmpty ? "" : ": \(message)")
         case .spanTooLarge(let bytes, let limit): return "a span of \(bytes) bytes does not fit a \(limit)-byte datagram"
         }
     }
@@ -35,16 +39,17 @@ public enum ReplaySendError: Error, Sendable, Equatable, CustomStringConvertible
 
 /// What a sender has done so far.
 public struct ReplaySendStats: Sendable, Equatable {
-    /// Spans the receiver accepted (HTTP 2xx) or that went out in a datagram
+    /// Spans the receiver accepted (HTTP 2xx, gRPC OK) or that went out in a datagram
     /// (UDP has no acknowledgement).
     public var spansSent = 0
     /// Spans in requests or datagrams that failed, and spans too large to send.
     public var spansFailed = 0
-    /// HTTP requests or UDP datagrams attempted.
+    /// HTTP requests, gRPC calls or UDP datagrams attempted.
     public var messages = 0
-    /// Body bytes written.
+    /// Body bytes written (for gRPC the encoded messages, before HTTP/2 framing).
     public var bytes = 0
-    /// Connections opened (HTTP keep-alive keeps this at 1 while the receiver allows).
+    /// Connections opened (HTTP keep-alive keeps this at 1 while the receiver allows; gRPC
+    /// keeps one HTTP/2 connection, which grpc-swift itself reconnects after a failure).
     public var connections = 0
     /// Failed requests, datagrams and oversized spans.
     public var errors = 0
@@ -55,7 +60,7 @@ public struct ReplaySendStats: Sendable, Equatable {
 }
 
 /// Sends spans to another receiver as a tracer would: OTLP/HTTP protobuf,
-/// Jaeger agent UDP (Thrift compact `emitBatch`) or Zipkin v2 JSON.
+/// OTLP/gRPC, Jaeger agent UDP (Thrift compact `emitBatch`) or Zipkin v2 JSON.
 ///
 /// Blocking POSIX sockets: one connection (HTTP/1.1 keep-alive) or one
 /// connected UDP socket, owned by the one task or thread that replays. Not
@@ -64,11 +69,16 @@ public struct ReplaySendStats: Sendable, Equatable {
 /// blocks at most `ioTimeoutSeconds` per request, so a replay driver should
 /// run it off the UI thread (e.g. its own `Thread` or a detached task).
 ///
+/// OTLP/gRPC keeps one HTTP/2 connection in grpc-swift's hands for the
+/// whole replay and waits for each call's answer (`BlockingGRPCExporter`):
+/// for that scheme `send` and `close` must not run on a Swift concurrency
+/// pool thread (the main thread or a `Thread` of its own, as `replay --to`).
+///
 /// Errors are counted in `stats` and returned, and the sender stays usable:
 /// the next call reconnects.
 public final class ReplaySender {
     public let target: ReplayTarget
-    /// Spans per HTTP request: bounds one body (OTLP protobuf ~200 bytes a span).
+    /// Spans per HTTP request or gRPC call: bounds one body (OTLP protobuf ~200 bytes a span).
     public let maxSpansPerRequest: Int
     /// The largest datagram (Jaeger agents read at most 65,000 bytes).
     public let maxDatagramBytes: Int
@@ -78,6 +88,8 @@ public final class ReplaySender {
     public private(set) var stats = ReplaySendStats()
 
     private var socket: Int32 = -1
+    /// otlp-grpc: the one connection, opened by the first send.
+    private var grpc: BlockingGRPCExporter?
     /// Requests sent on the current connection: a reused connection the
     /// server closed while idle is retried once on a fresh one.
     private var requestsOnConnection = 0
@@ -85,7 +97,7 @@ public final class ReplaySender {
     /// (service and host, from the process tags), so one per Resource; a
     /// shared counter would look like lost batches.
     private var seqNos: [Resource: Int64] = [:]
-    /// `Bearer <token>` for HTTP targets that want one (`TRACETTY_TOKEN`); UDP cannot carry it.
+    /// `Bearer <token>` for HTTP and gRPC targets that want one (`TRACETTY_TOKEN`); UDP cannot carry it.
     public var authorization: String?
     /// Bounded read buffer for HTTP replies.
     private var readBuffer: [UInt8] = []
@@ -116,10 +128,13 @@ public final class ReplaySender {
 
     deinit { if socket >= 0 { _ = posixClose(socket) } }
 
+    /// Closes the connection (gRPC: waits, at most `ioTimeoutSeconds`, for it to close).
     public func close() {
         if socket >= 0 { _ = posixClose(socket) }
         socket = -1
         requestsOnConnection = 0
+        grpc?.close(waitingAtMost: ioTimeoutSeconds)
+        grpc = nil
     }
 
     /// Sends `spans` (split into requests or datagrams). Returns the first
@@ -130,7 +145,7 @@ public final class ReplaySender {
         let outgoing = rewriter.map { r in spans.map { r.rewrite($0) } } ?? spans
         switch target.scheme {
         case .jaegerUDP: return sendDatagrams(outgoing)
-        case .otlpHTTP, .zipkin: return sendHTTP(outgoing)
+        case .otlpHTTP, .otlpGRPC, .zipkin: return sendRequests(outgoing)
         }
     }
 
@@ -141,9 +156,10 @@ public final class ReplaySender {
         return error
     }
 
-    // MARK: HTTP
+    // MARK: HTTP and gRPC
 
-    private func sendHTTP(_ spans: [Span]) -> ReplaySendError? {
+    /// At most `maxSpansPerRequest` spans a request (a gRPC call for otlp-grpc).
+    private func sendRequests(_ spans: [Span]) -> ReplaySendError? {
         var first: ReplaySendError? = nil
         var start = 0
         while start < spans.count {
@@ -153,7 +169,7 @@ public final class ReplaySender {
             let body: [UInt8]
             let contentType: String
             switch target.scheme {
-            case .otlpHTTP:
+            case .otlpHTTP, .otlpGRPC:
                 body = OTLPProtobufEncoder.encode(chunk)
                 contentType = "application/x-protobuf"
             case .zipkin, .jaegerUDP:
@@ -161,7 +177,8 @@ public final class ReplaySender {
                 contentType = "application/json"
             }
             stats.messages += 1
-            if let error = post(body: body, contentType: contentType) {
+            let error = target.scheme == .otlpGRPC ? export(body: body) : post(body: body, contentType: contentType)
+            if let error {
                 first = first ?? fail(error, spans: chunk.count)
             } else {
                 stats.spansSent += chunk.count
@@ -169,6 +186,18 @@ public final class ReplaySender {
             }
         }
         return first
+    }
+
+    /// One Export call on the replay's one gRPC connection (a new one if it ended).
+    private func export(body: [UInt8]) -> ReplaySendError? {
+        if grpc?.hasEnded == true { grpc = nil }
+        if grpc == nil {
+            // Resolved here too, so that a name that does not resolve is said as for the other schemes.
+            if let error = checkResolves() { return error }
+            grpc = BlockingGRPCExporter(host: target.host, port: target.port, address: address)
+            stats.connections += 1
+        }
+        return grpc?.export(body, authorization: authorization, timeoutSeconds: ioTimeoutSeconds)
     }
 
     /// One POST; retried once on a fresh connection when a reused one turns
@@ -444,6 +473,24 @@ public final class ReplaySender {
     }
 
     private static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    /// The host resolves (gRPC: grpc-swift resolves it again to connect, and tries every address).
+    private func checkResolves() -> ReplaySendError? {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Darwin)
+        hints.ai_socktype = SOCK_STREAM
+        #else
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #endif
+        var list: UnsafeMutablePointer<addrinfo>? = nil
+        let status = getaddrinfo(target.host, String(target.port), &hints, &list)
+        guard status == 0, list != nil else {
+            return .cannotResolve(host: target.host, reason: String(cString: gai_strerror(status)))
+        }
+        freeaddrinfo(list)
+        return nil
+    }
 
     /// Resolves the host and connects (UDP too: a connected UDP socket
     /// reports a refused port on a later send). Tries every address.

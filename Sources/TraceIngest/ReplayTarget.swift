@@ -1,10 +1,13 @@
 /// Where `ReplaySender` sends: `otlp-http://HOST[:PORT]`,
-/// `jaeger-udp://HOST[:PORT]` or `zipkin://HOST[:PORT]` (IPv6 as `[::1]`).
-/// A missing port means the protocol's usual one (4318, 6831, 9411).
+/// `otlp-grpc://HOST[:PORT]`, `jaeger-udp://HOST[:PORT]` or
+/// `zipkin://HOST[:PORT]` (IPv6 as `[::1]`). A missing port means the
+/// protocol's usual one (4318, 4317, 6831, 9411).
 public struct ReplayTarget: Sendable, Hashable, CustomStringConvertible {
     public enum Scheme: String, Sendable, CaseIterable {
         /// OTLP/HTTP protobuf, `POST /v1/traces`.
         case otlpHTTP = "otlp-http"
+        /// OTLP/gRPC, `TraceService/Export` over one plaintext HTTP/2 connection.
+        case otlpGRPC = "otlp-grpc"
         /// Jaeger agent, Thrift compact `emitBatch` datagrams.
         case jaegerUDP = "jaeger-udp"
         /// Zipkin v2 JSON, `POST /api/v2/spans`.
@@ -13,16 +16,17 @@ public struct ReplayTarget: Sendable, Hashable, CustomStringConvertible {
         public var defaultPort: Int {
             switch self {
             case .otlpHTTP: return 4318
+            case .otlpGRPC: return 4317
             case .jaegerUDP: return 6831
             case .zipkin: return 9411
             }
         }
 
-        /// The HTTP path, nil for UDP.
+        /// The HTTP/1.1 path, nil for UDP and gRPC (whose method names the path).
         public var path: String? {
             switch self {
             case .otlpHTTP: return "/v1/traces"
-            case .jaegerUDP: return nil
+            case .otlpGRPC, .jaegerUDP: return nil
             case .zipkin: return "/api/v2/spans"
             }
         }

@@ -13,8 +13,9 @@ struct ReplayDumpCommand: ParsableCommand {
         discussion: """
             A span is played when it ended, as a tracer would have sent it. Keys in the explorer: + - speed \
             (x0.1 to x1000), p or Space pause, . step to the next span, > jump ahead 10 s. --to sends the spans \
-            instead: otlp-http://HOST:4318 (OTLP protobuf), jaeger-udp://HOST:6831 (Thrift compact emitBatch), \
-            zipkin://HOST:9411 (Zipkin v2 JSON).
+            instead: otlp-http://HOST:4318 (OTLP protobuf), otlp-grpc://HOST:4317 (OTLP over gRPC, one HTTP/2 \
+            connection), jaeger-udp://HOST:6831 (Thrift compact emitBatch), zipkin://HOST:9411 (Zipkin v2 JSON). \
+            TRACETTY_TOKEN, when set, is sent as authorization: Bearer TOKEN over HTTP and gRPC.
             """
     )
 
@@ -30,7 +31,7 @@ struct ReplayDumpCommand: ParsableCommand {
     @Flag(help: "Start over at the end (new trace ids each time round, so nothing is counted twice).")
     var loop = false
 
-    @Option(help: ArgumentHelp("Send to another receiver instead of the screen: otlp-http://HOST:PORT, jaeger-udp://HOST:PORT or zipkin://HOST:PORT.",
+    @Option(help: ArgumentHelp("Send to another receiver instead of the screen: otlp-http://HOST:PORT, otlp-grpc://HOST:PORT, jaeger-udp://HOST:PORT or zipkin://HOST:PORT.",
                                valueName: "url"))
     var to: String?
 
@@ -80,7 +81,8 @@ struct ReplayDumpCommand: ParsableCommand {
         if exit != 0 { throw ExitCode(exit) }
     }
 
-    /// `--to`: the schedule drives a sender on this thread; progress on stderr each second.
+    /// `--to`: the schedule drives a sender on this thread (the main thread, not a pool thread: an
+    /// otlp-grpc send waits for its answer); progress on stderr each second.
     func sendTo(_ target: ReplayTarget, query: TraceQuery?) throws {
         // A filter judges whole traces: read the dump once to know which, then play only those.
         var keep: Set<TraceID>?

@@ -4,8 +4,8 @@ import TraceModel
 import TraceFormats
 
 /// `tracetty replay`: `--to` reaches a `tracetty record` over real sockets
-/// for each target, every span exactly once; and the explorer at x10 with
-/// pause in tmux.
+/// for each target (OTLP/gRPC included), every span exactly once; and the
+/// explorer at x10 with pause in tmux.
 @Suite(.serialized) struct ReplayCommandTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil }
     static var sample: String { TmuxSession.repositoryRoot.appendingPathComponent("Samples/seed.ndjson").path }
@@ -21,10 +21,11 @@ import TraceFormats
         try #require(ports.count == 7, "listening lines: \(child.allOutput)")
         var original: [Span] = []
         _ = try DumpReader(path: Self.sample).read(onSpans: { original += $0 })
-        let targets = [("jaeger-udp", "jaeger-compact"), ("otlp-http", "otlp-http"), ("zipkin", "zipkin-http")]
+        let targets = [("jaeger-udp", "jaeger-compact"), ("otlp-http", "otlp-http"), ("zipkin", "zipkin-http"),
+                       ("otlp-grpc", "otlp-grpc")]
         for (i, (scheme, listener)) in targets.enumerated() {
             let port = try #require(ports[listener])
-            // New ids for the second and third: the same dump three times over, told apart.
+            // New ids after the first: the same dump four times over, told apart.
             let result = try ChildProcess.run(binary, ["replay", Self.sample, "--speed", "max", "--to", "\(scheme)://127.0.0.1:\(port)"]
                                               + (i == 0 ? [] : ["--new-ids"]))
             #expect(result.status == 0, "\(result.stderr)")
@@ -37,17 +38,55 @@ import TraceFormats
         #expect(!child.allOutput.contains("seqNo gaps"), "\(child.allOutput)")
         var recorded: [Span] = []
         _ = try DumpReader(path: output).read(onSpans: { recorded += $0 })
-        #expect(recorded.count == 3 * original.count)
+        #expect(recorded.count == targets.count * original.count)
         // Every span once per target: the first copy keeps its ids, the others got new trace ids (span ids kept).
         let key = { (s: Span) in "\(s.traceID.hex)/\(s.spanID.hex)" }
         #expect(Set(recorded.map(key)).count == recorded.count)
         let originalKeys = Set(original.map(key))
         #expect(recorded.filter { originalKeys.contains(key($0)) }.count == original.count)
         for spanID in Set(original.map(\.spanID)) {
-            #expect(recorded.filter { $0.spanID == spanID }.count == 3)
+            #expect(recorded.filter { $0.spanID == spanID }.count == targets.count)
         }
         // Names and services survive every wire.
         #expect(Set(recorded.map { $0.serviceName + ":" + $0.name }) == Set(original.map { $0.serviceName + ":" + $0.name }))
+    }
+
+    @Test(.enabled(if: ready, "needs the built tracetty"))
+    func toOTLPGRPCWithTheToken() throws {
+        let binary = try #require(TmuxSession.tracettyPath)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-replay-grpc-\(getpid()).ndjson").path
+        try? FileManager.default.removeItem(atPath: output)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["TRACETTY_TOKEN"] = nil
+        var withToken = environment
+        withToken["TRACETTY_TOKEN"] = "s3cret"
+        let child = try RunningChild(binary, ["record", "--output", output, "--otlp-grpc-port", "0", "--off", "jaeger-compact",
+                                              "--off", "jaeger-binary", "--off", "zipkin-compact", "--off", "jaeger-collector",
+                                              "--off", "otlp-http", "--off", "zipkin-http"], environment: withToken)
+        let ports = LiveCommandsTests.listeningPorts(child, expecting: 1)
+        let port = try #require(ports["otlp-grpc"], "listening lines: \(child.allOutput)")
+        let url = "otlp-grpc://127.0.0.1:\(port)"
+        // Without the token: refused, said with the status, nothing sent.
+        let refused = try ChildProcess.run(binary, ["replay", Self.sample, "--speed", "max", "--to", url], environment: environment)
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("replay --to \(url): 127.0.0.1:\(port) (tcp) answered gRPC UNAUTHENTICATED (16): "),
+                "\(refused.stderr)")
+        #expect(refused.stderr.contains("nothing was sent"), "\(refused.stderr)")
+        // With it: every span sent.
+        let sent = try ChildProcess.run(binary, ["replay", Self.sample, "--speed", "max", "--to", url], environment: withToken)
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(sent.stderr.contains("replay: 36 spans sent to \(url) in "), "\(sent.stderr)")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(kill(child.pid, SIGTERM) == 0)
+        #expect(child.wait() == 0, "\(child.allOutput)")
+        var original: [Span] = [], recorded: [Span] = []
+        _ = try DumpReader(path: Self.sample).read(onSpans: { original += $0 })
+        _ = try DumpReader(path: output).read(onSpans: { recorded += $0 })
+        // Every span once, with its ids, parent, service and name.
+        let shape = { (s: Span) in "\(s.traceID.hex)/\(s.spanID.hex)/\(s.parentSpanID?.hex ?? "-")/\(s.serviceName)/\(s.name)" }
+        #expect(recorded.count == original.count)
+        #expect(Set(recorded.map(shape)) == Set(original.map(shape)))
     }
 
     @Test(.enabled(if: ready, "needs the built tracetty"))

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Testing
 import TraceFormats
 import TraceIngest
@@ -42,26 +43,89 @@ private func closedPort(udp: Bool) throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
+/// A sender driven from a thread of its own for each call, as `replay --to`
+/// drives it from its thread: an otlp-grpc send waits for its answer, which
+/// must not hold one of the Swift concurrency pool's threads (the gRPC
+/// client and the in-process receiver need them).
+private final class ThreadedSender: @unchecked Sendable {
+    // Unchecked: one thread at a time uses `sender`; each call awaits its thread's end before returning.
+    let sender: ReplaySender
+
+    init(_ sender: ReplaySender) { self.sender = sender }
+
+    func send(_ spans: [Span]) async -> ReplaySendError? {
+        await onOwnThread { self.sender.send(spans) }
+    }
+
+    func close() async {
+        await onOwnThread { self.sender.close() }
+    }
+
+    private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: body()) }.start()
+        }
+    }
+}
+
+/// This machine's TCP connections to 127.0.0.1:`port` (their client ends, in
+/// /proc/net/tcp), all of them or only the established ones; nil off Linux.
+private func tcpConnections(toPort port: Int, establishedOnly: Bool) -> Int? {
+    // Read to the end: `String(contentsOfFile:)` takes one read of a procfs file, 4 KiB of the table.
+    let fd = open("/proc/net/tcp", O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n >= 0 else { return nil }
+        if n == 0 { break }
+        bytes += chunk[..<n]
+    }
+    let table = String(decoding: bytes, as: UTF8.self)
+    let remote = String(format: "0100007F:%04X", port)
+    return table.split(separator: "\n").dropFirst().filter { line in
+        let fields = line.split(separator: " ")
+        return fields.count > 3 && fields[2] == remote && (!establishedOnly || fields[3] == "01")
+    }.count
+}
+
 @Suite(.serialized) struct ReplaySenderTests {
     static let cases: [(ReplayTarget.Scheme, ListenerKind)] = [
-        (.otlpHTTP, .otlpHTTP), (.jaegerUDP, .jaegerCompact), (.zipkin, .zipkinHTTP),
+        (.otlpHTTP, .otlpHTTP), (.jaegerUDP, .jaegerCompact), (.zipkin, .zipkinHTTP), (.otlpGRPC, .otlpGRPC),
     ]
 
     @Test("each target reaches an in-process receiver: every span exactly once, ids, parents, services",
-          arguments: [0, 1, 2])
+          arguments: [0, 1, 2, 3])
     func reachesReceiver(caseIndex: Int) async throws {
         let (scheme, kind) = Self.cases[caseIndex]
         let running = try await RunningServer.start([kind])
         let spans = replaySpans(count: 3_000)
-        let sender = try ReplaySender(url: "\(scheme.rawValue)://127.0.0.1:\(running.port(kind))")
+        let port = running.port(kind)
+        let connectionsBefore = tcpConnections(toPort: port, establishedOnly: false)
+        let threaded = ThreadedSender(try ReplaySender(url: "\(scheme.rawValue)://127.0.0.1:\(port)"))
+        let sender = threaded.sender
         // Three calls, as a replay loop sends what is due: keep-alive reuses the connection.
         for part in [spans[0..<1], spans[1..<1_800], spans[1_800...]] {
-            #expect(sender.send(Array(part)) == nil)
+            #expect(await threaded.send(Array(part)) == nil)
         }
         #expect(sender.stats.spansSent == spans.count && sender.stats.errors == 0)
-        #expect(sender.stats.connections == 1)  // keep-alive (and one connected UDP socket)
+        #expect(sender.stats.connections == 1)  // keep-alive, one HTTP/2 connection (and one connected UDP socket)
         if scheme == .jaegerUDP {
             #expect(sender.stats.messages >= 2)  // one resource's 2,000 spans do not fit one datagram
+        }
+        if scheme == .otlpGRPC {
+            // At most 1,000 spans a call, as over HTTP: 1, then 1,000 + 799, then 1,000 + 200.
+            #expect(sender.stats.messages == 5)
+            #expect(running.counters.snapshot()[.otlpGRPC].received == 5)
+            // One connection for all five calls, as the kernel sees it, not only as the sender counts.
+            #if os(Linux)
+            let before = try #require(connectionsBefore), after = try #require(tcpConnections(toPort: port, establishedOnly: false))
+            #expect(after - before <= 1)
+            #expect(tcpConnections(toPort: port, establishedOnly: true) == 1)
+            #endif
         }
         #expect(await eventually { running.sink.count >= spans.count })
         try await Task.sleep(for: .milliseconds(50))  // nothing more arrives
@@ -71,17 +135,19 @@ private func closedPort(udp: Bool) throws -> Int {
         if scheme != .zipkin {  // Zipkin has no links
             #expect(got.first { $0.spanID == spans[3].spanID }?.links.first?.traceID == spans[0].traceID)
         }
+        await threaded.close()
         await running.server.shutdown()
     }
 
-    @Test("newIDs: one new id per trace, shared by its spans and the links to it, over the wire", arguments: [0, 1, 2])
+    @Test("newIDs: one new id per trace, shared by its spans and the links to it, over the wire", arguments: [0, 1, 2, 3])
     func newIDs(caseIndex: Int) async throws {
         let (scheme, kind) = Self.cases[caseIndex]
         let running = try await RunningServer.start([kind])
         let spans = replaySpans(count: 300)
-        let sender = ReplaySender(target: ReplayTarget(scheme: scheme, host: "127.0.0.1", port: running.port(kind)),
-                                  newIDs: true)
-        #expect(sender.send(spans) == nil)
+        let threaded = ThreadedSender(ReplaySender(target: ReplayTarget(scheme: scheme, host: "127.0.0.1", port: running.port(kind)),
+                                                   newIDs: true))
+        let sender = threaded.sender
+        #expect(await threaded.send(spans) == nil)
         #expect(await eventually { running.sink.count >= spans.count })
         let got = running.sink.all
         #expect(got.count == spans.count)
@@ -105,9 +171,10 @@ private func closedPort(udp: Bool) throws -> Int {
         }
         // Sent again after rekey(): a second, different copy.
         sender.rekey()
-        #expect(sender.send(spans) == nil)
+        #expect(await threaded.send(spans) == nil)
         #expect(await eventually { running.sink.count >= 2 * spans.count })
         #expect(Set(running.sink.all.map(\.traceID)).count == 2 * mapping.count)
+        await threaded.close()
         await running.server.shutdown()
     }
 
@@ -122,8 +189,10 @@ private func closedPort(udp: Bool) throws -> Int {
             try ReplayTarget(parsing: "otlp-http://h:4318/v1/traces")
         }
         #expect(ReplayTargetError.unknownScheme("http").description
-            == "unknown scheme \"http\": use one of otlp-http://HOST[:PORT], jaeger-udp://HOST[:PORT], zipkin://HOST[:PORT]")
+            == "unknown scheme \"http\": use one of otlp-http://HOST[:PORT], otlp-grpc://HOST[:PORT], jaeger-udp://HOST[:PORT], zipkin://HOST[:PORT]")
         #expect(try ReplayTarget(parsing: "otlp-http://collector") == ReplayTarget(scheme: .otlpHTTP, host: "collector", port: 4318))
+        #expect(try ReplayTarget(parsing: "otlp-grpc://collector") == ReplayTarget(scheme: .otlpGRPC, host: "collector", port: 4317))
+        #expect(try ReplayTarget(parsing: "OTLP-GRPC://[::1]:14317").description == "otlp-grpc://[::1]:14317")
         #expect(try ReplayTarget(parsing: "jaeger-udp://agent/").port == 6831)
         #expect(try ReplayTarget(parsing: "ZIPKIN://z").port == 9411)
         let v6 = try ReplayTarget(parsing: "otlp-http://[::1]:4000")
@@ -131,17 +200,58 @@ private func closedPort(udp: Bool) throws -> Int {
         #expect(try ReplayTarget(parsing: "jaeger-udp://[::1]").port == 6831)
     }
 
-    @Test("a closed TCP port is an error with the reason, counted", arguments: [0, 2])
+    @Test("a closed TCP port is an error with the reason, counted", arguments: [0, 2, 3])
     func closedTCPPort(caseIndex: Int) async throws {
         let (scheme, kind) = Self.cases[caseIndex]
         let port = try closedPort(udp: false)
-        let sender = ReplaySender(target: ReplayTarget(scheme: scheme, host: "127.0.0.1", port: port))
+        let threaded = ThreadedSender(ReplaySender(target: ReplayTarget(scheme: scheme, host: "127.0.0.1", port: port)))
+        let sender = threaded.sender
         let spans = replaySpans(count: 6)
-        let error = sender.send(spans)
+        let error = await threaded.send(spans)
         #expect(error == .cannotConnect(address: "127.0.0.1:\(port) (tcp)", reason: "Connection refused"))
         #expect(sender.stats.errors == 1 && sender.stats.spansFailed == 6 && sender.stats.spansSent == 0)
         #expect(sender.stats.lastError?.description == "cannot connect to 127.0.0.1:\(port) (tcp): Connection refused")
+        // Still nothing there: the next send says so again (gRPC: the same connection, retrying by itself).
+        #expect(await threaded.send(spans) == error)
+        #expect(sender.stats.errors == 2 && sender.stats.spansFailed == 12)
+        if scheme == .otlpGRPC {
+            #expect(sender.stats.connections == 1)
+        }
+        await threaded.close()
         _ = kind
+    }
+
+    @Test("otlp-grpc: a host that does not resolve is said as for the other schemes")
+    func unresolvableGRPCHost() async throws {
+        let threaded = ThreadedSender(ReplaySender(target: ReplayTarget(scheme: .otlpGRPC, host: "no-such-host.invalid", port: 4317)))
+        guard case .cannotResolve(let host, let reason)? = await threaded.send(replaySpans(count: 2)) else {
+            Issue.record("expected cannotResolve, got \(String(describing: threaded.sender.stats.lastError))")
+            return
+        }
+        #expect(host == "no-such-host.invalid" && !reason.isEmpty)
+        #expect(threaded.sender.stats.spansFailed == 2 && threaded.sender.stats.connections == 0)
+    }
+
+    @Test("otlp-grpc: a status other than OK is an error with the status and the receiver's message; the connection goes on")
+    func grpcStatusError() async throws {
+        let running = try await RunningServer.start([.otlpGRPC], maxBodyBytes: 1_000)
+        let port = running.port(.otlpGRPC)
+        let threaded = ThreadedSender(ReplaySender(target: ReplayTarget(scheme: .otlpGRPC, host: "127.0.0.1", port: port)))
+        let error = await threaded.send(replaySpans(count: 300))
+        guard case .grpcStatus(let address, let code, let name, let message)? = error else {
+            Issue.record("expected grpcStatus, got \(String(describing: error))")
+            return
+        }
+        #expect(address == "127.0.0.1:\(port) (tcp)")
+        #expect(code == 8 && name == "RESOURCE_EXHAUSTED" && !message.isEmpty)
+        #expect(error?.description.hasPrefix("127.0.0.1:\(port) (tcp) answered gRPC RESOURCE_EXHAUSTED (8): ") == true)
+        #expect(threaded.sender.stats.spansFailed == 300 && threaded.sender.stats.errors == 1)
+        // The next small call goes through on the same connection.
+        #expect(await threaded.send(replaySpans(count: 1)) == nil)
+        #expect(threaded.sender.stats.connections == 1 && threaded.sender.stats.spansSent == 1)
+        #expect(await eventually { running.sink.count == 1 })
+        await threaded.close()
+        await running.server.shutdown()
     }
 
     @Test("a closed UDP port shows up as refused on a later datagram")
@@ -174,19 +284,26 @@ private func closedPort(udp: Bool) throws -> Int {
         await running.server.shutdown()
     }
 
-    @Test("a receiver with a token: refused (401) without it, taken with it", arguments: [0, 2])
+    @Test("a receiver with a token: refused (401, UNAUTHENTICATED) without it, taken with it", arguments: [0, 2, 3])
     func bearerToken(caseIndex: Int) async throws {
-        let (scheme, kind): (ReplayTarget.Scheme, ListenerKind) = caseIndex == 0 ? (.otlpHTTP, .otlpHTTP) : (.zipkin, .zipkinHTTP)
+        let (scheme, kind) = Self.cases[caseIndex]
         let running = try await RunningServer.start([kind], token: BearerToken("t0ken"))
-        let sender = ReplaySender(target: ReplayTarget(scheme: scheme, host: "127.0.0.1", port: running.port(kind)))
-        guard case .httpStatus(_, let status, _)? = sender.send(replaySpans(count: 2)) else {
-            Issue.record("expected a 401")
+        let threaded = ThreadedSender(ReplaySender(target: ReplayTarget(scheme: scheme, host: "127.0.0.1", port: running.port(kind))))
+        let refused = await threaded.send(replaySpans(count: 2))
+        switch refused {
+        case .httpStatus(_, let status, _)? where scheme != .otlpGRPC:
+            #expect(status == 401)
+        case .grpcStatus(_, let code, let name, let message)? where scheme == .otlpGRPC:
+            #expect(code == 16 && name == "UNAUTHENTICATED" && message.contains("bearer token"))
+        default:
+            Issue.record("expected a refusal for the missing token, got \(String(describing: refused))")
             return
         }
-        #expect(status == 401)
-        sender.authorization = "Bearer t0ken"
-        #expect(sender.send(replaySpans(count: 2)) == nil)
+        threaded.sender.authorization = "Bearer t0ken"
+        #expect(await threaded.send(replaySpans(count: 2)) == nil)
         #expect(await eventually { running.sink.count == 2 })
+        #expect(running.counters.snapshot()[kind].spansAccepted == 2)
+        await threaded.close()
         await running.server.shutdown()
     }
 
