@@ -57,6 +57,7 @@ final class BlockingGRPCExporter: Sendable {
     let address: String
     private let requests: AsyncStream<Pending>.Continuation
     private let outcome = Outcome()
+    private let connection: Task<Void, Never>
 
     /// Starts connecting at once; `address` names the target in errors.
     init(host: String, port: Int, address: String) {
@@ -65,7 +66,7 @@ final class BlockingGRPCExporter: Sendable {
         // in flight, one more if a caller gave up waiting. A third is refused.
         let (stream, requests) = AsyncStream.makeStream(of: Pending.self, bufferingPolicy: .bufferingOldest(2))
         self.requests = requests
-        Task.detached { [outcome] in
+        connection = Task.detached { [outcome] in
             var reason = ReplaySendError.sendFailed(address: address, reason: "the connection was closed")
             do {
                 try await OTLPGRPCSender.withConnection(host: host, port: port) { sender in
@@ -119,11 +120,15 @@ final class BlockingGRPCExporter: Sendable {
         return answer
     }
 
-    /// Lets the requests in flight finish, closes the connection and waits
-    /// (at most `seconds`) until it is closed.
-    func close(waitingAtMost seconds: Int) {
+    /// Closes the connection and waits until it is closed. A graceful close
+    /// that takes longer than `graceSeconds` (a connection stuck before its
+    /// HTTP/2 preface) is cut short.
+    func close(graceSeconds: Int = 1) {
         requests.finish()
-        _ = outcome.finished.wait(timeout: .now() + .seconds(seconds))
+        if outcome.finished.wait(timeout: .now() + .seconds(graceSeconds)) == .timedOut {
+            connection.cancel()
+            _ = outcome.finished.wait(timeout: .now() + .seconds(graceSeconds))
+        }
     }
 
     /// The errors of a connection that could not be made (a later reset is a failed send).

@@ -31,7 +31,8 @@ public enum ReplaySendError: Error, Sendable, Equatable, CustomStringConvertible
         case .httpStatus(let address, let status, let body):
             return "\(address) answered \(status)" + (body.isEmpty ? "" : ": \(body)")
         case .grpcStatus(let address, let code, let name, let message):
-            return "\(address) answered gRPC \(name) (\(code))" + (message.isEmpty ? "" : ": \(message)")
+            // Not "answered": grpc-swift itself ends calls with some statuses (UNAVAILABLE, DEADLINE_EXCEEDED).
+            return "gRPC call to \(address) ended with \(name) (\(code))" + (message.isEmpty ? "" : ": \(message)")
         case .spanTooLarge(let bytes, let limit): return "a span of \(bytes) bytes does not fit a \(limit)-byte datagram"
         }
     }
@@ -128,12 +129,12 @@ public final class ReplaySender {
 
     deinit { if socket >= 0 { _ = posixClose(socket) } }
 
-    /// Closes the connection (gRPC: waits, at most `ioTimeoutSeconds`, for it to close).
+    /// Closes the connection (gRPC: waits for it to close, a second or two at most).
     public func close() {
         if socket >= 0 { _ = posixClose(socket) }
         socket = -1
         requestsOnConnection = 0
-        grpc?.close(waitingAtMost: ioTimeoutSeconds)
+        grpc?.close()
         grpc = nil
     }
 

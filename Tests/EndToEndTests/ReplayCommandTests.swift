@@ -70,7 +70,7 @@ import TraceFormats
         // Without the token: refused, said with the status, nothing sent.
         let refused = try ChildProcess.run(binary, ["replay", Self.sample, "--speed", "max", "--to", url], environment: environment)
         #expect(refused.status == 1, "\(refused.stderr)")
-        #expect(refused.stderr.contains("replay --to \(url): 127.0.0.1:\(port) (tcp) answered gRPC UNAUTHENTICATED (16): "),
+        #expect(refused.stderr.contains("replay --to \(url): gRPC call to 127.0.0.1:\(port) (tcp) ended with UNAUTHENTICATED (16): "),
                 "\(refused.stderr)")
         #expect(refused.stderr.contains("nothing was sent"), "\(refused.stderr)")
         // With it: every span sent.

@@ -244,7 +244,7 @@ private func tcpConnections(toPort port: Int, establishedOnly: Bool) -> Int? {
         }
         #expect(address == "127.0.0.1:\(port) (tcp)")
         #expect(code == 8 && name == "RESOURCE_EXHAUSTED" && !message.isEmpty)
-        #expect(error?.description.hasPrefix("127.0.0.1:\(port) (tcp) answered gRPC RESOURCE_EXHAUSTED (8): ") == true)
+        #expect(error?.description.hasPrefix("gRPC call to 127.0.0.1:\(port) (tcp) ended with RESOURCE_EXHAUSTED (8): ") == true)
         #expect(threaded.sender.stats.spansFailed == 300 && threaded.sender.stats.errors == 1)
         // The next small call goes through on the same connection.
         #expect(await threaded.send(replaySpans(count: 1)) == nil)
@@ -252,6 +252,41 @@ private func tcpConnections(toPort port: Int, establishedOnly: Bool) -> Int? {
         #expect(await eventually { running.sink.count == 1 })
         await threaded.close()
         await running.server.shutdown()
+    }
+
+    @Test("otlp-grpc: a receiver that takes the connection and never speaks HTTP/2: DEADLINE_EXCEEDED, and close ends the connection")
+    func silentGRPCReceiver() async throws {
+        // A listening socket nobody accepts on: the kernel completes the handshake, nothing answers.
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw SocketFailure("socket") }
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw SocketFailure("bind") }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let threaded = ThreadedSender(ReplaySender(target: ReplayTarget(scheme: .otlpGRPC, host: "127.0.0.1", port: port),
+                                                   ioTimeoutSeconds: 1))
+        let error = await threaded.send(replaySpans(count: 4))
+        guard case .grpcStatus(_, let code, let name, _)? = error else {
+            Issue.record("expected DEADLINE_EXCEEDED, got \(String(describing: error))")
+            return
+        }
+        #expect(code == 4 && name == "DEADLINE_EXCEEDED")
+        #expect(threaded.sender.stats.spansFailed == 4 && threaded.sender.stats.errors == 1)
+        // The graceful close cannot finish on a connection without its preface: it is cut short.
+        await threaded.close()
+        #if os(Linux)
+        #expect(await eventually { tcpConnections(toPort: port, establishedOnly: true) == 0 })
+        #endif
     }
 
     @Test("a closed UDP port shows up as refused on a later datagram")
