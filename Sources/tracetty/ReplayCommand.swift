@@ -130,7 +130,9 @@ struct ReplayDumpCommand: ParsableCommand {
         printError("tracetty: replay: \(stats.spansSent) spans sent to \(target) in \(stats.messages) messages"
                    + (stats.spansFailed > 0 ? ", \(stats.spansFailed) failed" : ""))
         if stats.spansSent == 0 {
-            printError("tracetty: replay: nothing was sent" + (feed.reports.isEmpty ? " (no span in \(dump.files.joined(separator: ", ")))" : ""))
+            // Spans that failed were there: their error is said above.
+            let empty = feed.reports.isEmpty && stats.spansFailed == 0
+            printError("tracetty: replay: nothing was sent" + (empty ? " (no span in \(dump.files.joined(separator: ", ")))" : ""))
             throw ExitCode(1)
         }
     }
@@ -141,6 +143,9 @@ struct ReplaySpeed: ExpressibleByArgument {
     var value: Double
 
     init(value: Double) { self.value = value }
+
+    /// `--help` says `1`, not the struct.
+    var defaultValueDescription: String { value == ReplaySchedule.unlimited ? "max" : String(format: "%g", value) }
 
     init?(argument: String) {
         if argument == "max" || argument == "unlimited" {
