@@ -72,6 +72,10 @@ public final class SpanRecorder: SpanSink, Sendable {
     public let path: String
     /// Spans held in memory at most (queued plus being written).
     public let maxQueuedSpans: Int
+    /// Bytes of spans (`Span.approximateBytes`) held at most, queued plus
+    /// being written: under a flood the writer (at a lower priority) falls
+    /// behind, and 2,000,000 queued spans alone would be a gigabyte.
+    public let maxQueuedBytes: Int
     /// Spans per `DumpWriter.write` call (lines hold up to 1,000 spans each).
     static let writeChunk = 8192
 
@@ -82,9 +86,11 @@ public final class SpanRecorder: SpanSink, Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let thread: NIOThreadPool
 
-    public init(path: String, append: Bool = false, maxQueuedSpans: Int = 2_000_000) throws(RecorderError) {
+    public init(path: String, append: Bool = false, maxQueuedSpans: Int = 2_000_000,
+                maxQueuedBytes: Int = .max) throws(RecorderError) {
         self.path = path
         self.maxQueuedSpans = max(1, maxQueuedSpans)
+        self.maxQueuedBytes = max(1, maxQueuedBytes)
         let file: DumpWriter
         do {
             file = try DumpWriter(path: path, append: append)
@@ -101,8 +107,14 @@ public final class SpanRecorder: SpanSink, Sendable {
     }
 
     public func accept(_ spans: [Span], from listener: ListenerKind) {
+        accept(spans, bytes: maxQueuedBytes == .max ? 0 : spans.reduce(0) { $0 + $1.approximateBytes }, from: listener)
+    }
+
+    /// `accept` with the spans' `approximateBytes` already summed (a caller
+    /// that sized them for its own queue too).
+    public func accept(_ spans: [Span], bytes: Int, from listener: ListenerKind) {
         guard !spans.isEmpty else { return }
-        let bound = maxQueuedSpans
+        let bound = maxQueuedSpans, byteBound = maxQueuedBytes
         let signal = state.withLock { s -> Bool in
             if s.finishing {
                 s.drop(spans.count, Self.closedReason)
@@ -113,10 +125,12 @@ public final class SpanRecorder: SpanSink, Sendable {
                 return false
             }
             let room = bound - s.queuedSpans
-            if room <= 0 {
+            // (An empty recorder takes any one batch, however big.)
+            if room <= 0 || (s.queuedSpans > 0 && s.queuedBytes + s.writingBytes + bytes > byteBound) {
                 s.drop(spans.count, Self.queueFullReason)
                 return false
             }
+            s.queuedBytes += bytes
             if spans.count <= room {
                 s.queue.append(spans)
                 s.queuedSpans += spans.count
@@ -189,6 +203,8 @@ public final class SpanRecorder: SpanSink, Sendable {
                 }
                 let work = s.queue
                 s.queue = []
+                s.writingBytes = s.queuedBytes
+                s.queuedBytes = 0
                 return (work, false)
             }
             if finishing { break }
@@ -198,6 +214,7 @@ public final class SpanRecorder: SpanSink, Sendable {
                 continue
             }
             write(work)
+            state.withLock { $0.writingBytes = 0 }  // `work` is freed as this turn ends
         }
         let outcome = writer.withLock { w -> FileOutcome in
             defer { w = nil }
@@ -269,6 +286,10 @@ private struct FileOutcome {
 private struct RecorderState {
     var queue: [[Span]] = []
     var queuedSpans = 0
+    /// Bytes of the spans queued, and of the batch the writer holds (freed
+    /// only once all of it is written).
+    var queuedBytes = 0
+    var writingBytes = 0
     var writerWaiting = false
     var finishing = false
     /// The process is at its memory limit (`setRefusing`).

@@ -37,12 +37,19 @@ public struct MemoryGovernor: Sendable {
         // the allocator's free memory not yet handed back.
         let rest = max(0, residentBytes - storeBytes)
         let budget = min(softBytes, max(minimumStoreBytes, softBytes - rest))
+        return Decision(storeBudget: budget, refuse: refusal(residentBytes: residentBytes), trim: residentBytes > softBytes)
+    }
+
+    /// Whether new spans are refused, from the resident size alone: past the
+    /// limit they are, until back under `resumeBytes`. Needs nothing from the
+    /// store, so it can be decided while the store's lock is held elsewhere.
+    public mutating func refusal(residentBytes: Int) -> Bool {
         if residentBytes > limitBytes {
             isRefusing = true
         } else if residentBytes < resumeBytes {
             isRefusing = false
         }
-        return Decision(storeBudget: budget, refuse: isRefusing, trim: residentBytes > softBytes)
+        return isRefusing
     }
 
     /// The default limit: 1 GiB, or half the machine's memory when that is smaller.

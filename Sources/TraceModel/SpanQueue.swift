@@ -29,9 +29,14 @@ public final class SpanQueue: Sendable {
     /// False when the batch was dropped: the queue was full, or memory is short.
     @discardableResult
     public func push(_ spans: [Span]) -> Bool {
-        guard !spans.isEmpty else { return true }
         // Sized outside the lock; only when bytes are bounded.
-        let bytes = byteCapacity == .max ? 0 : spans.reduce(0) { $0 + $1.approximateBytes }
+        push(spans, bytes: byteCapacity == .max ? 0 : spans.reduce(0) { $0 + $1.approximateBytes })
+    }
+
+    /// `push` with the spans' `approximateBytes` already summed.
+    @discardableResult
+    public func push(_ spans: [Span], bytes: Int) -> Bool {
+        guard !spans.isEmpty else { return true }
         return state.withLock { s in
             if s.refusing || s.waitingBytes + bytes > byteCapacity {
                 s.dropped += spans.count

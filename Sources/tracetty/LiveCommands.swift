@@ -113,8 +113,10 @@ struct LiveSink: SpanSink {
     let recorder: SpanRecorder?
 
     func accept(_ spans: [Span], from listener: ListenerKind) {
-        queue?.push(spans)
-        recorder?.accept(spans, from: listener)
+        // Sized once for both bounds (on the listener's thread).
+        let bytes = spans.reduce(0) { $0 + $1.approximateBytes }
+        queue?.push(spans, bytes: bytes)
+        recorder?.accept(spans, bytes: bytes, from: listener)
     }
 }
 
@@ -222,7 +224,8 @@ struct LiveCommand: AsyncParsableCommand {
         if let record {
             signal(SIGXFSZ, SIG_IGN)  // as `record` does: a failed write is counted, not fatal
             do {
-                recorder = try SpanRecorder(path: record)
+                // At most an eighth of the limit waits for the disk, as for the UI's queue.
+                recorder = try SpanRecorder(path: record, maxQueuedBytes: memoryLimit / 8)
             } catch {
                 printError("tracetty: \(error)")
                 throw ExitCode(2)
@@ -264,8 +267,9 @@ struct LiveCommand: AsyncParsableCommand {
         for line in counters.snapshot().summaryLines { printError(line) }
         if let recorder, let record {
             let summary = try recorder.finish()
+            let reasons = summary.dropReasons.map { "\($0.reason): \($0.spans)" }.joined(separator: "; ")
             printError("tracetty: recorded \(summary.spansWritten) spans to \(record)"
-                       + (summary.spansDropped > 0 ? ", \(summary.spansDropped) dropped (recorder queue full)" : ""))
+                       + (summary.spansDropped > 0 ? ", \(summary.spansDropped) dropped (\(reasons))" : ""))
         }
         if exit != 0 { throw ExitCode(exit) }
     }
@@ -289,7 +293,8 @@ struct RecordCommand: AsyncParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         let recorder: SpanRecorder
         do {
-            recorder = try SpanRecorder(path: output)
+            // With no store to fill, the disk's queue may take a quarter of the limit.
+            recorder = try SpanRecorder(path: output, maxQueuedBytes: memory.limitBytes / 4)
         } catch {
             printError("tracetty: \(error)")
             throw ExitCode(2)

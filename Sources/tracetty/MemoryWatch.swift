@@ -57,6 +57,12 @@ final class MemoryWatch: Sendable {
 
     private func tick() {
         guard let resident = ProcessMemory.residentBytes() else { return }
+        // Refusing first, from the reading alone: the store's lock (next) may
+        // be held for a while by a refresh of a big list, and a flood does
+        // not wait. (A 500k spans/s soak went to 1.3 GB under a 256 MiB limit.)
+        let refuse = state.withLock { $0.governor.refusal(residentBytes: resident) }
+        targets.queue?.setRefusing(refuse)
+        targets.recorder?.setRefusing(refuse)
         let storeBytes = targets.store?.bytesHeld ?? 0
         let now = ContinuousClock.now
         let (decision, trimNow) = state.withLock { s -> (MemoryGovernor.Decision, Bool) in

@@ -71,6 +71,33 @@ private func readBack(_ path: String) throws -> (spans: [Span], summary: DumpRea
         #expect(try readBack(path).spans.count == summary.spansWritten)
     }
 
+    @Test("the queue is bounded in bytes too: big spans past the bound are dropped and counted, an empty queue takes any batch")
+    func queueByteBound() throws {
+        let path = try temporaryPath("bytes.jsonl")
+        var big = Samples.spans(count: 1, seed: 1)[0]
+        big.attributes = [Attribute("blob", .string(String(repeating: "x", count: 100_000)))]
+        let bound = 3 * big.approximateBytes
+        let recorder = try SpanRecorder(path: path, maxQueuedBytes: bound)
+        // Bigger than the bound on its own: taken, the queue being empty.
+        var huge = big
+        huge.attributes = [Attribute("blob", .string(String(repeating: "y", count: 1_000_000)))]
+        recorder.accept([huge], from: .otlpHTTP)
+        var offered = 1
+        for i in 0..<200 {
+            var span = big
+            span.spanID = SpanID(UInt64(1_000 + i))
+            recorder.accept([span], from: .otlpHTTP)
+            offered += 1
+        }
+        let summary = try recorder.finish()
+        #expect(summary.spansWritten + summary.spansDropped == offered)
+        #expect(summary.spansDropped > 0, "200 spans of 100 kB offered at once to a 300 kB queue")
+        #expect(summary.dropReasons.map(\.reason) == [SpanRecorder.queueFullReason])
+        let written = try readBack(path).spans
+        #expect(written.count == summary.spansWritten)
+        #expect(written.first?.attributes.first?.key == "blob" && written.contains { $0.spanID == huge.spanID })
+    }
+
     @Test("at the memory limit spans are refused and counted as such, then taken again")
     func refusingForMemory() throws {
         let path = try temporaryPath("refuse.jsonl")

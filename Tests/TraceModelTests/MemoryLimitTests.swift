@@ -96,6 +96,17 @@ import Testing
         #expect(!governor.decide(residentBytes: 99 * Self.mib, storeBytes: 0).refuse)
     }
 
+    @Test func refusalNeedsOnlyTheResidentSizeAndSharesTheHysteresis() {
+        var governor = MemoryGovernor(limitBytes: 100 * Self.mib)
+        let atLimit = governor.refusal(residentBytes: 100 * Self.mib)
+        let past = governor.refusal(residentBytes: 101 * Self.mib)
+        // decide() sees the same state: still refusing just under the limit.
+        let justUnder = governor.decide(residentBytes: 99 * Self.mib, storeBytes: 0).refuse
+        let backUnder = governor.refusal(residentBytes: 97 * Self.mib)
+        let after = governor.decide(residentBytes: 99 * Self.mib, storeBytes: 0).refuse
+        #expect([atLimit, past, justUnder, backUnder, after] == [false, true, true, false, false])
+    }
+
     @Test func theDefaultIsAGibibyteOrHalfTheMachine() {
         #expect(MemoryGovernor.defaultLimit(physicalBytes: 16 << 30) == 1 << 30)
         #expect(MemoryGovernor.defaultLimit(physicalBytes: 1 << 30) == 512 << 20)
