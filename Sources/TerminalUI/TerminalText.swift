@@ -12,6 +12,9 @@ public enum TerminalText {
     ///   hyphen U+00AD, U+180E, the deprecated format controls U+206A–U+206F, the
     ///   interlinear annotation controls U+FFF9–U+FFFB and the tag characters
     ///   U+E0000–U+E007F: `\u{200b}`. (An emoji ZWJ sequence shows its joiners too.)
+    /// - the prepended concatenation marks (U+0600–U+0605, U+06DD, U+070F, U+0890,
+    ///   U+0891, U+08E2, U+110BD, U+110CD): they join the character after them into one
+    ///   cluster, so a mark before padding swallowed a column (found by the fuzzer).
     /// A backslash in the input is left alone, so the escapes are for reading, not for
     /// round-tripping. Returns the input itself when nothing needs escaping.
     public static func sanitize(_ s: String) -> String {
@@ -39,8 +42,9 @@ public enum TerminalText {
     @inline(__always)
     public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x061C, 0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F,
-             0xFEFF, 0xFFF9...0xFFFB, 0xE0000...0xE007F:
+        case 0x00...0x1F, 0x7F...0x9F, 0xAD, 0x0600...0x0605, 0x061C, 0x06DD, 0x070F, 0x0890...0x0891, 0x08E2,
+             0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0xFEFF, 0xFFF9...0xFFFB, 0x110BD, 0x110CD,
+             0xE0000...0xE007F:
             return true
         default:
             return false
@@ -48,13 +52,15 @@ public enum TerminalText {
     }
 
     /// Whether a UTF-8 lead byte starts the encoding of some scalar past ASCII that
-    /// `needsEscape` lists: U+0080–U+00BF (0xC2), U+0600–U+063F (0xD8), U+1000–U+1FFF
-    /// (0xE1), U+2000–U+2FFF (0xE2), U+F000–U+FFFF (0xEF), U+C0000–U+FFFFF (0xF3).
+    /// `needsEscape` lists: U+0080–U+00BF (0xC2), U+0600–U+063F (0xD8), U+06C0–U+06FF
+    /// (0xDB), U+0700–U+073F (0xDC), U+0800–U+0FFF (0xE0), U+1000–U+1FFF (0xE1),
+    /// U+2000–U+2FFF (0xE2), U+F000–U+FFFF (0xEF), U+10000–U+3FFFF (0xF0),
+    /// U+C0000–U+FFFFF (0xF3).
     /// Text with none of these bytes needs no scalar-by-scalar look.
     @inline(__always)
     public static func mayStartEscaped(_ utf8Lead: UInt8) -> Bool {
         switch utf8Lead {
-        case 0xC2, 0xD8, 0xE1, 0xE2, 0xEF, 0xF3: return true
+        case 0xC2, 0xD8, 0xDB, 0xDC, 0xE0, 0xE1, 0xE2, 0xEF, 0xF0, 0xF3: return true
         default: return false
         }
     }

@@ -79,4 +79,19 @@ import Testing
         #expect(TerminalText.fit("ab", width: 4) == "ab  ")
         #expect(DisplayWidth.of(TerminalText.fit("中文字x", width: 6)) == 6)
     }
+
+    /// The terminal-input fuzzer's finding (Fuzz/out/crashes/terminal-input,
+    /// 2026-12-03): U+0600 joins the next character into its cluster, so the
+    /// padding's first space vanished into it and `fit` came out a column short.
+    @Test func aPrependedConcatenationMarkCannotSwallowThePadding() {
+        let found = String(decoding: [0x20, 0x1B, 0x5B, 0x50, 0x1B, 0x54, 0x05, 0x1F, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x7F,
+                                      0x7F, 0x7F, 0x00, 0x28, 0x80, 0x80, 0x80, 0x80, 0xC8, 0x80, 0x80, 0x80, 0x7F, 0x7F, 0x7F,
+                                      0x7F, 0x7F, 0x00, 0x00, 0xFF, 0xFF, 0xD8, 0x80, 0x00] as [UInt8], as: UTF8.self)
+        #expect(DisplayWidth.of(TerminalText.fit(found, width: 32)) == 32)
+        for mark: UInt32 in [0x0600, 0x0601, 0x0605, 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD] {
+            let text = "a" + String(Unicode.Scalar(mark)!)
+            #expect(TerminalText.sanitize(text) == "a\\u{" + String(mark, radix: 16) + "}")
+            #expect(DisplayWidth.of(TerminalText.fit(text, width: 20)) == 20, "U+\(String(mark, radix: 16))")
+        }
+    }
 }
