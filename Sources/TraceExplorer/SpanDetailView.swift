@@ -71,7 +71,7 @@ public enum SpanDetailView {
         }
         if !span.traceState.isEmpty { field("Trace state", span.traceState) }
 
-        attributeSection(&lines, title: "Tags", span.attributes)
+        attributeSection(&lines, title: "Tags", span.attributes, dropped: span.droppedAttributesCount)
         attributeSection(&lines, title: "Process " + span.serviceName, span.resource.attributes)
 
         lines.append(Line([("Logs (\(span.events.count))", Theme.section)]))
@@ -99,8 +99,10 @@ public enum SpanDetailView {
         return lines
     }
 
-    static func attributeSection(_ lines: inout [Line], title: String, _ attributes: [Attribute]) {
-        lines.append(Line([("\(title) (\(attributes.count))", Theme.section)]))
+    static func attributeSection(_ lines: inout [Line], title: String, _ attributes: [Attribute], dropped: UInt32 = 0) {
+        // Cut by the sender or past `Span.attributeCountLimit` on reading: said, not hidden.
+        let cut = dropped > 0 ? "; \(dropped) more dropped" : ""
+        lines.append(Line([("\(title) (\(attributes.count)\(cut))", Theme.section)]))
         let keyWidth = min(28, attributes.map { DisplayWidth.of($0.key) }.max() ?? 0)
         for attribute in attributes {
             lines.append(contentsOf: keyValue(attribute, indent: 2, keyWidth: keyWidth))

@@ -178,3 +178,27 @@ enum IDParsing {
         return v
     }
 }
+
+/// A span's attributes as a decoder reads them: the first `limit` are kept,
+/// the rest only counted (and skipped undecoded where the format allows), so
+/// a span claiming a million tags costs what 1,024 do.
+struct AttributeBound {
+    let limit: Int
+    private(set) var dropped: UInt32 = 0
+
+    init(limit: Int = Span.attributeCountLimit) {
+        self.limit = limit
+    }
+
+    static var unbounded: AttributeBound { AttributeBound(limit: .max) }
+
+    @inline(__always)
+    func hasRoom(after count: Int) -> Bool { count < limit }
+
+    /// Counts `n` more attributes cut (by us, or by the sender), saturating.
+    mutating func drop(_ n: UInt64 = 1) {
+        let (sum, overflow) = UInt64(dropped).addingReportingOverflow(n)
+        dropped = overflow ? .max : UInt32(clamping: sum)
+    }
+}
+

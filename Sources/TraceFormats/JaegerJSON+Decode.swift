@@ -24,6 +24,7 @@ enum JaegerJSONReader {
         var startMicros: UInt64 = 0
         var durationMicros: UInt64 = 0
         var tags: [Attribute] = []
+        var tagBound = AttributeBound()
         var logs: [SpanEvent] = []
         var processID: String? = nil
         var process: Resource? = nil
@@ -131,7 +132,7 @@ enum JaegerJSONReader {
         case "flags": f.flags = UInt32(truncatingIfNeeded: try s.readUInt64())
         case "startTime": f.startMicros = try s.readUInt64()
         case "duration": f.durationMicros = try s.readUInt64()
-        case "tags": f.tags = try decodeTags(&s, ctx)
+        case "tags": f.tags = try decodeTags(&s, ctx, bound: &f.tagBound)
         case "logs":
             try s.beginArray()
             var firstElement = true
@@ -194,10 +195,21 @@ enum JaegerJSONReader {
     }
 
     static func decodeTags(_ s: inout JSONScanner, _ ctx: DecodeContext) throws(JSONFault) -> [Attribute] {
+        var unbounded = AttributeBound.unbounded
+        return try decodeTags(&s, ctx, bound: &unbounded)
+    }
+
+    /// Past the bound, tags are checked by `skipValue` and counted, not decoded.
+    static func decodeTags(_ s: inout JSONScanner, _ ctx: DecodeContext, bound: inout AttributeBound) throws(JSONFault) -> [Attribute] {
         var tags: [Attribute] = []
         try s.beginArray()
         var firstElement = true
         while try s.nextElement(&firstElement) {
+            guard bound.hasRoom(after: tags.count) else {
+                try s.skipValue()
+                bound.drop()
+                continue
+            }
             try s.beginObject()
             var first = true
             var key = ""
@@ -272,7 +284,8 @@ enum JaegerJSONReader {
         ctx.spans.append(Span(
             traceID: traceID, spanID: spanID, parentSpanID: parent, parentReference: edge, name: f.name, kind: kind, status: status,
             startTimeUnixNano: f.startMicros &* 1000, durationNano: f.durationMicros &* 1000,
-            attributes: tags, events: f.logs, links: links, resource: resource, flags: f.flags))
+            attributes: tags, events: f.logs, links: links, resource: resource, flags: f.flags,
+            droppedAttributesCount: f.tagBound.dropped))
     }
 }
 

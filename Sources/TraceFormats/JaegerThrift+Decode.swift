@@ -277,12 +277,26 @@ enum JaegerThriftReader {
 
     /// `list<Tag>` after its field header.
     static func decodeTags<R: ThriftReader>(_ r: inout R, _ ctx: DecodeContext) throws(WireDecodeError) -> [Attribute] {
+        var unbounded = AttributeBound.unbounded
+        return try decodeTags(&r, ctx, bound: &unbounded)
+    }
+
+    /// Tags past the bound are skipped (depth- and length-checked) and counted.
+    static func decodeTags<R: ThriftReader>(_ r: inout R, _ ctx: DecodeContext,
+                                            bound: inout AttributeBound) throws(WireDecodeError) -> [Attribute] {
         let (element, count) = try r.readListHeader()
         guard element == .struct else { try r.skipElements(element, count); return [] }
         var tags: [Attribute] = []
         tags.reserveCapacity(min(count, 64))
         try r.enterContainer()
-        for _ in 0..<count { tags.append(try decodeTag(&r, ctx)) }
+        for _ in 0..<count {
+            if bound.hasRoom(after: tags.count) {
+                tags.append(try decodeTag(&r, ctx))
+            } else {
+                try r.skip(.struct)
+                bound.drop()
+            }
+        }
         r.exitContainer()
         return tags
     }
@@ -394,6 +408,7 @@ enum JaegerThriftReader {
         var flags: Int32 = 0
         var start: Int64 = 0, duration: Int64 = 0
         var tags: [Attribute] = []
+        var bound = AttributeBound()
         var logs: [SpanEvent] = []
         while let field = try r.readFieldHeader() {
             switch (field.id, field.type) {
@@ -411,7 +426,7 @@ enum JaegerThriftReader {
             case (7, .i32): flags = try r.readI32()
             case (8, .i64): start = try r.readI64()
             case (9, .i64): duration = try r.readI64()
-            case (10, .list): tags = try decodeTags(&r, ctx)
+            case (10, .list): tags = try decodeTags(&r, ctx, bound: &bound)
             case (11, .list):
                 let (element, count) = try r.readListHeader()
                 guard element == .struct else { try r.skipElements(element, count); continue }
@@ -438,6 +453,6 @@ enum JaegerThriftReader {
             kind: kind, status: status,
             startTimeUnixNano: UInt64(max(0, start)) &* 1000, durationNano: UInt64(max(0, duration)) &* 1000,
             attributes: tags, events: logs, links: links, resource: resource,
-            flags: UInt32(bitPattern: flags)))
+            flags: UInt32(bitPattern: flags), droppedAttributesCount: bound.dropped))
     }
 }

@@ -167,6 +167,7 @@ enum OTLPJSONReader {
         var links: [SpanLink] = []
         var traceState = ""
         var flags: UInt32 = 0
+        var bound = AttributeBound()
         while let key = try s.nextKey(&first) {
             if s.consumeNull() { continue }
             switch key {
@@ -191,7 +192,8 @@ enum OTLPJSONReader {
             case "kind": kind = try Self.kind(&s)
             case "startTimeUnixNano": start = try s.readUInt64()
             case "endTimeUnixNano": end = try s.readUInt64()
-            case "attributes": attributes = try decodeAttributes(&s, ctx)
+            case "attributes": attributes = try decodeAttributes(&s, ctx, bound: &bound)
+            case "droppedAttributesCount": bound.drop(try s.readUInt64())
             case "events": events = try decodeEvents(&s, ctx)
             case "links": links = try decodeLinks(&s, ctx)
             case "status": status = try decodeStatus(&s, ctx)
@@ -209,7 +211,7 @@ enum OTLPJSONReader {
             traceID: traceID, spanID: spanID, parentSpanID: parent, parentReference: edge, name: name, kind: kind, status: status,
             startTimeUnixNano: start, durationNano: end >= start ? end &- start : 0,
             attributes: attributes, events: events, links: otherLinks, resource: resource, scope: scope,
-            traceState: traceState, flags: flags))
+            traceState: traceState, flags: flags, droppedAttributesCount: bound.dropped))
     }
 
     static func decodeEvents(_ s: inout JSONScanner, _ ctx: DecodeContext) throws(JSONFault) -> [SpanEvent] {
@@ -270,10 +272,21 @@ enum OTLPJSONReader {
     }
 
     static func decodeAttributes(_ s: inout JSONScanner, _ ctx: DecodeContext) throws(JSONFault) -> [Attribute] {
+        var unbounded = AttributeBound.unbounded
+        return try decodeAttributes(&s, ctx, bound: &unbounded)
+    }
+
+    /// Past the bound, elements are checked by `skipValue` and counted, not decoded.
+    static func decodeAttributes(_ s: inout JSONScanner, _ ctx: DecodeContext, bound: inout AttributeBound) throws(JSONFault) -> [Attribute] {
         var attributes: [Attribute] = []
         try s.beginArray()
         var firstElement = true
         while try s.nextElement(&firstElement) {
+            guard bound.hasRoom(after: attributes.count) else {
+                try s.skipValue()
+                bound.drop()
+                continue
+            }
             try s.beginObject()
             var first = true
             var key = ""

@@ -99,6 +99,10 @@ public enum OTLPJSONEncoder {
             out.append(contentsOf: #","attributes":"#.utf8)
             writeAttributes(span.attributes, into: &out)
         }
+        if span.droppedAttributesCount > 0 {
+            out.append(contentsOf: #","droppedAttributesCount":"#.utf8)
+            writeDecimal(UInt64(span.droppedAttributesCount), into: &out)
+        }
         if !span.events.isEmpty {
             out.append(contentsOf: #","events":["#.utf8)
             for (i, event) in span.events.enumerated() {

@@ -224,6 +224,7 @@ enum OTLPProtobufReader {
         var links: [SpanLink] = []
         var status = SpanStatus.unset
         var flags: UInt32 = 0
+        var bound = AttributeBound()
         while let tag = try r.readTag() {
             switch (tag.field, tag.wire) {
             case (1, .lengthDelimited): traceRange = try r.readLengthDelimited()
@@ -236,7 +237,15 @@ enum OTLPProtobufReader {
                 kind = k <= 5 ? SpanKind(rawValue: UInt8(k)) ?? .unspecified : .unspecified
             case (7, .fixed64): start = try r.readFixed64()
             case (8, .fixed64): end = try r.readFixed64()
-            case (9, .lengthDelimited): attributes.append(try decodeKeyValue(&r, ctx))
+            case (9, .lengthDelimited):
+                // Past the bound, skipped (length-checked) and counted, not decoded.
+                if bound.hasRoom(after: attributes.count) {
+                    attributes.append(try decodeKeyValue(&r, ctx))
+                } else {
+                    try r.skip(tag.wire)
+                    bound.drop()
+                }
+            case (10, .varint): bound.drop(try r.readVarint())
             case (11, .lengthDelimited): events.append(try decodeEvent(&r, ctx))
             case (13, .lengthDelimited):
                 if let link = try decodeLink(&r, state, ordinal: ordinal) { links.append(link) }
@@ -270,7 +279,7 @@ enum OTLPProtobufReader {
             traceID: trace, spanID: span, parentSpanID: parent, parentReference: edge, name: name, kind: kind, status: status,
             startTimeUnixNano: start, durationNano: end >= start ? end &- start : 0,
             attributes: attributes, events: events, links: otherLinks, resource: resource, scope: scope,
-            traceState: traceState, flags: flags))
+            traceState: traceState, flags: flags, droppedAttributesCount: bound.dropped))
     }
 
     static func decodeEvent(_ r: inout ProtobufReader, _ ctx: DecodeContext) throws(WireDecodeError) -> SpanEvent {

@@ -46,6 +46,7 @@ public enum OTLPProtobufEncoder {
         if span.startTimeUnixNano != 0 { w.fixed64(7, span.startTimeUnixNano) }
         if span.endTimeUnixNano != 0 { w.fixed64(8, span.endTimeUnixNano) }
         writeAttributes(span.attributes, field: 9, into: &w)
+        if span.droppedAttributesCount > 0 { w.varintField(10, UInt64(span.droppedAttributesCount)) }
         for event in span.events {
             w.message(11) { w in
                 if event.timeUnixNano != 0 { w.fixed64(1, event.timeUnixNano) }

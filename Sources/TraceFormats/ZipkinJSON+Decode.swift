@@ -48,6 +48,7 @@ enum ZipkinJSONReader {
         var timestamp: UInt64 = 0, duration: UInt64 = 0
         var local: Endpoint? = nil, remote: Endpoint? = nil
         var tags: [Attribute] = []
+        var tagBound = AttributeBound()
         var events: [SpanEvent] = []
         var shared = false
         while let key = try s.nextKey(&first) {
@@ -72,6 +73,11 @@ enum ZipkinJSONReader {
                 try s.beginObject()
                 var tagFirst = true
                 while let tagKey = try s.nextKey(&tagFirst) {
+                    guard tagBound.hasRoom(after: tags.count) else {
+                        try s.skipValue()
+                        tagBound.drop()
+                        continue
+                    }
                     let k = tagKey.decoded ?? ctx.cachedString(tagKey.pointer, tagKey.count, intern: true)
                     let value: String
                     switch s.peek() {
@@ -143,6 +149,6 @@ enum ZipkinJSONReader {
         ctx.spans.append(Span(
             traceID: traceID, spanID: spanID, parentSpanID: parent, name: name, kind: kind, status: status,
             startTimeUnixNano: timestamp &* 1000, durationNano: duration &* 1000,
-            attributes: tags, events: events, resource: resource))
+            attributes: tags, events: events, resource: resource, droppedAttributesCount: tagBound.dropped))
     }
 }

@@ -122,6 +122,7 @@ enum ZipkinThriftReader {
         var name = ""
         var annotations: [Annotation] = []
         var binaryAnnotations: [BinaryAnnotation] = []
+        var tagBound = AttributeBound()
         var debug = false
         var timestamp: Int64? = nil, duration: Int64? = nil
         while let field = try r.readFieldHeader() {
@@ -140,7 +141,15 @@ enum ZipkinThriftReader {
                 let (element, count) = try r.readListHeader()
                 guard element == .struct else { try r.skipElements(element, count); continue }
                 try r.enterContainer()
-                for _ in 0..<count { binaryAnnotations.append(try decodeBinaryAnnotation(&r, ctx)) }
+                for _ in 0..<count {
+                    // Past the bound, skipped and counted (they are the span's tags).
+                    if tagBound.hasRoom(after: binaryAnnotations.count) {
+                        binaryAnnotations.append(try decodeBinaryAnnotation(&r, ctx))
+                    } else {
+                        try r.skip(.struct)
+                        tagBound.drop()
+                    }
+                }
                 r.exitContainer()
             case (9, .bool): debug = try r.readBool()
             case (10, .i64): timestamp = try r.readI64()
@@ -242,6 +251,7 @@ enum ZipkinThriftReader {
             parentSpanID: parentID == 0 ? nil : SpanID(UInt64(bitPattern: parentID)),
             name: name, kind: kind, status: status,
             startTimeUnixNano: UInt64(start) &* 1000, durationNano: UInt64(length) &* 1000,
-            attributes: tags, events: events, resource: resource, flags: debug ? 2 : 0))
+            attributes: tags, events: events, resource: resource, flags: debug ? 2 : 0,
+            droppedAttributesCount: tagBound.dropped))
     }
 }

@@ -163,22 +163,27 @@ final class SpanExtras: Sendable {
     let links: [SpanLink]
     let scope: InstrumentationScope
     let traceState: String
+    let droppedAttributesCount: UInt32
 
-    init(statusMessage: String, events: [SpanEvent], links: [SpanLink], scope: InstrumentationScope, traceState: String) {
+    init(statusMessage: String, events: [SpanEvent], links: [SpanLink], scope: InstrumentationScope, traceState: String,
+         droppedAttributesCount: UInt32) {
         self.statusMessage = statusMessage
         self.events = events
         self.links = links
         self.scope = scope
         self.traceState = traceState
+        self.droppedAttributesCount = droppedAttributesCount
     }
 
     /// nil when every part is empty: most spans carry no extras at all.
     static func make(statusMessage: String, events: [SpanEvent], links: [SpanLink],
-                     scope: InstrumentationScope, traceState: String) -> SpanExtras? {
-        if statusMessage.isEmpty, events.isEmpty, links.isEmpty, scope === InstrumentationScope.none, traceState.isEmpty {
+                     scope: InstrumentationScope, traceState: String, droppedAttributesCount: UInt32) -> SpanExtras? {
+        if statusMessage.isEmpty, events.isEmpty, links.isEmpty, scope === InstrumentationScope.none, traceState.isEmpty,
+           droppedAttributesCount == 0 {
             return nil
         }
-        return SpanExtras(statusMessage: statusMessage, events: events, links: links, scope: scope, traceState: traceState)
+        return SpanExtras(statusMessage: statusMessage, events: events, links: links, scope: scope, traceState: traceState,
+                          droppedAttributesCount: droppedAttributesCount)
     }
 }
 
@@ -219,7 +224,8 @@ public struct Span: Hashable, Sendable {
         resource: Resource = .unknown,
         scope: InstrumentationScope = .none,
         traceState: String = "",
-        flags: UInt32 = 0
+        flags: UInt32 = 0,
+        droppedAttributesCount: UInt32 = 0
     ) {
         self.traceID = traceID
         self.spanID = spanID
@@ -235,7 +241,7 @@ public struct Span: Hashable, Sendable {
         self.resource = resource
         self.flags = flags
         self.extras = SpanExtras.make(statusMessage: status.message, events: events, links: links,
-                                      scope: scope, traceState: traceState)
+                                      scope: scope, traceState: traceState, droppedAttributesCount: droppedAttributesCount)
     }
 
     /// nil for a root span.
@@ -278,14 +284,30 @@ public struct Span: Hashable, Sendable {
         set { updateExtras(traceState: newValue) }
     }
 
+    /// Attributes the span had but `attributes` does not hold: cut by the
+    /// sender (OTLP `dropped_attributes_count`) plus those a decoder cut past
+    /// `attributeCountLimit`.
+    public var droppedAttributesCount: UInt32 {
+        get { extras?.droppedAttributesCount ?? 0 }
+        set { updateExtras(droppedAttributesCount: newValue) }
+    }
+
+    /// At most this many attributes are kept per span by the decoders (like
+    /// OpenTelemetry's attribute count limit, whose SDK default is 128): a
+    /// span from a stranger with a million tags costs a bounded store entry
+    /// and detail pane; the rest are counted in `droppedAttributesCount`.
+    public static let attributeCountLimit = 1024
+
     private mutating func updateExtras(statusMessage: String? = nil, events: [SpanEvent]? = nil, links: [SpanLink]? = nil,
-                                       scope: InstrumentationScope? = nil, traceState: String? = nil) {
+                                       scope: InstrumentationScope? = nil, traceState: String? = nil,
+                                       droppedAttributesCount: UInt32? = nil) {
         extras = SpanExtras.make(
             statusMessage: statusMessage ?? extras?.statusMessage ?? "",
             events: events ?? extras?.events ?? [],
             links: links ?? extras?.links ?? [],
             scope: scope ?? extras?.scope ?? .none,
-            traceState: traceState ?? extras?.traceState ?? "")
+            traceState: traceState ?? extras?.traceState ?? "",
+            droppedAttributesCount: droppedAttributesCount ?? extras?.droppedAttributesCount ?? 0)
     }
 
     /// Some rare part (events, links, status message, scope, trace state) is set.
@@ -318,7 +340,7 @@ public struct Span: Hashable, Sendable {
             && a.kind == b.kind && a.status == b.status && a.startTimeUnixNano == b.startTimeUnixNano
             && a.durationNano == b.durationNano && a.attributes == b.attributes && a.resource == b.resource
             && a.flags == b.flags && a.events == b.events && a.links == b.links && a.scope == b.scope
-            && a.traceState == b.traceState
+            && a.traceState == b.traceState && a.droppedAttributesCount == b.droppedAttributesCount
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -13,7 +13,8 @@
 ///     str      name
 ///     varint   resource (table index + 1; 0: written inline)
 ///     varint   attribute count, then each attribute
-///     extras   (when flagged) status message, scope, trace state, events, links
+///     extras   (when flagged) status message, scope, trace state, events, links,
+///              varint dropped attributes count
 ///
 /// A `str` is `varint(index << 1)` for a string in the table, or
 /// `varint(length << 1 | 1)` and its UTF-8 bytes.
@@ -100,6 +101,7 @@ struct SpanArena: Sendable {
                 }
                 writeAttributes(link.attributes, &scratch)
             }
+            writeVarint(UInt64(span.droppedAttributesCount), &scratch)
         }
         writeVarint(UInt64(scratch.count), &out)
         out.append(contentsOf: scratch)
@@ -247,6 +249,7 @@ struct SpanArena: Sendable {
             span.traceState = traceState
             span.events = events
             span.links = links
+            span.droppedAttributesCount = UInt32(truncatingIfNeeded: r.varint())
         }
         offset = head.end
         return span
