@@ -202,3 +202,18 @@ struct AttributeBound {
     }
 }
 
+/// Jaeger and Zipkin microseconds as the model's nanoseconds. Past what 64
+/// bits of nanoseconds hold (the year 2554: a hostile or mistaken year 3000)
+/// a time saturates: multiplying with wrap-around put it at a plausible
+/// moment in the past, where it sorted and drew as if real. Negative times
+/// (signed on the Thrift wire) are 0.
+enum Micros {
+    @inline(__always)
+    static func nanos(_ micros: UInt64) -> UInt64 {
+        let (nanos, overflow) = micros.multipliedReportingOverflow(by: 1000)
+        return overflow ? .max : nanos
+    }
+
+    @inline(__always)
+    static func nanos(_ micros: Int64) -> UInt64 { nanos(UInt64(max(0, micros))) }
+}

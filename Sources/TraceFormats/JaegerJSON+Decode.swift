@@ -172,7 +172,7 @@ enum JaegerJSONReader {
         while let key = try s.nextKey(&first) {
             if s.consumeNull() { continue }
             switch key {
-            case "timestamp": event.timeUnixNano = try s.readUInt64() &* 1000
+            case "timestamp": event.timeUnixNano = Micros.nanos(try s.readUInt64())
             case "fields": event.attributes = try decodeTags(&s, ctx)
             default: try s.skipValue()
             }
@@ -283,7 +283,7 @@ enum JaegerJSONReader {
         }
         ctx.spans.append(Span(
             traceID: traceID, spanID: spanID, parentSpanID: parent, parentReference: edge, name: f.name, kind: kind, status: status,
-            startTimeUnixNano: f.startMicros &* 1000, durationNano: f.durationMicros &* 1000,
+            startTimeUnixNano: Micros.nanos(f.startMicros), durationNano: Micros.nanos(f.durationMicros),
             attributes: tags, events: f.logs, links: links, resource: resource, flags: f.flags,
             droppedAttributesCount: f.tagBound.dropped))
     }

@@ -347,7 +347,7 @@ enum JaegerThriftReader {
         var event = SpanEvent(timeUnixNano: 0, name: "")
         while let field = try r.readFieldHeader() {
             switch (field.id, field.type) {
-            case (1, .i64): event.timeUnixNano = UInt64(max(0, try r.readI64())) &* 1000
+            case (1, .i64): event.timeUnixNano = Micros.nanos(try r.readI64())
             case (2, .list): event.attributes = try decodeTags(&r, ctx)
             default: try r.skip(field.type)
             }
@@ -451,7 +451,7 @@ enum JaegerThriftReader {
             traceID: traceID, spanID: SpanID(UInt64(bitPattern: spanID)), parentSpanID: parent, parentReference: edge,
             name: name,
             kind: kind, status: status,
-            startTimeUnixNano: UInt64(max(0, start)) &* 1000, durationNano: UInt64(max(0, duration)) &* 1000,
+            startTimeUnixNano: Micros.nanos(start), durationNano: Micros.nanos(duration),
             attributes: tags, events: logs, links: links, resource: resource,
             flags: UInt32(bitPattern: flags), droppedAttributesCount: bound.dropped))
     }

@@ -100,7 +100,7 @@ enum ZipkinJSONReader {
                     while let annKey = try s.nextKey(&annFirst) {
                         if s.consumeNull() { continue }
                         switch annKey {
-                        case "timestamp": event.timeUnixNano = try s.readUInt64() &* 1000
+                        case "timestamp": event.timeUnixNano = Micros.nanos(try s.readUInt64())
                         case "value": event.name = try ctx.readString(&s, intern: true)
                         default: try s.skipValue()
                         }
@@ -148,7 +148,7 @@ enum ZipkinJSONReader {
         let resource = ctx.resource(serviceName: serviceName, attributes: resourceAttributes)
         ctx.spans.append(Span(
             traceID: traceID, spanID: spanID, parentSpanID: parent, name: name, kind: kind, status: status,
-            startTimeUnixNano: timestamp &* 1000, durationNano: duration &* 1000,
+            startTimeUnixNano: Micros.nanos(timestamp), durationNano: Micros.nanos(duration),
             attributes: tags, events: events, resource: resource, droppedAttributesCount: tagBound.dropped))
     }
 }

@@ -188,7 +188,7 @@ enum ZipkinThriftReader {
                 begin = begin ?? a.timestamp
                 if local == nil { local = a.host }
             default:
-                events.append(SpanEvent(timeUnixNano: UInt64(max(0, a.timestamp)) &* 1000, name: a.value))
+                events.append(SpanEvent(timeUnixNano: Micros.nanos(a.timestamp), name: a.value))
             }
         }
         var tags: [Attribute] = []
@@ -250,7 +250,7 @@ enum ZipkinThriftReader {
             traceID: traceID, spanID: SpanID(UInt64(bitPattern: id)),
             parentSpanID: parentID == 0 ? nil : SpanID(UInt64(bitPattern: parentID)),
             name: name, kind: kind, status: status,
-            startTimeUnixNano: UInt64(start) &* 1000, durationNano: UInt64(length) &* 1000,
+            startTimeUnixNano: Micros.nanos(start), durationNano: Micros.nanos(length),
             attributes: tags, events: events, resource: resource, flags: debug ? 2 : 0,
             droppedAttributesCount: tagBound.dropped))
     }

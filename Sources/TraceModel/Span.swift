@@ -314,7 +314,14 @@ public struct Span: Hashable, Sendable {
     var hasExtras: Bool { extras != nil }
 
     public var serviceName: String { resource.serviceName }
-    public var endTimeUnixNano: UInt64 { startTimeUnixNano &+ durationNano }
+    /// Saturates at `UInt64.max`: a hostile start plus duration that does not
+    /// fit would otherwise wrap to an end before the start (replay would send
+    /// the span first, an export would write an end its reader turns into a
+    /// zero duration).
+    public var endTimeUnixNano: UInt64 {
+        let (end, overflow) = startTimeUnixNano.addingReportingOverflow(durationNano)
+        return overflow ? .max : end
+    }
 
     /// Status error, or an `error` tag that is true (Jaeger's convention).
     public var isError: Bool {
