@@ -115,10 +115,10 @@ public struct TraceStatistics: Sendable, Hashable {
         var service: Int32
         var operation: Int32
         var count = 0
-        var total: UInt64 = 0
+        var total = WideSum()
         var min = UInt64.max
         var max: UInt64 = 0
-        var selfTotal: UInt64 = 0
+        var selfTotal = WideSum()
         var selfMin = UInt64.max
         var selfMax: UInt64 = 0
         var errors = 0
@@ -154,7 +154,7 @@ public struct TraceStatistics: Sendable, Hashable {
             groupOfSpan[i] = Int32(g)
             let duration = spans[i].durationNano
             groups[g].count += 1
-            groups[g].total = saturatingAdd(groups[g].total, duration)
+            groups[g].total.add(duration)
             groups[g].min = Swift.min(groups[g].min, duration)
             groups[g].max = Swift.max(groups[g].max, duration)
             if spans[i].isError { groups[g].errors += 1 }
@@ -163,7 +163,7 @@ public struct TraceStatistics: Sendable, Hashable {
         for node in rows {
             let g = Int(groupOfSpan[Int(node.spanIndex)])
             let selfTime = node.selfTimeNano
-            groups[g].selfTotal = saturatingAdd(groups[g].selfTotal, selfTime)
+            groups[g].selfTotal.add(selfTime)
             groups[g].selfMin = Swift.min(groups[g].selfMin, selfTime)
             groups[g].selfMax = Swift.max(groups[g].selfMax, selfTime)
             groups[g].spans.append(node.spanIndex)
@@ -180,13 +180,13 @@ public struct TraceStatistics: Sendable, Hashable {
             case let (nil, o?): name = o
             case (nil, nil): name = ""
             }
-            let percent = traceDuration > 0 ? Double(acc.selfTotal) / Double(traceDuration) * 100 : 0
+            let percent = traceDuration > 0 ? Double(acc.selfTotal.saturated) / Double(traceDuration) * 100 : 0
             return Row(
                 service: service, operation: operation, name: name, count: acc.count,
-                totalNanos: acc.total, minNanos: acc.min, maxNanos: acc.max,
-                averageNanos: roundedAverage(acc.total, acc.count),
-                selfTotalNanos: acc.selfTotal,
-                selfAverageNanos: roundedAverage(acc.selfTotal, acc.count),
+                totalNanos: acc.total.saturated, minNanos: acc.min, maxNanos: acc.max,
+                averageNanos: acc.total.roundedAverage(acc.count),
+                selfTotalNanos: acc.selfTotal.saturated,
+                selfAverageNanos: acc.selfTotal.roundedAverage(acc.count),
                 selfMinNanos: acc.selfMin, selfMaxNanos: acc.selfMax,
                 percentOfTrace: percent, errorCount: acc.errors, spanIndices: acc.spans)
         }
@@ -199,6 +199,30 @@ func roundedAverage(_ total: UInt64, _ count: Int) -> UInt64 {
     let n = UInt64(count)
     let (q, r) = total.quotientAndRemainder(dividingBy: n)
     return r >= n - r ? q + 1 : q
+}
+
+/// A sum of durations in 128 bits. Shown saturated, but averaged whole: the
+/// average of hostile durations near `UInt64.max` taken from a saturated
+/// sum fell below the group's minimum.
+struct WideSum {
+    private var high: UInt64 = 0
+    private var low: UInt64 = 0
+
+    mutating func add(_ value: UInt64) {
+        let (sum, carry) = low.addingReportingOverflow(value)
+        low = sum
+        if carry { high += 1 }  // at most once per value added: never overflows
+    }
+
+    var saturated: UInt64 { high > 0 ? .max : low }
+
+    /// `sum / count` rounded to nearest; fits, as an average of 64-bit values does.
+    func roundedAverage(_ count: Int) -> UInt64 {
+        guard count > 0 else { return 0 }
+        let n = UInt64(count)
+        let (q, r) = n.dividingFullWidth((high, low))
+        return r >= n - r && q < .max ? q + 1 : q
+    }
 }
 
 /// Sums of hostile durations (near `UInt64.max`) stop at the maximum instead of trapping.
