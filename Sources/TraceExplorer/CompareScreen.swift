@@ -63,9 +63,10 @@ public enum CompareView {
         // The figures first: the ids and names may be cut at narrow widths.
         put("A/B ", .bold)
         if let summary = screen.comparison?.summary {
-            let delta = Int64(bitPattern: summary.durationB &- summary.durationA)
+            let delta = summary.durationA == summary.durationB ? "0"
+                : Formatting.offset(of: summary.durationB, from: summary.durationA)
             put("duration " + Formatting.duration(summary.durationA) + " / " + Formatting.duration(summary.durationB)
-                + " (" + Formatting.signedDuration(delta) + ")", .bold)
+                + " (" + delta + ")", .bold)
             put("  spans \(summary.spansA) / \(summary.spansB)", .plain)
             put("  errors \(summary.errorsA) / \(summary.errorsB)", summary.errorsA + summary.errorsB > 0 ? Theme.error : .plain)
         }

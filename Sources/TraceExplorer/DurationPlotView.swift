@@ -350,7 +350,8 @@ public enum DurationPlotView {
     static func plotWidened(_ range: ClosedRange<UInt64>) -> ClosedRange<UInt64> {
         guard range.lowerBound == range.upperBound else { return range }
         let half: UInt64 = 500_000_000
-        let lower = range.lowerBound >= half ? range.lowerBound - half : 0
+        // Within 64 bits: a trace at the last instant widens downwards only.
+        let lower = min(range.lowerBound >= half ? range.lowerBound - half : 0, .max - 2 * half)
         return lower...(lower + 2 * half)
     }
 
@@ -404,9 +405,12 @@ public enum DurationPlotView {
         let offset = Int64(utcOffsetSeconds) * 1_000_000_000
         let localStart = Int64(bitPattern: range.lowerBound) &+ offset
         let remainder = ((localStart % Int64(step)) + Int64(step)) % Int64(step)
-        var tick = range.lowerBound &+ UInt64(Int64(step) - remainder)
+        // Near the end of 64 bits the first round time may not exist: then no ticks
+        // (a wrapped tick would sit before the start and trap `tick - lowerBound`).
+        let (firstTick, pastTheEnd) = range.lowerBound.addingReportingOverflow(UInt64(Int64(step) - remainder))
+        var tick = firstTick
         var lastEnd = width
-        while tick < range.upperBound {
+        while !pastTheEnd, tick < range.upperBound {
             let dot = Int((Double(tick - range.lowerBound) * Double(dotColumns - 1) / Double(max(span, 1))).rounded())
             let column = dot / 2 - width / 2
             if column >= lastEnd + gap, column + width + gap <= endColumn {

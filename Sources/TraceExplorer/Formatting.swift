@@ -20,8 +20,16 @@ public enum Formatting {
     }
 
     /// Signed offset, e.g. `+250ms`, used for starts relative to the trace.
+    /// By magnitude: `-Int64.min` traps, and analyses saturate at it (a
+    /// clock-skew shift or a comparison of hostile durations).
     public static func offset(_ nanos: Int64) -> String {
-        nanos < 0 ? "-" + duration(UInt64(-nanos)) : "+" + duration(UInt64(nanos))
+        nanos < 0 ? "-" + duration(nanos.magnitude) : "+" + duration(nanos.magnitude)
+    }
+
+    /// `time` relative to `origin`, e.g. `+250ms`: exact for any two times
+    /// (their difference as an `Int64` wraps past 2^63 apart, and so flips sign).
+    public static func offset(of time: UInt64, from origin: UInt64) -> String {
+        time >= origin ? "+" + duration(time - origin) : "-" + duration(origin - time)
     }
 
     /// A trace id short enough for a status line: its first 8 significant hex digits.

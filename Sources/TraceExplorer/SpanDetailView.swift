@@ -46,7 +46,7 @@ public enum SpanDetailView {
         case .error: field("Status", "error" + (span.status.message.isEmpty ? "" : ": " + span.status.message), Theme.error)
         }
         if span.isError && span.status.code != .error { field("Error", "error tag set", Theme.error) }
-        field("Start", Formatting.offset(Int64(bitPattern: span.startTimeUnixNano &- traceStart)) + "   "
+        field("Start", Formatting.offset(of: span.startTimeUnixNano, from: traceStart) + "   "
               + Formatting.timestamp(span.startTimeUnixNano, utcOffsetSeconds: utcOffsetSeconds))
         field("Duration", Formatting.duration(span.durationNano))
         if shiftNanos != 0 {
@@ -76,7 +76,7 @@ public enum SpanDetailView {
 
         lines.append(Line([("Logs (\(span.events.count))", Theme.section)]))
         for event in span.events.sorted(by: { $0.timeUnixNano < $1.timeUnixNano }) {
-            let offset = Formatting.offset(Int64(bitPattern: event.timeUnixNano &- span.startTimeUnixNano))
+            let offset = Formatting.offset(of: event.timeUnixNano, from: span.startTimeUnixNano)
             lines.append(Line([("  " + pad(offset, 9), Theme.label), (" ", .plain), (event.name, .bold)], hangingIndent: 12))
             for attribute in event.attributes {
                 lines.append(contentsOf: keyValue(attribute, indent: 12, keyWidth: 14))

@@ -133,7 +133,7 @@ public enum TraceLogView {
             let selected = index == panel.scroll.selected
             let base: Style = selected ? Theme.selected : .plain
             if selected { buffer.fill(Rect(x: body.x, y: y, width: body.width, height: 1), style: base) }
-            let offset = Formatting.offset(Int64(bitPattern: event.timeUnixNano &- traceStart))
+            let offset = Formatting.offset(of: event.timeUnixNano, from: traceStart)
             TraceListView.rightAligned(&buffer, offset, x: 1, y: y, width: offsetWidth, style: Theme.onRow(Theme.label, selected: selected))
             var x = 1 + offsetWidth + 1
             let spanEnd = x + spanWidth

@@ -21,8 +21,13 @@ public enum WaterfallView {
         func barColumns(start: UInt64, duration: UInt64, traceStart: UInt64, traceDuration: UInt64) -> (Int, Int) {
             let total = Double(max(1, traceDuration))
             let offset = Double(start >= traceStart ? start - traceStart : 0)
-            let first = min(barWidth - 1, Int((offset / total * Double(barWidth)).rounded(.down)))
-            let end = Int(((offset + Double(duration)) / total * Double(barWidth)).rounded(.up))
+            // Clamped before converting: an event (or a span) far outside a
+            // short trace lands billions of bar widths away, past what `Int` holds.
+            func column(_ fraction: Double, _ rule: FloatingPointRoundingRule) -> Int {
+                Int(min(fraction * Double(barWidth), Double(barWidth)).rounded(rule))
+            }
+            let first = min(barWidth - 1, column(offset / total, .down))
+            let end = column((offset + Double(duration)) / total, .up)
             let last = min(barWidth - 1, max(first, end - 1))
             return (first, last)
         }
@@ -248,16 +253,26 @@ public enum WaterfallView {
         // The header line is never cut: it carries the trace id.
         var header = CellBuffer(width: 1024, height: 1, keepsRawText: rawText)
         renderTraceHeader(trace.summary, at: Rect(x: 0, y: 0, width: 1024, height: 1), utcOffsetSeconds: utcOffsetSeconds, into: &header)
-        var buffer = CellBuffer(width: width, height: rows + 1, keepsRawText: rawText)
         let geometry = Geometry(width: width)
-        renderAxis(trace.summary, geometry: geometry, at: Rect(x: 0, y: 0, width: width, height: 1), into: &buffer)
-        for row in 0..<rows {
-            let spanIndex = trace.tree.rows[row].spanIndex
-            let shifted = shifts.map { Int(spanIndex) < $0.count && $0[Int(spanIndex)] != 0 } ?? false
-            renderRow(trace: trace, row: row, geometry: geometry, at: Rect(x: 0, y: row + 1, width: width, height: 1),
-                      selected: false, collapsed: false,
-                      pathSections: criticalPath.map { p in p.sections(ofSpan: spanIndex).map { ($0.startUnixNano, $0.endUnixNano) } },
-                      shifted: shifted, into: &buffer)
+        var axis = CellBuffer(width: width, height: 1, keepsRawText: rawText)
+        renderAxis(trace.summary, geometry: geometry, at: Rect(x: 0, y: 0, width: width, height: 1), into: &axis)
+        var body = axis.lines(trimmingTrailingSpaces: true)
+        body.reserveCapacity(rows + 1)
+        // Rows are drawn a slice at a time: one buffer for a 100,000-span
+        // trace would hold width x 100,000 cells (~300 MB at 100 columns).
+        let slice = 1024
+        for first in stride(from: 0, to: rows, by: slice) {
+            let count = min(slice, rows - first)
+            var buffer = CellBuffer(width: width, height: count, keepsRawText: rawText)
+            for row in first..<(first + count) {
+                let spanIndex = trace.tree.rows[row].spanIndex
+                let shifted = shifts.map { Int(spanIndex) < $0.count && $0[Int(spanIndex)] != 0 } ?? false
+                renderRow(trace: trace, row: row, geometry: geometry, at: Rect(x: 0, y: row - first, width: width, height: 1),
+                          selected: false, collapsed: false,
+                          pathSections: criticalPath.map { p in p.sections(ofSpan: spanIndex).map { ($0.startUnixNano, $0.endUnixNano) } },
+                          shifted: shifted, into: &buffer)
+            }
+            body += buffer.lines(trimmingTrailingSpaces: true)
         }
         var headerLines = header.lines(trimmingTrailingSpaces: true)
         if let criticalPath, !headerLines.isEmpty {
@@ -265,7 +280,7 @@ public enum WaterfallView {
                 + Formatting.percent(percent(criticalPath.totalNanos, of: trace.summary.durationNano)) + " of trace)"
                 + (criticalPath.rootCount > 1 ? " under \(criticalPath.rootCount) roots" : "")
         }
-        return headerLines + buffer.lines(trimmingTrailingSpaces: true)
+        return headerLines + body
     }
 }
 
