@@ -1,5 +1,6 @@
-// Shared by every fuzz target (compiled into each target's executable by
-// Fuzz/build.sh, next to the target's own file). Not part of the package.
+// Shared by every fuzz target: compiled into each libFuzzer executable by
+// Fuzz/build.sh (next to the target's file and its generated entry), and into
+// the FuzzSmokeTests test target with all the targets at once.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,10 +9,28 @@ import Darwin
 @testable import TraceFormats
 import TraceModel
 
+/// One fuzz target: its seeds in its own wire format and its check of one
+/// input. Each lives in its own namespace so all of them compile together
+/// (FuzzSmokeTests); a libFuzzer binary links one, with an entry that
+/// Fuzz/build.sh generates to call `check`.
+protocol FuzzTarget {
+    /// The target's name in Fuzz/build.sh and Fuzz/run.sh (its file in Fuzz/Targets).
+    static var name: String { get }
+    /// Seeds written from the samples in the target's own format.
+    static func seeds() -> [[UInt8]]
+    /// Runs the target's entry points on `input`; a broken invariant aborts (`require`).
+    static func check(_ input: [UInt8])
+}
+
+/// Said before aborting on a broken invariant (which input of which run), so
+/// the in-process smoke run names what to replay; libFuzzer saves the input itself.
+nonisolated(unsafe) var fuzzFailureContext: (() -> String)? = nil
+
 /// A broken invariant: print why, then abort so libFuzzer saves the input as a crash.
 func fuzzFail(_ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) -> Never {
-    let text = "FUZZ INVARIANT BROKEN (\(file):\(line)): \(message())\n"
-    text.withCString { _ = fputs($0, stderr) }
+    var text = "FUZZ INVARIANT BROKEN (\(file):\(line)): \(message())\n"
+    if let context = fuzzFailureContext { text += context() + "\n" }
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     abort()
 }
 
@@ -72,10 +91,24 @@ func exerciseStore(_ spans: [Span]) {
 
 // MARK: - Seeds
 
+/// The repository's Samples/seed.ndjson, looked for in the folders above
+/// this file (Fuzz/Support, or Tests/FuzzSmokeTests/Support through the
+/// symlink SwiftPM compiles it by), so the samples are found from any
+/// current directory; failing that, relative to the current one.
+let samplesPath: String = {
+    var directory = "\(#filePath)"
+    while let slash = directory.lastIndex(of: "/") {
+        directory = String(directory[..<slash])
+        let candidate = directory + "/Samples/seed.ndjson"
+        if access(candidate, R_OK) == 0 { return candidate }
+    }
+    return "Samples/seed.ndjson"
+}()
+
 /// The sample spans (Samples/seed.ndjson, or FUZZ_SAMPLES), for targets that
 /// write seeds in their own format.
 func sampleSpans() -> [Span] {
-    let path = getenv("FUZZ_SAMPLES").map { String(cString: $0) } ?? "Samples/seed.ndjson"
+    let path = getenv("FUZZ_SAMPLES").map { String(cString: $0) } ?? samplesPath
     guard let file = fopen(path, "rb") else { return [] }
     defer { fclose(file) }
     var data: [UInt8] = []
@@ -112,7 +145,7 @@ func byResource(_ spans: [Span]) -> [(Resource, [Span])] {
 
 /// With FUZZ_EMIT_SEEDS=<dir>, a target writes the seeds it generates from
 /// the samples (its own wire format) into <dir> and exits; Fuzz/run.sh does
-/// this before fuzzing. Targets define `generatedSeeds()`.
+/// this before fuzzing (the generated entry's `LLVMFuzzerInitialize`).
 func emitSeedsIfAsked(_ generate: () -> [[UInt8]]) {
     guard let dirC = getenv("FUZZ_EMIT_SEEDS") else { return }
     let dir = String(cString: dirC)
@@ -126,9 +159,16 @@ func emitSeedsIfAsked(_ generate: () -> [[UInt8]]) {
     exit(0)
 }
 
-@_cdecl("LLVMFuzzerInitialize")
-public func fuzzerInitialize(_ argc: UnsafeMutablePointer<CInt>?,
-                             _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> CInt {
-    emitSeedsIfAsked(generatedSeeds)
+// MARK: - libFuzzer entries
+
+// The two functions each target's generated entry calls (Fuzz/build.sh writes
+// one per binary, so each has exactly one LLVMFuzzerTestOneInput).
+func fuzzInitialize<Target: FuzzTarget>(_: Target.Type) -> CInt {
+    emitSeedsIfAsked(Target.seeds)
+    return 0
+}
+
+func fuzzOneInput<Target: FuzzTarget>(_: Target.Type, _ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    Target.check(bytes(data, size))
     return 0
 }

@@ -1,12 +1,12 @@
-// Checks shared by the three JSON body targets (compiled into each).
+// Checks shared by the three JSON body targets (otlp-json, jaeger-json, zipkin-json).
 import TraceFormats
 import TraceModel
 
-struct JSONFamily {
+struct JSONFamily: Sendable {
     var name: String
-    var partial: ([UInt8]) throws(JSONDecodeError) -> DecodedSpans
-    var strict: ([UInt8]) throws(JSONDecodeError) -> [Span]
-    var encode: ([Span]) -> [UInt8]
+    var partial: @Sendable ([UInt8]) throws(JSONDecodeError) -> DecodedSpans
+    var strict: @Sendable ([UInt8]) throws(JSONDecodeError) -> [Span]
+    var encode: @Sendable ([Span]) -> [UInt8]
 }
 
 /// Strict and partial decoding agree; what decodes is re-encoded by the

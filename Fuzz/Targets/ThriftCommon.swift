@@ -1,16 +1,19 @@
-// Checks shared by the two Thrift targets (compiled into both).
+// Checks shared by the three Thrift targets (thrift-compact, thrift-binary, agent).
 @testable import TraceFormats
 import TraceModel
 
-/// One long-lived decoder, as a listener holds one: its caches persist
-/// across inputs and must never change an answer.
-nonisolated(unsafe) let reusedDecoder = WireDecoder(recycleAfterBytes: 1 << 16)
+enum ThriftFuzzState {
+    /// One long-lived decoder, as a listener holds one: its caches persist
+    /// across inputs and must never change an answer. (Not thread-safe: the
+    /// fuzzers and the smoke tests call the targets one input at a time.)
+    nonisolated(unsafe) static let reusedDecoder = WireDecoder(recycleAfterBytes: 1 << 16)
+}
 
 /// A bare `jaeger.Batch` in `kind`, decoded fresh and by the reused decoder;
 /// what decodes is re-encoded and must decode to the same spans.
 func checkJaegerBatch(_ input: [UInt8], _ kind: ThriftProtocolKind) {
     let fresh = Result { () throws(WireDecodeError) in try JaegerBatchDecoder.decode(input, protocolKind: kind) }
-    let reused = Result { () throws(WireDecodeError) in try reusedDecoder.decodeJaegerBatch(input, protocolKind: kind) }
+    let reused = Result { () throws(WireDecodeError) in try ThriftFuzzState.reusedDecoder.decodeJaegerBatch(input, protocolKind: kind) }
     switch (fresh, reused) {
     case (.success(let a), .success(let b)):
         require(keys(a.spans) == keys(b.spans) && a.rejectedCount == b.rejectedCount && a.rejected == b.rejected,
@@ -37,7 +40,7 @@ func checkJaegerBatch(_ input: [UInt8], _ kind: ThriftProtocolKind) {
 /// The same bytes as an agent envelope forced to `kind`.
 func checkAgent(_ input: [UInt8], _ kind: ThriftProtocolKind?) {
     let fresh = Result { () throws(WireDecodeError) in try JaegerAgentDecoder.decode(input, protocolKind: kind) }
-    let reused = Result { () throws(WireDecodeError) in try reusedDecoder.decodeAgent(input, protocolKind: kind) }
+    let reused = Result { () throws(WireDecodeError) in try ThriftFuzzState.reusedDecoder.decodeAgent(input, protocolKind: kind) }
     switch (fresh, reused) {
     case (.success(let a), .success(let b)):
         require(keys(a.spans) == keys(b.spans) && a.rejectedCount == b.rejectedCount && a.rejected == b.rejected

@@ -2,10 +2,12 @@
 // detected from the first byte as the UDP listeners do.
 import TraceFormats
 
-func generatedSeeds() -> [[UInt8]] { thriftSeeds(.compact) + thriftSeeds(.binary) }
+enum AgentFuzz: FuzzTarget {
+    static let name = "agent"
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    checkAgent(bytes(data, size), nil)
-    return 0
+    static func seeds() -> [[UInt8]] { thriftSeeds(.compact) + thriftSeeds(.binary) }
+
+    static func check(_ input: [UInt8]) {
+        checkAgent(input, nil)
+    }
 }

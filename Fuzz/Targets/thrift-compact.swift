@@ -1,12 +1,13 @@
 // Thrift compact: a bare jaeger.Batch and an agent envelope, both read as compact.
 import TraceFormats
 
-func generatedSeeds() -> [[UInt8]] { thriftSeeds(.compact) }
+enum ThriftCompactFuzz: FuzzTarget {
+    static let name = "thrift-compact"
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let input = bytes(data, size)
-    checkJaegerBatch(input, .compact)
-    checkAgent(input, .compact)
-    return 0
+    static func seeds() -> [[UInt8]] { thriftSeeds(.compact) }
+
+    static func check(_ input: [UInt8]) {
+        checkJaegerBatch(input, .compact)
+        checkAgent(input, .compact)
+    }
 }

@@ -2,19 +2,21 @@
 import TraceFormats
 import TraceModel
 
-func generatedSeeds() -> [[UInt8]] {
-    let spans = sampleSpans()
-    return [ZipkinJSONEncoder.encode(spans)] + traces(spans).map { ZipkinJSONEncoder.encode($0) }
-}
+enum ZipkinJSONFuzz: FuzzTarget {
+    static let name = "zipkin-json"
 
-let family = JSONFamily(
-    name: "zipkin json",
-    partial: { (b: [UInt8]) throws(JSONDecodeError) in try ZipkinJSONDecoder.decodePartially(b) },
-    strict: { (b: [UInt8]) throws(JSONDecodeError) in try ZipkinJSONDecoder.decode(b) },
-    encode: { ZipkinJSONEncoder.encode($0) })
+    static func seeds() -> [[UInt8]] {
+        let spans = sampleSpans()
+        return [ZipkinJSONEncoder.encode(spans)] + traces(spans).map { ZipkinJSONEncoder.encode($0) }
+    }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    checkJSON(bytes(data, size), family)
-    return 0
+    static let family = JSONFamily(
+        name: "zipkin json",
+        partial: { (b: [UInt8]) throws(JSONDecodeError) in try ZipkinJSONDecoder.decodePartially(b) },
+        strict: { (b: [UInt8]) throws(JSONDecodeError) in try ZipkinJSONDecoder.decode(b) },
+        encode: { ZipkinJSONEncoder.encode($0) })
+
+    static func check(_ input: [UInt8]) {
+        checkJSON(input, family)
+    }
 }
