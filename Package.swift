@@ -104,6 +104,11 @@ let package = Package(
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["TraceFormats", "TraceModel", "TraceIngest", "TestSupport"]),
         .testTarget(name: "JaegerTracingTests", dependencies: ["JaegerTracing", "TraceFormats", "TraceModel", "TestSupport"]),
+        // The fuzz targets' short version (FUZZING.md): all of Fuzz/Targets compiled together with
+        // Fuzz/Support, symlinked into Tests/FuzzSmokeTests (a target path of "." holds the scratch
+        // directories: SwiftPM's next build failed with "unknown build description"), each target's
+        // check run over its seeds, the fixtures and random mutations. `swift build` never sees it.
+        .testTarget(name: "FuzzSmokeTests", dependencies: ["TraceFormats", "TraceModel", "TerminalUI", "TestSupport"]),
         .testTarget(
             name: "DemoServersTests",
             dependencies: [
