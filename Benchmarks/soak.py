@@ -190,7 +190,7 @@ def main():
     stop.set()
     grpc_out = ""
     if grpc:
-        grpc.send_signal(2); grpc_out = grpc.communicate()[0]
+        grpc.terminate(); grpc_out = grpc.communicate()[0]  # SIGTERM: a background job inherits SIGINT ignored
     m = re.search(r"(\d+) spans", out)
     udp_spans = int(m.group(1)) if m else 0
     print("udp sender: " + out.strip().splitlines()[-1] if out.strip() else "udp sender: no output", flush=True)
