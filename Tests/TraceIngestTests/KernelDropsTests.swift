@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import NIOPosix
 import Synchronization
 import Testing
 import TraceFormats
@@ -33,9 +34,12 @@ import TestSupport
         let sink = GatedSink()
         let counters = IngestCounters()
         // The smallest receive buffer the kernel grants: a few datagrams.
+        // An event loop of its own: the gated sink stalls it on purpose, and
+        // the shared group's loops serve every other test's sockets.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = IngestServer(
             configuration: IngestConfiguration(ports: [.jaegerCompact: 0], udpReceiveBufferBytes: 4_096),
-            sink: sink, counters: counters)
+            sink: sink, counters: counters, eventLoopGroup: group)
         let port = try #require(try await server.start().first?.port)
         let sender = try UDPSender()
         let spans = Samples.spans(count: 1, seed: 3)
@@ -60,6 +64,7 @@ import TestSupport
         #expect(figures.summaryLine.contains(" datagrams dropped by the kernel (receive buffer full)"), "\(figures.summaryLine)")
         await server.shutdown()
         #expect(counters.snapshot().listeners[0].kernelDrops == figures.kernelDrops, "the count survives the socket")
+        try await group.shutdownGracefully()
     }
 
     @Test func theDropsColumnIsReadForOurSocketsOnly() {
