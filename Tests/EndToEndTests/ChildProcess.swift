@@ -219,22 +219,29 @@ enum Loopback {
         request(port: port, "POST", path, headers: ["Content-Type: \(contentType)"] + extraHeaders, body: body)?.status
     }
 
-    /// One HTTP/1.1 request with `Connection: close`: status and body (nil if no answer).
-    static func request(port: Int, _ method: String, _ path: String, headers: [String] = [],
-                        body: [UInt8] = []) -> (status: Int, body: String)? {
+    /// A TCP connection to 127.0.0.1:`port` whose reads give up after the
+    /// timeout; nil when it cannot be made. The caller closes it.
+    static func connect(port: Int, receiveTimeoutSeconds: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { return nil }
+        if connected != 0 { close(fd); return nil }
+        return fd
+    }
+
+    /// One HTTP/1.1 request with `Connection: close`: status and body (nil if no answer).
+    static func request(port: Int, _ method: String, _ path: String, headers: [String] = [],
+                        body: [UInt8] = []) -> (status: Int, body: String)? {
+        guard let fd = connect(port: port, receiveTimeoutSeconds: 10) else { return nil }
+        defer { close(fd) }
         let head = (["\(method) \(path) HTTP/1.1", "Host: 127.0.0.1:\(port)", "Content-Length: \(body.count)",
                      "Connection: close"] + headers).joined(separator: "\r\n") + "\r\n\r\n"
         let request = Array(head.utf8) + body

@@ -27,22 +27,6 @@ import TestSupport
         subscript(key: String) -> Int { counts.withLock { $0[key] ?? 0 } }
     }
 
-    static func connect(_ port: Int) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected != 0 { close(fd); return nil }
-        return fd
-    }
-
     static func write(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
     }
@@ -142,7 +126,7 @@ import TestSupport
         }
         // A half-closed request every 2 s: the whole request, then the write side shut.
         Self.every(2, until: stop, group) { n in
-            guard let fd = Self.connect(ports["zipkin-http"]!) else { return }
+            guard let fd = Loopback.connect(port: ports["zipkin-http"]!, receiveTimeoutSeconds: 20) else { return }
             defer { close(fd) }
             let body = LiveCommandsTests.zipkinJSON(LiveCommandsTests.trace(UInt64(0x20000 + n)))
             let request = Array("POST /api/v2/spans HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
@@ -174,8 +158,8 @@ import TestSupport
             group.leave()
         }.start()
         // Idle connections and slow bodies (a byte a second) held the whole time.
-        let idle = (0..<20).compactMap { Self.connect(ports[receivers[$0 % 3].0]!) }
-        let slow = (0..<3).compactMap { _ in Self.connect(ports["otlp-http"]!) }
+        let idle = (0..<20).compactMap { Loopback.connect(port: ports[receivers[$0 % 3].0]!, receiveTimeoutSeconds: 20) }
+        let slow = (0..<3).compactMap { _ in Loopback.connect(port: ports["otlp-http"]!, receiveTimeoutSeconds: 20) }
         for fd in slow {
             _ = Self.write(fd, Array("POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n".utf8))
         }
