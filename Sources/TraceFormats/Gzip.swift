@@ -1,4 +1,5 @@
 import CZlib
+import Synchronization
 
 /// Streaming gzip decompression (multi-member) through zlib.
 final class GzipInflater {
@@ -87,12 +88,15 @@ public enum GzipError: Error, Sendable, Equatable, CustomStringConvertible {
     case corrupt(String)
     case truncated
     case tooLarge(limit: Int)
+    /// The shared `InflationBudget` was spent by bodies inflating at the same time.
+    case busy(budget: Int)
 
     public var description: String {
         switch self {
         case .corrupt(let reason): return reason
         case .truncated: return "gzip stream truncated"
         case .tooLarge(let limit): return "gzip content larger than \(limit) bytes"
+        case .busy(let budget): return "gzip content does not fit in the \(budget) bytes shared by the bodies inflating now"
         }
     }
 }
@@ -128,22 +132,80 @@ public enum Gzip {
         return out
     }
 
-    /// Decompresses all members; bounded by `maxOutputBytes`.
-    public static func decompress(_ bytes: [UInt8], maxOutputBytes: Int = 64 << 20) throws(GzipError) -> [UInt8] {
+    /// Decompresses all members; bounded by `maxOutputBytes`, and by
+    /// `budget` (shared by every body inflating at once) when given.
+    public static func decompress(_ bytes: [UInt8], maxOutputBytes: Int = 64 << 20,
+                                  budget: InflationBudget? = nil) throws(GzipError) -> [UInt8] {
         let inflater = GzipInflater()
+        // Room for what the trailer claims (exact for an honest body: no
+        // regrowth, no copy), or for the bound (a bomb: pages are touched
+        // only as it inflates, so it costs what it inflates, not twice that).
         var out: [UInt8] = []
-        var tooLarge = false
+        out.reserveCapacity(min(maxOutputBytes, claimedSize(bytes) ?? bytes.count * 4))
+        var failure: GzipError? = nil
+        var taken = 0
+        defer { budget?.give(taken) }
         _ = bytes.withUnsafeBytes { raw in
             inflater.inflate(raw) { piece in
-                // Past the bound: stop inflating (a bomb costs CPU, not only memory).
-                if out.count + piece.count > maxOutputBytes { tooLarge = true; inflater.stopRequested = true; return }
+                // Past a bound: stop inflating (a bomb costs CPU, not only memory).
+                if out.count + piece.count > maxOutputBytes {
+                    failure = .tooLarge(limit: maxOutputBytes)
+                } else if let budget, !budget.take(piece.count) {
+                    failure = .busy(budget: budget.bytes)
+                }
+                if failure != nil { inflater.stopRequested = true; return }
+                taken += piece.count
+                if out.count + piece.count > out.capacity {
+                    // Straight to the bound from half of it: doubling past it
+                    // would hold both copies of a body near the bound.
+                    let doubled = out.capacity * 2
+                    out.reserveCapacity(doubled >= maxOutputBytes / 2 ? maxOutputBytes : max(doubled, out.count + piece.count))
+                }
                 out.append(contentsOf: piece)
             }
         }
-        if tooLarge { throw .tooLarge(limit: maxOutputBytes) }
+        if let failure { throw failure }
         if let failure = inflater.finish() {
             throw inflater.failure != nil ? .corrupt(failure) : .truncated
         }
         return out
+    }
+
+    /// What a gzip body's trailer says its last member inflates to (ISIZE,
+    /// modulo 2^32); a hint only, since the trailer is the sender's word.
+    static func claimedSize(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 18 else { return nil }
+        let n = bytes.count
+        return Int(bytes[n - 4]) | Int(bytes[n - 3]) << 8 | Int(bytes[n - 2]) << 16 | Int(bytes[n - 1]) << 24
+    }
+}
+
+/// Bytes that the bodies inflating at the same time may hold between them,
+/// shared by every HTTP and gRPC receiver of a process: each body is bounded
+/// on its own (`maxOutputBytes`), but four bombs at once would hold four
+/// times that. A body that does not fit is refused as busy (503 or
+/// UNAVAILABLE: the client may retry), not as too large.
+public final class InflationBudget: Sendable {
+    public let bytes: Int
+    private let used = Atomic<Int>(0)
+
+    public init(bytes: Int) { self.bytes = max(1, bytes) }
+
+    /// Bytes held now by bodies being inflated.
+    public var inUse: Int { used.load(ordering: .relaxed) }
+
+    /// Takes `count` bytes; false (and nothing taken) when they do not fit.
+    public func take(_ count: Int) -> Bool {
+        var current = used.load(ordering: .relaxed)
+        while true {
+            guard current + count <= bytes else { return false }
+            let (exchanged, original) = used.compareExchange(expected: current, desired: current + count, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+    }
+
+    public func give(_ count: Int) {
+        if count > 0 { used.subtract(count, ordering: .relaxed) }
     }
 }

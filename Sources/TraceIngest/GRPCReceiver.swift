@@ -12,6 +12,8 @@ import TraceModel
 struct GRPCReceiverSettings: Sendable {
     var maxBodyBytes: Int
     var maxDecompressedBytes: Int
+    /// Shared by every receiver's bodies inflating at once.
+    var inflationBudget: InflationBudget? = nil
     var token: BearerToken? = nil
     var limits = ReceiverLimits()
     var sink: any SpanSink
@@ -535,12 +537,17 @@ final class GRPCMessageGuard: ChannelInboundHandler, RemovableChannelHandler {
         phase = .prefix
         let inflated: [UInt8]
         do {
-            inflated = try Gzip.decompress(raw, maxOutputBytes: settings.maxDecompressedBytes)
+            inflated = try Gzip.decompress(raw, maxOutputBytes: settings.maxDecompressedBytes, budget: settings.inflationBudget)
         } catch {
-            if case .tooLarge = error {
+            switch error {
+            case .tooLarge:
                 refuse(context: context, code: 8, reason: IngestReason.grpcTooLarge,
                        "gzip message inflates past the limit of \(settings.maxDecompressedBytes) bytes", bytes: raw.count)
-            } else {
+            case .busy(let budget):
+                // UNAVAILABLE: the client may retry.
+                refuse(context: context, code: 14, reason: IngestReason.grpcInflationBusy,
+                       "gzip message does not fit in the \(budget) bytes that messages inflating at once may hold; retry", bytes: raw.count)
+            case .corrupt, .truncated:
                 refuse(context: context, code: 3, reason: IngestReason.badGzip, "gzip: \(error)", bytes: raw.count)
             }
             return false

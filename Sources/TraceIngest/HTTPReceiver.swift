@@ -76,6 +76,8 @@ struct HTTPReceiverSettings: Sendable {
     var kind: ListenerKind
     var maxBodyBytes: Int
     var maxDecompressedBytes: Int
+    /// Shared by every receiver's bodies inflating at once.
+    var inflationBudget: InflationBudget? = nil
     var token: BearerToken? = nil
     var limits = ReceiverLimits()
     var sink: any SpanSink
@@ -252,7 +254,8 @@ final class HTTPIngestHandler: ChannelInboundHandler {
         let decoder = self.decoder ?? WireDecoder()
         self.decoder = decoder
         let outcome = HTTPBodyIngest.decode(raw, format: format, gzip: gzip,
-                                            maxDecompressedBytes: settings.maxDecompressedBytes, decoder: decoder)
+                                            maxDecompressedBytes: settings.maxDecompressedBytes,
+                                            inflationBudget: settings.inflationBudget, decoder: decoder)
         switch outcome.result {
         case .refused(let reason, let example):
             settings.counters.recordMalformed(kind, reason: reason, example: example, bytes: raw.count)
@@ -313,17 +316,27 @@ enum HTTPBodyIngest {
     /// - Parameters:
     ///   - raw: the body as received (gzip when `gzip` or when it starts like one).
     ///   - maxDecompressedBytes: past it a gzip body is refused with 413.
+    ///   - inflationBudget: shared with the bodies inflating at the same
+    ///     time; a body that does not fit in what they leave gets 503.
     ///   - decoder: reused across one connection's bodies (it caches processes).
     static func decode(_ raw: [UInt8], format: HTTPBodyFormat, gzip: Bool, maxDecompressedBytes: Int,
-                       decoder: WireDecoder) -> Outcome {
+                       inflationBudget: InflationBudget? = nil, decoder: WireDecoder) -> Outcome {
         var body = raw
         if gzip || Gzip.isGzip(raw) {
             do {
-                body = try Gzip.decompress(raw, maxOutputBytes: maxDecompressedBytes)
+                body = try Gzip.decompress(raw, maxOutputBytes: maxDecompressedBytes, budget: inflationBudget)
             } catch {
-                if case .tooLarge = error {
+                switch error {
+                case .tooLarge:
                     return refused(.payloadTooLarge, IngestReason.tooLarge,
                                    "gzip body inflates past the limit of \(maxDecompressedBytes) bytes")
+                case .busy(let budget):
+                    var outcome = refused(.serviceUnavailable, IngestReason.inflationBusy,
+                                          "gzip body does not fit in the \(budget) bytes that bodies inflating at once may hold; retry")
+                    outcome.reply.extraHeaders.append(("Retry-After", "1"))
+                    return outcome
+                case .corrupt, .truncated:
+                    break
                 }
                 return refused(.badRequest, IngestReason.badGzip, "gzip: \(error)")
             }

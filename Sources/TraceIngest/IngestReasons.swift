@@ -36,6 +36,8 @@ enum IngestReason {
     static let unsupportedMediaType = "http 415: unsupported content type"
     static let unsupportedEncoding = "http 415: unsupported content encoding"
     static let badGzip = "gzip: corrupt body"
+    static let inflationBusy = "http 503: gzip bodies inflating at once past their shared bound"
+    static let grpcInflationBusy = "grpc UNAVAILABLE: gzip messages inflating at once past their shared bound"
     static let badRequest = "http 400: bad request"
     static let grpcTooLarge = "grpc RESOURCE_EXHAUSTED: message too large"
     static let grpcUnknownMethod = "grpc UNIMPLEMENTED: unknown method"

@@ -30,6 +30,10 @@ public final class IngestServer: Sendable {
     public let configuration: IngestConfiguration
     public let sink: any SpanSink
     public let counters: IngestCounters
+    /// What the HTTP and gRPC receivers' gzip bodies inflating at once may
+    /// hold between them: one body's bound, so bombs on four receivers cost
+    /// no more than one.
+    public let inflationBudget: InflationBudget
     private let group: any EventLoopGroup
     private let state = Mutex(ServerState())
 
@@ -39,6 +43,7 @@ public final class IngestServer: Sendable {
         self.sink = sink
         self.counters = counters
         self.group = eventLoopGroup
+        inflationBudget = InflationBudget(bytes: configuration.maxDecompressedBytes)
     }
 
     /// The listeners that are up, in `ListenerKind` order (empty before `start()` and after `shutdown()`).
@@ -189,8 +194,8 @@ public final class IngestServer: Sendable {
         case .jaegerCollector, .otlpHTTP, .zipkinHTTP:
             let settings = HTTPReceiverSettings(
                 kind: kind, maxBodyBytes: configuration.maxBodyBytes,
-                maxDecompressedBytes: configuration.maxDecompressedBytes, token: configuration.token,
-                limits: configuration.limits, sink: sink, counters: counters)
+                maxDecompressedBytes: configuration.maxDecompressedBytes, inflationBudget: inflationBudget,
+                token: configuration.token, limits: configuration.limits, sink: sink, counters: counters)
             let slots = ConnectionSlots(limit: configuration.limits.maxConnections, refusingLimit: Self.maxRefusingConnections)
             let counters = self.counters
             return try await ServerBootstrap(group: group)
@@ -230,7 +235,8 @@ public final class IngestServer: Sendable {
 
     private var grpcSettings: GRPCReceiverSettings {
         GRPCReceiverSettings(maxBodyBytes: configuration.maxBodyBytes,
-                             maxDecompressedBytes: configuration.maxDecompressedBytes, token: configuration.token,
+                             maxDecompressedBytes: configuration.maxDecompressedBytes, inflationBudget: inflationBudget,
+                             token: configuration.token,
                              limits: configuration.limits, sink: sink, counters: counters)
     }
 

@@ -20,9 +20,11 @@ struct Tracetty: AsyncParsableCommand {
     )
 
     /// ArgumentParser's own entry, after one setting that must come before
-    /// any thread allocates: fewer malloc arenas (see `ProcessMemory.limitArenas`).
+    /// any thread allocates: fewer malloc arenas, and big buffers that go back
+    /// to the system when freed (see `ProcessMemory`).
     static func main() async {
         ProcessMemory.limitArenas()
+        ProcessMemory.fixMmapThreshold()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

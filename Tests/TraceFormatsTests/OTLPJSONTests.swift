@@ -181,6 +181,43 @@ struct OTLPJSONTests {
         #expect(throws: GzipError.truncated) { try Gzip.decompress(Array(Gzip.compress(bytes).dropLast(8))) }
     }
 
+    /// Bodies inflating at once share one budget: what one holds, another
+    /// cannot take (refused as busy, not too large), and every byte taken is
+    /// given back whatever the outcome.
+    @Test func gzipBodiesInflatingAtOnceShareOneBudget() throws {
+        let budget = InflationBudget(bytes: 1 << 20)
+        let body = [UInt8]((0..<(600 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) })
+        let zipped = Gzip.compress(body)
+        #expect(try Gzip.decompress(zipped, maxOutputBytes: 1 << 20, budget: budget) == body)
+        #expect(budget.inUse == 0)
+        // Another body is inflating and holds 600 KiB of the budget.
+        #expect(budget.take(600 << 10))
+        #expect(throws: GzipError.busy(budget: 1 << 20)) { try Gzip.decompress(zipped, maxOutputBytes: 1 << 20, budget: budget) }
+        #expect(budget.inUse == 600 << 10)
+        budget.give(600 << 10)
+        #expect(try Gzip.decompress(zipped, maxOutputBytes: 1 << 20, budget: budget) == body)
+        // A bomb is too large on its own, and leaves nothing taken behind.
+        let bomb = Gzip.compress([UInt8](repeating: 0, count: 8 << 20))
+        #expect(throws: GzipError.tooLarge(limit: 1 << 20)) { try Gzip.decompress(bomb, maxOutputBytes: 1 << 20, budget: budget) }
+        #expect(budget.inUse == 0)
+        #expect(throws: GzipError.truncated) { try Gzip.decompress(Array(zipped.dropLast(8)), budget: budget) }
+        #expect(budget.inUse == 0)
+    }
+
+    /// The trailer's size is a hint: a body whose trailer lies still
+    /// inflates to what it holds (or fails its CRC), within the bound.
+    @Test func aLyingTrailerSizeIsOnlyAHint() throws {
+        let body = [UInt8](repeating: 7, count: 300_000)
+        var zipped = Gzip.compress(body)
+        #expect(Gzip.claimedSize(zipped) == 300_000)
+        let n = zipped.count
+        zipped[n - 4] = 1; zipped[n - 3] = 0; zipped[n - 2] = 0; zipped[n - 1] = 0  // claims 1 byte
+        #expect(throws: GzipError.self) { try Gzip.decompress(zipped, maxOutputBytes: 1 << 20) }
+        zipped[n - 1] = 0xFF  // claims ~4 GiB: reserved only up to the bound
+        #expect(throws: GzipError.self) { try Gzip.decompress(zipped, maxOutputBytes: 1 << 20) }
+        #expect(throws: GzipError.tooLarge(limit: 1_000)) { try Gzip.decompress(Gzip.compress(body), maxOutputBytes: 1_000) }
+    }
+
     /// A bomb stops inflating at the bound: the sink sees the first piece
     /// past it and no more, rather than the whole 256 MiB being inflated.
     @Test func gzipStopsInflatingAtTheBound() throws {

@@ -116,6 +116,28 @@ import TestSupport
         await running.server.shutdown()
     }
 
+    @Test("otlp-grpc: a gzip message over what messages inflating at once leave -> UNAVAILABLE, counted; fine once they end")
+    func inflationBudgetShared() async throws {
+        let running = try await RunningServer.start([.otlpGRPC], maxDecompressedBytes: 1 << 20)
+        let budget = running.server.inflationBudget
+        let body = OTLPProtobufEncoder.encode(Samples.spans(count: 20, seed: 41))
+        #expect(budget.take((1 << 20) - 64))  // as if a bomb were inflating on another connection
+        try await OTLPGRPCSender.withConnection(port: running.port(.otlpGRPC)) { sender in
+            let error = await #expect(throws: RPCError.self) { try await sender.export(body, gzip: true) }
+            #expect(error?.code == .unavailable)
+            #expect(error?.message.hasSuffix("bytes that messages inflating at once may hold; retry") == true)
+        }
+        budget.give((1 << 20) - 64)
+        try await OTLPGRPCSender.withConnection(port: running.port(.otlpGRPC)) { sender in
+            _ = try await sender.export(body, gzip: true)
+        }
+        let figures = running.counters.snapshot()[.otlpGRPC]
+        #expect(figures.malformed == 1 && figures.spansAccepted == 20)
+        #expect(figures.malformedReasons.first?.reason == "grpc UNAVAILABLE: gzip messages inflating at once past their shared bound")
+        #expect(budget.inUse == 0)
+        await running.server.shutdown()
+    }
+
     @Test("otlp-grpc: spans with invalid ids -> OK with partial_success { rejected_spans, error_message }")
     func partialSuccess() async throws {
         let running = try await RunningServer.start([.otlpGRPC])

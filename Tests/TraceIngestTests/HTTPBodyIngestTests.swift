@@ -57,6 +57,27 @@ import TraceModel
         #expect(Self.decode(corrupt, .otlpJSON, gzip: true).reply.status == .badRequest)
     }
 
+    /// A gzip body that fits its own bound but not what the bodies inflating
+    /// at the same time leave of the shared budget: 503 with Retry-After
+    /// (the client may send it again), counted under its own reason.
+    @Test func aGzipBodyOverTheSharedBudgetIsBusyNotTooLarge() throws {
+        let zipped = Gzip.compress(OTLPJSONEncoder.encodeLine(Samples.spans(count: 50)))
+        let budget = InflationBudget(bytes: 1 << 20)
+        #expect(budget.take((1 << 20) - 100))  // another body inflating
+        var outcome = HTTPBodyIngest.decode(zipped, format: .otlpJSON, gzip: true, maxDecompressedBytes: 1 << 20,
+                                            inflationBudget: budget, decoder: WireDecoder())
+        #expect(outcome.reply.status == .serviceUnavailable)
+        #expect(outcome.reply.extraHeaders.contains { $0.0 == "Retry-After" && $0.1 == "1" })
+        guard case .refused(let reason, let example) = outcome.result else { Issue.record("accepted over the budget"); return }
+        #expect(reason == IngestReason.inflationBusy)
+        #expect(example.contains("1048576 bytes that bodies inflating at once may hold; retry"))
+        budget.give((1 << 20) - 100)
+        outcome = HTTPBodyIngest.decode(zipped, format: .otlpJSON, gzip: true, maxDecompressedBytes: 1 << 20,
+                                        inflationBudget: budget, decoder: WireDecoder())
+        #expect(Self.spans(outcome).count == 50)
+        #expect(budget.inUse == 0)
+    }
+
     @Test func malformedBodiesAreRefusedWithOneLineAndAReason() {
         let cases: [([UInt8], HTTPBodyFormat)] = [
             (Array("{\"resourceSpans\": [".utf8), .otlpJSON),
