@@ -6,7 +6,7 @@ import TraceFormats
 /// Across traces as a person would: the latency view, Enter into an
 /// operation's slowest traces, the service graph, and an export that reads
 /// back the same.
-@Suite(.serialized) struct AcrossTracesInTmuxTests {
+@Suite(.serialized, .ownThreads) struct AcrossTracesInTmuxTests {
     static var ready: Bool { TmuxSession.tmuxPath != nil && TmuxSession.tracettyPath != nil }
 
     @Test(.enabled(if: ready, "needs tmux and the built tracetty (swift build)"))

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// `tracetty server-1`, `server-2` and `demo` as a user runs them.
-@Suite(.serialized) struct DemoCommandTests {
+@Suite(.serialized, .ownThreads) struct DemoCommandTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil }
 
     /// The port of a `listening server-N http HOST:PORT` line.

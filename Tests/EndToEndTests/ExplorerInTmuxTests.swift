@@ -3,7 +3,7 @@ import Testing
 
 /// The real binary in a real terminal: open a trace, move to server-2, open
 /// its detail, quit; and the terminal is given back on SIGTERM.
-@Suite(.serialized) struct ExplorerInTmuxTests {
+@Suite(.serialized, .ownThreads) struct ExplorerInTmuxTests {
     static var ready: Bool { TmuxSession.tmuxPath != nil && TmuxSession.tracettyPath != nil }
 
     static var seedSample: String { TmuxSession.repositoryRoot.appendingPathComponent("Samples/seed.ndjson").path }

@@ -3,7 +3,7 @@ import Testing
 
 /// `list`/`print --output FILE [--export-format otlp|jaeger] [--force]`:
 /// the traces they would show go to a file that reads back the same.
-@Suite struct ExportCommandTests {
+@Suite(.ownThreads) struct ExportCommandTests {
     static var ready: Bool { PrintCommandTests.ready }
 
     @Test(.enabled(if: ready, "needs the built tracetty"))

@@ -6,7 +6,7 @@ import TestSupport
 
 /// Finding traces as a person would: a query typed in `open`, the list
 /// narrowing, a find inside the trace, `n`; and `live --filter`.
-@Suite(.serialized) struct FindingTracesInTmuxTests {
+@Suite(.serialized, .ownThreads) struct FindingTracesInTmuxTests {
     static var ready: Bool { TmuxSession.tmuxPath != nil && TmuxSession.tracettyPath != nil }
     static var seedSample: String { TmuxSession.repositoryRoot.appendingPathComponent("Samples/seed.ndjson").path }
 

@@ -8,7 +8,7 @@ import TraceFormats
 /// 100,000 attributes, 100,000 children under one span, a gzip trailer that
 /// lies. The real binary: every good line prints, the bad ones are
 /// reported, nothing raw reaches the output.
-@Suite struct HostileDumpTests {
+@Suite(.ownThreads) struct HostileDumpTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil }
     static let t0: UInt64 = 1_795_878_245_000_000_000
 

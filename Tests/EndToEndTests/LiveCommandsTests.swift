@@ -6,7 +6,7 @@ import TraceIngest
 import TestSupport
 
 /// `tracetty record` and `tracetty live` with real sockets on ephemeral ports.
-@Suite(.serialized) struct LiveCommandsTests {
+@Suite(.serialized, .ownThreads) struct LiveCommandsTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil }
     static let everyListenerOnPortZero = ["--jaeger-compact-port", "0", "--jaeger-binary-port", "0", "--zipkin-compact-port", "0",
                                           "--collector-port", "0", "--otlp-http-port", "0", "--zipkin-port", "0",
@@ -251,7 +251,7 @@ import TestSupport
 
 /// The captured payloads of real clients (../shared/fixtures), each sent to
 /// its listener over a real socket; `record` must hold every span once.
-@Suite(.serialized, .enabled(if: Shared.available && TmuxSession.tracettyPath != nil,
+@Suite(.serialized, .ownThreads, .enabled(if: Shared.available && TmuxSession.tracettyPath != nil,
                              "skipped: ../shared/fixtures not found (or tracetty not built)"))
 struct RecordFixturesTests {
     @Test func everyFixtureSpanIsRecordedExactlyOnce() throws {

@@ -5,7 +5,7 @@ import Testing
 /// 100 kB attributes posted to `live` well past its limit; the process
 /// stays under the limit (resident high-water mark, from /proc) and shows
 /// the newest trace.
-@Suite(.serialized) struct MemoryLimitInTmuxTests {
+@Suite(.serialized, .ownThreads) struct MemoryLimitInTmuxTests {
     /// One OTLP JSON trace of three spans, each with a `size`-byte attribute; the root is named `post-N`.
     static func body(post: Int, size: Int) -> [UInt8] {
         let traceID = String(format: "%016llx%016llx", UInt64(0xfeed), UInt64(post + 1))

@@ -5,7 +5,7 @@ import Testing
 /// `--raw-times` on a hand-made Jaeger trace whose answers are known: the
 /// server span's clock runs 15ms behind its caller's, and a consumer
 /// follows the request (FOLLOWS_FROM).
-@Suite struct PrintAnalysisTests {
+@Suite(.ownThreads) struct PrintAnalysisTests {
     static var ready: Bool { PrintCommandTests.ready }
 
     /// Times in µs from T. root 0..100 (server-1), call 10..90 (server-1),
@@ -131,7 +131,7 @@ import Testing
 
 /// `print --trace` keeps only the trace asked for, so a dump bigger than
 /// `--max-spans` still finds it; a bound that evicts is said on stderr.
-@Suite struct PrintBoundsTests {
+@Suite(.ownThreads) struct PrintBoundsTests {
     @Test(.enabled(if: PrintCommandTests.ready, "needs the built tracetty"))
     func aTraceIsFoundWhateverTheBound() throws {
         let sample = TmuxSession.repositoryRoot.appendingPathComponent("Samples/seed.ndjson").path

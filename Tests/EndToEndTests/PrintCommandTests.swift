@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `tracetty print` as a script would run it.
-@Suite struct PrintCommandTests {
+@Suite(.ownThreads) struct PrintCommandTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil }
 
     struct Result {

@@ -6,7 +6,7 @@ import TraceFormats
 /// `print`, `list` and `stats` write what strangers sent to stdout, often a
 /// terminal or `less -R`: escaped as the explorer shows it, unless
 /// `print --raw` asks for the text as received.
-@Suite struct PrintTerminalSafetyTests {
+@Suite(.ownThreads) struct PrintTerminalSafetyTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil }
 
     /// Two hostile traces (every payload in every field) as an OTLP JSON dump.

@@ -6,7 +6,7 @@ import TraceFormats
 /// `tracetty replay`: `--to` reaches a `tracetty record` over real sockets
 /// for each target (OTLP/gRPC included), every span exactly once; and the
 /// explorer at x10 with pause in tmux.
-@Suite(.serialized) struct ReplayCommandTests {
+@Suite(.serialized, .ownThreads) struct ReplayCommandTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil }
     static var sample: String { TmuxSession.repositoryRoot.appendingPathComponent("Samples/seed.ndjson").path }
 

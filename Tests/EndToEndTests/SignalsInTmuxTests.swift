@@ -8,7 +8,7 @@ import TestSupport
 /// the SSH session dropping (SIGHUP) under `live --record`, Ctrl-Z and `fg`
 /// (and a SIGTSTP from outside), a storm of resizes, and a reader that goes
 /// away in the middle of `print`.
-@Suite(.serialized) struct SignalsInTmuxTests {
+@Suite(.serialized, .ownThreads) struct SignalsInTmuxTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil && TmuxSession.tmuxPath != nil }
     static let onlyCompactUDP = ["--jaeger-compact-port", "0", "--off", "jaeger-binary", "--off", "zipkin-compact",
                                  "--off", "jaeger-collector", "--off", "otlp-http", "--off", "zipkin-http", "--off", "otlp-grpc"]

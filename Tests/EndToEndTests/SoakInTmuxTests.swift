@@ -15,7 +15,7 @@ import TestSupport
 /// received + dropped by the kernel; every HTTP answer was counted; spans
 /// accepted = recorded + dropped by the recorder, and every valid span the
 /// listeners accepted is in the file.
-@Suite(.serialized) struct SoakInTmuxTests {
+@Suite(.serialized, .ownThreads) struct SoakInTmuxTests {
     static var ready: Bool { TmuxSession.tracettyPath != nil && TmuxSession.tmuxPath != nil }
     static let seconds = 30.0
     static let limitMiB = 192

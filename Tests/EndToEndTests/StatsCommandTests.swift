@@ -5,7 +5,7 @@ import TraceFormats
 
 /// `tracetty stats` on a dump of known durations: HdrHistogram's
 /// percentiles agree with exact ones within 3 significant digits.
-@Suite struct StatsCommandTests {
+@Suite(.ownThreads) struct StatsCommandTests {
     static var ready: Bool { PrintCommandTests.ready }
 
     @Test(.enabled(if: ready, "needs the built tracetty"))

@@ -9,7 +9,7 @@ import TraceFormats
 /// must keep its title, window name, paste buffers and alternate screen, with
 /// the payloads shown as escaped text where they belong. Then the same bytes
 /// are written raw to the same pane, to prove these checks see an attack.
-@Suite(.serialized) struct TerminalSafetyInTmuxTests {
+@Suite(.serialized, .ownThreads) struct TerminalSafetyInTmuxTests {
     static var ready: Bool { TmuxSession.tmuxPath != nil && TmuxSession.tracettyPath != nil }
 
     /// What an escape sequence that got through would have changed.

@@ -4,7 +4,7 @@ import Testing
 /// Understanding a trace as a person would, in the real binary and a real
 /// terminal: the critical path on the seed trace, its statistics, and two
 /// traces marked and compared.
-@Suite(.serialized) struct UnderstandingInTmuxTests {
+@Suite(.serialized, .ownThreads) struct UnderstandingInTmuxTests {
     static var ready: Bool { TmuxSession.tmuxPath != nil && TmuxSession.tracettyPath != nil }
 
     @Test(.enabled(if: ready, "needs tmux and the built tracetty (swift build)"))

@@ -238,8 +238,10 @@ import TestSupport
             await #expect(throws: (any Error).self) { try await sender.export(OTLPProtobufEncoder.encode(spans)) }
             return elapsed
         }
-        // GOAWAY closes an idle connection at once; the 5 s grace is for calls in flight.
-        #expect(elapsed < .seconds(3), "shutdown took \(elapsed)")
+        // GOAWAY closes an idle connection at once (the 5 s grace is for calls
+        // in flight) instead of waiting for the client or the 120 s idle
+        // timeout. Not a speed check: a loaded CI machine took 16 s once.
+        #expect(elapsed < .seconds(60), "shutdown took \(elapsed)")
         #expect(ids(running.sink.spans()) == ids(spans))
     }
 
