@@ -31,6 +31,20 @@ struct TracerBenchCommand: ParsableCommand {
     @Option(help: "Caller threads ending spans flat out; --spans are split between them.")
     var threads = 1
 
+    /// How the tags are set: the ways an app calls the public Tracing API.
+    enum AttributeAPI: String, ExpressibleByArgument, CaseIterable {
+        /// `span.attributes["http.status_code"] = 200`: a String, Int or Bool, as app code writes it.
+        case `subscript`
+        /// `span.updateAttributes { $0["http.status_code"] = 200 }`: all of a span's tags in one call.
+        case update
+        /// `span.attributes["http.status_code"] = SpanAttribute.int64(200)`: a prebuilt enum
+        /// value (the subscript boxes it: the enum is larger than an existential's inline buffer).
+        case `enum`
+    }
+
+    @Option(help: "How tags are set: subscript (typed values, as app code writes them), update (updateAttributes), enum (prebuilt SpanAttribute values).")
+    var api = AttributeAPI.`subscript`
+
     func validate() throws {
         guard spans > 0, tags >= 0, runs > 0, threads > 0, queue.map({ $0 > 0 }) ?? true else {
             throw ValidationError("--spans, --runs, --threads and --queue must be positive")
@@ -52,7 +66,7 @@ struct TracerBenchCommand: ParsableCommand {
             }
         }
         let defaults = JaegerTracerConfiguration(serviceName: "tracer-bench")
-        print("tracer-bench: \(spans) spans x \(runs) runs, \(tags) tags each, \(threads) caller thread(s), "
+        print("tracer-bench: \(spans) spans x \(runs) runs, \(tags) tags each (\(api.rawValue)), \(threads) caller thread(s), "
               + "queue \(queue ?? defaults.maxQueuedSpans)\(queue == nil ? " (default configuration)" : ""), "
               + "sink 127.0.0.1:\(sink.port)")
         print("run | ns/span (caller: start + \(tags) tags + end) | spans/s (caller) | spans/s emitted | spans/s received | datagrams | dropped (queue full) "
@@ -75,12 +89,36 @@ struct TracerBenchCommand: ParsableCommand {
             // The spans come from a thread of their own, as from an event loop: the
             // concurrency pool (where the flush loop runs) keeps all its threads.
             // With several threads, ns/span is wall time per span of all of them.
-            let (callerElapsed, callerCPUNanos) = TracerBenchSink.onThreads(threads) { [spans, threads] thread in
+            let (callerElapsed, callerCPUNanos) = TracerBenchSink.onThreads(threads) { [spans, threads, api] thread in
                 let mine = spans / threads + (thread < spans % threads ? 1 : 0)
-                for _ in 0..<mine {
-                    let span = tracer.startSpan("GET /alice", ofKind: .server)
-                    for index in 0..<keys.count { span.attributes[keys[index]] = values[index] }
-                    span.end()
+                switch api {
+                case .`subscript`:
+                    for _ in 0..<mine {
+                        let span = tracer.startSpan("GET /alice", ofKind: .server)
+                        for index in 0..<keys.count {
+                            switch index % 4 {
+                            case 0: span.attributes[keys[index]] = "GET"
+                            case 1: span.attributes[keys[index]] = 200
+                            case 2: span.attributes[keys[index]] = "/alice"
+                            default: span.attributes[keys[index]] = false
+                            }
+                        }
+                        span.end()
+                    }
+                case .update:
+                    for _ in 0..<mine {
+                        let span = tracer.startSpan("GET /alice", ofKind: .server)
+                        span.updateAttributes { attributes in
+                            for index in 0..<keys.count { Self.setTag(index, keys[index], on: &attributes) }
+                        }
+                        span.end()
+                    }
+                case .enum:
+                    for _ in 0..<mine {
+                        let span = tracer.startSpan("GET /alice", ofKind: .server)
+                        for index in 0..<keys.count { span.attributes[keys[index]] = values[index] }
+                        span.end()
+                    }
                 }
             }
             tracer.shutdown()  // the final flush: part of "emitted"
@@ -108,6 +146,17 @@ struct TracerBenchCommand: ParsableCommand {
               + "\(Int(median(results.map(\.emitted)))) | \(Int(median(results.map(\.received)))) | | "
               + "\(Int(median(results.map(\.dropped)))) | \(String(format: "%.0f", median(results.map(\.callerCPU)))) | "
               + String(format: "%.0f", median(results.map(\.processCPU))))
+    }
+
+    /// The index-th tag as `.subscript` sets it, on the attributes `updateAttributes` lends.
+    @inline(__always)
+    static func setTag(_ index: Int, _ key: String, on attributes: inout SpanAttributes) {
+        switch index % 4 {
+        case 0: attributes[key] = "GET"
+        case 1: attributes[key] = 200
+        case 2: attributes[key] = "/alice"
+        default: attributes[key] = false
+        }
     }
 
     /// CPU time of the process or the calling thread, which a busy machine
