@@ -63,39 +63,66 @@ public final class JaegerSpan: Tracing.Span {
         get { state.withLock { $0.recorded.attributes } }
         set { state.withLock { if !$0.ended { $0.recorded.attributes = newValue } } }
         // `span.attributes["k"] = v` would otherwise copy the dictionary on
-        // every write (the getter's copy shares storage with the span's). The
-        // attributes are moved out, edited, and moved back; a concurrent
-        // writer's keys are merged rather than lost.
+        // every write (the getter's copy shares storage with the span's).
+        // Generic code reaches this too: the protocol's witness for the
+        // settable requirement calls it.
         _modify {
-            var moved = SpanAttributes.none
-            // After end() the span is the reporter's: the write goes to a scratch copy.
-            let ended = state.withLock { s -> Bool in
-                if !s.ended { swap(&moved, &s.recorded.attributes) }
-                return s.ended
-            }
-            // Room for a typical span's attributes at once, instead of regrowing
-            // at 1, 3 and 6: 6 fit the 8-bucket table (about 560 bytes; 8 would
-            // double it past the sizes glibc's per-thread cache keeps). Made
-            // here, where the dictionary code is specialized:
-            // `SpanAttributes.reserveCapacity` runs the generic one (a tenth of
-            // a 4-attribute span's time went to its metadata lookups).
-            if moved.isEmpty && !ended { moved = SpanAttributes([String: SpanAttribute](minimumCapacity: 6)) }
-            defer {
-                if !ended {
-                    state.withLock { s in
-                        if s.recorded.attributes.isEmpty {
-                            swap(&moved, &s.recorded.attributes)
-                        } else {
-                            let concurrent = s.recorded.attributes
-                            s.recorded.attributes = moved
-                            concurrent.forEach { key, value in
-                                if s.recorded.attributes.get(key) == nil { s.recorded.attributes.set(key, value: value) }
-                            }
-                        }
-                    }
+            var lent = lendAttributes()
+            defer { takeBack(&lent) }
+            yield &lent.attributes
+        }
+    }
+
+    /// All of `update`'s writes on one loan of the span's attributes. The
+    /// protocol's default (not a requirement, so only calls on a
+    /// `JaegerSpan` reach this) reads a copy, which its first write copies
+    /// again, and sets it back.
+    public func updateAttributes(_ update: (inout SpanAttributes) -> Void) {
+        var lent = lendAttributes()
+        defer { takeBack(&lent) }
+        update(&lent.attributes)
+    }
+
+    /// An empty table with room for a typical span's attributes at once,
+    /// instead of regrowing at 1, 3 and 6: 6 fit the 8-bucket table (about
+    /// 560 bytes; 8 would double it past the sizes glibc's per-thread cache
+    /// keeps). Each span's is a `mapValues` copy of it: that is inlinable,
+    /// specialized here, and allocates a table of the same size directly,
+    /// while `Dictionary(minimumCapacity:)` and `reserveCapacity` are not
+    /// inlinable and look the storage's generic metadata up on every call
+    /// (a ninth of a 4-attribute span's instructions).
+    private static let emptyTable = [String: SpanAttribute](minimumCapacity: 6)
+
+    /// The span's attributes, moved out so that writes to them do not copy.
+    private struct LentAttributes {
+        var attributes = SpanAttributes.none
+        /// After end() the span is the reporter's: writes go to a scratch copy.
+        var ended = false
+    }
+
+    private func lendAttributes() -> LentAttributes {
+        var lent = LentAttributes()
+        lent.ended = state.withLock { s -> Bool in
+            if !s.ended { swap(&lent.attributes, &s.recorded.attributes) }
+            return s.ended
+        }
+        if lent.attributes.isEmpty && !lent.ended { lent.attributes = SpanAttributes(Self.emptyTable.mapValues { $0 }) }
+        return lent
+    }
+
+    /// Moves lent attributes back; a concurrent writer's keys are merged rather than lost.
+    private func takeBack(_ lent: inout LentAttributes) {
+        guard !lent.ended else { return }
+        state.withLock { s in
+            if s.recorded.attributes.isEmpty {
+                swap(&lent.attributes, &s.recorded.attributes)
+            } else {
+                let concurrent = s.recorded.attributes
+                s.recorded.attributes = lent.attributes
+                concurrent.forEach { key, value in
+                    if s.recorded.attributes.get(key) == nil { s.recorded.attributes.set(key, value: value) }
                 }
             }
-            yield &moved
         }
     }
 
