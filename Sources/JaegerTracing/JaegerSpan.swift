@@ -90,7 +90,9 @@ public final class JaegerSpan: Tracing.Span {
     /// specialized here, and allocates a table of the same size directly,
     /// while `Dictionary(minimumCapacity:)` and `reserveCapacity` are not
     /// inlinable and look the storage's generic metadata up on every call
-    /// (a ninth of a 4-attribute span's instructions).
+    /// (a ninth of a 4-attribute span's instructions). The copies share its
+    /// hash seed, which matters only when one table is inserted into a
+    /// smaller one in order: here only the rare merge of concurrent writers.
     private static let emptyTable = [String: SpanAttribute](minimumCapacity: 6)
 
     /// The span's attributes, moved out so that writes to them do not copy.
