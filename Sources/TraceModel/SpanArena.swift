@@ -1,5 +1,5 @@
-/// The store's compact form of spans: each trace's spans packed into one byte
-/// array, with strings, resources and scopes shared through bounded tables.
+/// The store's compact form of spans: each trace's spans packed into one run
+/// of bytes (kept by `TraceBytes`), with strings, resources and scopes shared through bounded tables.
 /// A seed-shaped span takes ~60 bytes here against ~500 as a `Span` with its
 /// own attribute array; `Span` values are made again only for the trace a
 /// reader asks for.
@@ -200,7 +200,7 @@ struct SpanArena: Sendable {
 
     /// The span that starts at `offset` in `bytes`, made whole again; `offset`
     /// moves past it.
-    func span(in bytes: [UInt8], at offset: inout Int, traceID: TraceID) -> Span {
+    func span(in bytes: ArraySlice<UInt8>, at offset: inout Int, traceID: TraceID) -> Span {
         var r = Reader(bytes: bytes, offset: offset)
         let head = fixedPart(&r)
         let name = string(&r)
@@ -269,7 +269,7 @@ struct SpanArena: Sendable {
         var resource: Int32
     }
 
-    func header(in bytes: [UInt8], at offset: inout Int) -> Header {
+    func header(in bytes: ArraySlice<UInt8>, at offset: inout Int) -> Header {
         var r = Reader(bytes: bytes, offset: offset)
         let head = fixedPart(&r)
         skipString(&r)
@@ -308,14 +308,14 @@ struct SpanArena: Sendable {
     }
 
     /// The name and service of the span at `offset`.
-    func nameAndService(in bytes: [UInt8], at offset: Int) -> (name: String, service: String) {
+    func nameAndService(in bytes: ArraySlice<UInt8>, at offset: Int) -> (name: String, service: String) {
         var r = Reader(bytes: bytes, offset: offset)
         _ = fixedPart(&r)
         let name = string(&r)
         return (name, resource(&r).serviceName)
     }
 
-    func serviceName(ofResource index: Int32, in bytes: [UInt8], spanAt offset: Int) -> String {
+    func serviceName(ofResource index: Int32, in bytes: ArraySlice<UInt8>, spanAt offset: Int) -> String {
         index >= 0 ? resources[Int(index)].serviceName : nameAndService(in: bytes, at: offset).service
     }
 
@@ -350,7 +350,7 @@ struct SpanArena: Sendable {
         case ValueTag.bytes:
             let count = Int(r.varint())
             defer { r.offset += count }
-            return .bytes(Array(r.bytes[r.offset..<r.offset + count]))
+            return .bytes(Array(r.bytes[r.base + r.offset..<r.base + r.offset + count]))
         case ValueTag.array:
             let count = Int(r.varint())
             var values: [AttributeValue] = []
@@ -367,7 +367,7 @@ struct SpanArena: Sendable {
         if ref & 1 == 0 { return strings[Int(ref >> 1)] }
         let length = Int(ref >> 1)
         defer { r.offset += length }
-        return String(decoding: r.bytes[r.offset..<r.offset + length], as: UTF8.self)
+        return String(decoding: r.bytes[r.base + r.offset..<r.base + r.offset + length], as: UTF8.self)
     }
 
     private func skipString(_ r: inout Reader) {
@@ -447,7 +447,7 @@ struct SpanArena: Sendable {
     }
 
     /// The resource of a span, made whole only when it was written inline.
-    func resource(of layout: SpanLayout, in bytes: [UInt8]) -> Resource {
+    func resource(of layout: SpanLayout, in bytes: ArraySlice<UInt8>) -> Resource {
         if layout.resource >= 0 { return resources[Int(layout.resource)] }
         var r = Reader(bytes: bytes, offset: layout.resourceAt)
         let service = string(&r)
@@ -455,7 +455,7 @@ struct SpanArena: Sendable {
     }
 
     /// A value that `AttributeCursor` left packed, made whole.
-    func value(at offset: Int, in bytes: [UInt8]) -> AttributeValue {
+    func value(at offset: Int, in bytes: ArraySlice<UInt8>) -> AttributeValue {
         var r = Reader(bytes: bytes, offset: offset)
         return value(&r)
     }
@@ -625,18 +625,26 @@ struct SpanArena: Sendable {
 
     /// Reads what `append` wrote: the bytes come from this arena, never from
     /// the network, so a bad read is a bug (and traps) rather than input.
+    /// Offsets count from the start of the trace's bytes (`base` in the slice).
     private struct Reader {
-        let bytes: [UInt8]
+        let bytes: ArraySlice<UInt8>
+        let base: Int
         var offset: Int
+
+        init(bytes: ArraySlice<UInt8>, offset: Int) {
+            self.bytes = bytes
+            base = bytes.startIndex
+            self.offset = offset
+        }
 
         mutating func byte() -> UInt8 {
             defer { offset += 1 }
-            return bytes[offset]
+            return bytes[base + offset]
         }
 
         mutating func fixed() -> UInt64 {
             var value: UInt64 = 0
-            for i in 0..<8 { value |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+            for i in 0..<8 { value |= UInt64(bytes[base + offset + i]) << (8 * UInt64(i)) }
             offset += 8
             return value
         }
@@ -645,7 +653,7 @@ struct SpanArena: Sendable {
             var value: UInt64 = 0
             var shift: UInt64 = 0
             while true {
-                let b = bytes[offset]
+                let b = bytes[base + offset]
                 offset += 1
                 value |= UInt64(b & 0x7f) << shift
                 if b < 0x80 { return value }

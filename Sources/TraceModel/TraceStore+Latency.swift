@@ -9,7 +9,7 @@ extension TraceStore {
         var layouts: [SpanArena.SpanLayout] = []
         for id in traceIDs(matching: query) {
             guard let record = traces[id] else { continue }
-            record.bytes.withUnsafeBufferPointer { bytes in
+            traces.bytes(of: record).withUnsafeBufferPointer { bytes in
                 layouts.removeAll(keepingCapacity: true)
                 SpanArena.layouts(of: bytes, into: &layouts)
                 for layout in layouts {
@@ -36,10 +36,10 @@ extension TraceStore {
         if let query, !query.isEmpty {
             for id in traceIDs(matching: query) {
                 guard let record = traces[id] else { continue }
-                walk.add(record.bytes, arena: arena, to: &builder)
+                walk.add(traces.bytes(of: record), arena: arena, to: &builder)
             }
         } else {
-            traces.forEachLive { _, entry in walk.add(entry.record.bytes, arena: arena, to: &builder) }
+            traces.forEachLive { _, entry in walk.add(traces.bytes(of: entry.record), arena: arena, to: &builder) }
         }
         return builder.graph
     }
@@ -59,7 +59,7 @@ private struct GraphWalk {
     var orphans: [Bool] = []
     var services: [Int32] = []
 
-    mutating func add(_ record: [UInt8], arena: SpanArena, to builder: inout ServiceGraph.Builder) {
+    mutating func add(_ record: ArraySlice<UInt8>, arena: SpanArena, to builder: inout ServiceGraph.Builder) {
         record.withUnsafeBufferPointer { bytes in
             layouts.removeAll(keepingCapacity: true)
             SpanArena.layouts(of: bytes, into: &layouts)

@@ -50,7 +50,7 @@ extension TraceStore {
         guard let record = traces[traceID] else { return false }
         if query.isEmpty { return true }
         var view = PackedTraceView(arena: arena, program: query.program, strings: .uncached)
-        return view.evaluate(id: traceID, record: record)
+        return view.evaluate(id: traceID, record: record, packed: traces.bytes(of: record))
     }
 
     /// Runs `work` on up to `workers` threads, each with its own copy of the
@@ -263,23 +263,24 @@ struct PackedTraceView: QueryTraceView {
             // Touch every cache line of the batch's bytes before evaluating
             // them, in a loop of nothing else: the loads are independent, so
             // the memory system fetches them together, rather than stalling
-            // on one miss after another (each trace's bytes are their own
-            // allocation; with ~3 spans per trace the stalls cost more than
-            // the evaluation itself).
-            // (Subscripts, not a closure: a closure makes the compiler retain
-            // the bytes, and an atomic retain waits for the miss it causes.)
+            // on one miss after another (traces that grew apart, or were
+            // stored apart, lie in different places; with ~3 spans per trace
+            // the stalls cost more than the evaluation itself).
+            // (Subscripts, not a slice: a slice makes the compiler retain
+            // the page, and an atomic retain waits for the miss it causes.)
             for (index, _) in batch {
-                let count = traces[index].record.bytes.count
+                let ref = traces[index].record.packed
+                let count = traces.spanBytes.count(of: ref)
                 var offset = 0
                 while offset < count {
-                    touched &+= Int(traces[index].record.bytes[offset])
+                    touched &+= Int(traces.spanBytes.byte(offset, of: ref))
                     offset += 64
                 }
             }
             touchedSum &+= touched
             for (index, facts) in batch {
                 begin(id: traces[index].id, facts: facts)
-                let matched = traces[index].record.bytes.withUnsafeBufferPointer { buffer in
+                let matched = traces.bytes(of: traces[index].record).withUnsafeBufferPointer { buffer in
                     bytes = buffer
                     defer { bytes = UnsafeBufferPointer(start: nil, count: 0) }
                     return program.evaluate(&self)
@@ -299,10 +300,10 @@ struct PackedTraceView: QueryTraceView {
         return true
     }
 
-    /// Whether the program matches one stored trace.
-    mutating func evaluate(id: TraceID, record: TraceStore.Record) -> Bool {
+    /// Whether the program matches one stored trace, whose bytes are `packed`.
+    mutating func evaluate(id: TraceID, record: TraceStore.Record, packed: ArraySlice<UInt8>) -> Bool {
         begin(id: id, facts: record.queryFacts)
-        return record.bytes.withUnsafeBufferPointer { buffer in
+        return packed.withUnsafeBufferPointer { buffer in
             bytes = buffer
             defer { bytes = UnsafeBufferPointer(start: nil, count: 0) }
             return program.evaluate(&self)
@@ -320,8 +321,8 @@ struct PackedTraceView: QueryTraceView {
         selfTimesReady = false
     }
 
-    /// The bytes as an array, for the rare paths that reuse the store's readers.
-    private var copiedBytes: [UInt8] { Array(bytes) }
+    /// The bytes copied, for the rare paths that reuse the store's readers.
+    private var copiedBytes: ArraySlice<UInt8> { ArraySlice(bytes) }
 
     private mutating func loadLayouts() {
         guard !layoutsLoaded else { return }

@@ -1,21 +1,58 @@
 /// What the trace list shows of one trace: derived from its spans and tree.
+/// 104 bytes: the counts are kept in 32 bits (a trace in the store holds at
+/// most `Int32.max` spans), since lists hold one summary per trace and a
+/// dump can have millions of traces.
 public struct TraceSummary: Sendable, Hashable {
     public var traceID: TraceID
     public var rootService: String
     public var rootOperation: String
     public var startUnixNano: UInt64
     public var durationNano: UInt64
-    public var spanCount: Int
     /// Distinct services, in order of first appearance in the tree.
     public var services: [String]
-    public var errorCount: Int
-    /// Levels in the tree (1 for a lone span).
-    public var depth: Int
-    public var rootCount: Int
-    /// Some span names a parent that is not in the trace.
-    public var isIncomplete: Bool
     /// Increases each time a span of this trace arrives; orders "newest".
     public var lastUpdate: UInt64
+    private var storedSpanCount: Int32
+    private var storedErrorCount: Int32
+    private var storedDepth: Int32
+    private var storedRootCount: Int32
+    /// Some span names a parent that is not in the trace.
+    public var isIncomplete: Bool
+
+    public var spanCount: Int {
+        get { Int(storedSpanCount) }
+        set { storedSpanCount = Int32(clamping: newValue) }
+    }
+    public var errorCount: Int {
+        get { Int(storedErrorCount) }
+        set { storedErrorCount = Int32(clamping: newValue) }
+    }
+    /// Levels in the tree (1 for a lone span).
+    public var depth: Int {
+        get { Int(storedDepth) }
+        set { storedDepth = Int32(clamping: newValue) }
+    }
+    public var rootCount: Int {
+        get { Int(storedRootCount) }
+        set { storedRootCount = Int32(clamping: newValue) }
+    }
+
+    init(traceID: TraceID, rootService: String, rootOperation: String, startUnixNano: UInt64, durationNano: UInt64,
+         spanCount: Int, services: [String], errorCount: Int, depth: Int, rootCount: Int, isIncomplete: Bool,
+         lastUpdate: UInt64) {
+        self.traceID = traceID
+        self.rootService = rootService
+        self.rootOperation = rootOperation
+        self.startUnixNano = startUnixNano
+        self.durationNano = durationNano
+        self.services = services
+        self.lastUpdate = lastUpdate
+        storedSpanCount = Int32(clamping: spanCount)
+        storedErrorCount = Int32(clamping: errorCount)
+        storedDepth = Int32(clamping: depth)
+        storedRootCount = Int32(clamping: rootCount)
+        self.isIncomplete = isIncomplete
+    }
 
     public var hasError: Bool { errorCount > 0 }
     public var endUnixNano: UInt64 { startUnixNano &+ durationNano }
@@ -132,17 +169,18 @@ extension SpanList: SummarySource {
 /// is not kept and is derived again when asked for.
 struct ServiceLists: Sendable {
     private(set) var lists: [[String]] = []
-    private var index: [[String]: UInt32] = [:]
+    private var index: [[String]: UInt16] = [:]
+    /// Below `UInt16.max`, which a record keeps for "not listed".
     private let capacity = 4096
 
-    mutating func index(of services: [String]) -> UInt32? {
+    mutating func index(of services: [String]) -> UInt16? {
         if let existing = index[services] { return existing }
         guard lists.count < capacity else { return nil }
-        let i = UInt32(lists.count)
+        let i = UInt16(lists.count)
         index[services] = i
         lists.append(services)
         return i
     }
 
-    subscript(i: UInt32) -> [String] { lists[Int(i)] }
+    subscript(i: UInt16) -> [String] { lists[Int(i)] }
 }

@@ -34,6 +34,8 @@ struct TraceTable: Sendable {
     /// Slot numbers by hash of the trace id, linear probing, `empty` where none.
     private var buckets: [Slot] = []
     private(set) var count = 0
+    /// The records' packed spans (`Record.packed` says where).
+    private(set) var spanBytes = TraceBytes()
     /// Per table: ids chosen to collide under a known hash cannot be prepared in advance.
     private let seed: UInt64
 
@@ -80,6 +82,9 @@ struct TraceTable: Sendable {
         }
     }
 
+    /// A record's packed spans.
+    func bytes(of record: TraceStore.Record) -> ArraySlice<UInt8> { spanBytes[record.packed] }
+
     var ids: [TraceID] {
         var ids: [TraceID] = []
         ids.reserveCapacity(count)
@@ -94,6 +99,35 @@ struct TraceTable: Sendable {
         body(&pages[Int(slot) >> Self.pageShift][Int(slot) & (Self.pageSize - 1)].record)
     }
 
+    /// Appends packed spans to a stored record's.
+    mutating func append(_ packed: [UInt8], to slot: Slot) {
+        let page = Int(slot) >> Self.pageShift, i = Int(slot) & (Self.pageSize - 1)
+        var ref = pages[page][i].record.packed
+        spanBytes.append(packed, to: &ref)
+        pages[page][i].record.packed = ref
+    }
+
+    /// Moves every record's paged bytes, in address order, when holes take
+    /// at least `1 / share` of the pages: each page is released as its last
+    /// trace leaves it, so the move needs at most a page more than before.
+    /// Costs a pass over the records and a copy of the paged bytes, once per
+    /// that many bytes freed or moved since the last: amortised O(1) a byte.
+    mutating func compactBytes(ifHolesReach share: Int) {
+        guard spanBytes.holes > 0, spanBytes.holes * share >= spanBytes.pagedBytes else { return }
+        var located: [(ref: TraceBytes.Ref, slot: Slot)] = []
+        located.reserveCapacity(count)
+        forEachLive { slot, entry in
+            if entry.record.packed.isPaged { located.append((entry.record.packed, slot)) }
+        }
+        located.sort { $0.ref.raw < $1.ref.raw }
+        spanBytes.startFreshPage()
+        for (ref, slot) in located {
+            var moved = ref
+            spanBytes.move(&moved)
+            pages[Int(slot) >> Self.pageShift][Int(slot) & (Self.pageSize - 1)].record.packed = moved
+        }
+    }
+
     /// The slot of `id`, made (with an empty record) when it is not stored.
     mutating func slot(insertingIfMissing id: TraceID) -> (slot: Slot, isNew: Bool) {
         if let slot = slot(of: id) { return (slot, false) }
@@ -105,10 +139,13 @@ struct TraceTable: Sendable {
         return (slot, true)
     }
 
-    /// Forgets a stored trace; its slot may be handed to a later trace.
+    /// Forgets a stored trace and its bytes; its slot may be handed to a
+    /// later trace. The entry returned has no bytes.
     @discardableResult
     mutating func remove(_ slot: Slot) -> Entry {
-        let entry = self[slot]
+        var entry = self[slot]
+        spanBytes.free(entry.record.packed)
+        entry.record.packed = TraceBytes.Ref()
         removeFromIndex(slot, id: entry.id)
         pages[Int(slot) >> Self.pageShift][Int(slot) & (Self.pageSize - 1)] = Entry()
         freeSlots.append(slot)

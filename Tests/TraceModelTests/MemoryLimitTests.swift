@@ -21,9 +21,13 @@ import Testing
         store.add(Self.span(1, 2, size: 1_000, parent: 1))
         #expect(store.bytesHeld > one + 1_000 && store.bytesHeld < 2 * one)
         for t in 2...20 { store.add(Self.span(UInt64(t), 1, size: 1_000)) }
-        // 10 spans kept: bytes held went down with each eviction.
+        // 10 spans kept: bytes held went down with each eviction, but for
+        // the holes evicted traces left in the shared page (see `TraceBytes`),
+        // counted and closed before they pass a quarter of the pages.
         #expect(store.spanCount == 10)
-        #expect(store.bytesHeld == 10 * one)
+        let holes = store.traces.spanBytes.holes
+        #expect(store.bytesHeld == 10 * one + holes)
+        #expect(holes * 4 < store.traces.spanBytes.pagedBytes)
     }
 
     @Test func overTheBudgetTheOldestTracesGoFirstAndTheNewestStays() {
