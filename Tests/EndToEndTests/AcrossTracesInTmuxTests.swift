@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TraceModel
 import TraceFormats
 
@@ -13,7 +14,7 @@ import TraceFormats
     func latencySlowestTracesGraphAndExport() throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let sample = FindingTracesInTmuxTests.seedSample
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-tmux-export-\(getpid())")
+        let directory = TestScratch.directory.appendingPathComponent("tracetty-tmux-export-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let session = try TmuxSession(command: "cd '\(directory.path)' && TZ=UTC '\(binary)' open '\(sample)'; echo TRACETTY-EXIT=$?; sleep 30")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The real binary in a real terminal: open a trace, move to server-2, open
 /// its detail, quit; and the terminal is given back on SIGTERM.
@@ -46,7 +47,7 @@ import Testing
     @Test(.enabled(if: ready, "needs tmux and the built tracetty (swift build)"))
     func sigtermRestoresTheTerminal() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).pid").path
+        let pidFile = TestScratch.directory.appendingPathComponent("tracetty-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).pid").path
         // tracetty runs in the foreground of a shell (a background job plus
         // `wait` hangs when the test runner started us with SIGCHLD blocked);
         // the test finds it as the shell's child.
@@ -73,7 +74,7 @@ import Testing
     func malformedLinesShowInTheStatusBarAndOnStderrAfterwards() throws {
         let binary = try #require(TmuxSession.tracettyPath)
         let sample = try String(contentsOfFile: Self.seedSample, encoding: .utf8)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-bad-\(getpid()).ndjson").path
+        let path = TestScratch.directory.appendingPathComponent("tracetty-bad-\(getpid()).ndjson").path
         try (sample + "{\"resourceSpans\": [}\n").write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let session = try TmuxSession(command: "'\(binary)' open '\(path)'; echo TRACETTY-EXIT=$?; sleep 30", width: 120, height: 30)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `list`/`print --output FILE [--export-format otlp|jaeger] [--force]`:
 /// the traces they would show go to a file that reads back the same.
@@ -9,7 +10,7 @@ import Testing
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func listAndPrintExportWhatTheyWouldShow() throws {
         let sample = TmuxSession.repositoryRoot.appendingPathComponent("Samples/seed.ndjson").path
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-export-cli-\(getpid())")
+        let directory = TestScratch.directory.appendingPathComponent("tracetty-export-cli-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let errors = directory.appendingPathComponent("errors.json").path

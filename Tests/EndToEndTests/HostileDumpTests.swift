@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TraceFormats
 
 /// `tracetty print`, `list` and `stats` of dumps built from hostile cases
@@ -26,7 +27,7 @@ import TraceFormats
     }
 
     static func write(_ bytes: [UInt8], name: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-\(getpid())-\(name)").path
+        let path = TestScratch.directory.appendingPathComponent("tracetty-\(getpid())-\(name)").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -131,7 +132,7 @@ import TraceFormats
         }
 
         // Exported: the 100,000-attribute span keeps 1,024 and says how many it lost.
-        let exported = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-\(getpid())-hostile-export.ndjson").path
+        let exported = TestScratch.directory.appendingPathComponent("tracetty-\(getpid())-hostile-export.ndjson").path
         defer { try? FileManager.default.removeItem(atPath: exported) }
         let export = try await Self.run(["list", path, "--filter", "op=wide", "--output", exported, "--force"])
         #expect(export.status == 0, "\(export.stderr)")

@@ -44,7 +44,7 @@ import TestSupport
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func recordPastAFileSizeLimitFailsLoudlyAndCountsWhatItLost() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-full-\(getpid()).ndjson").path
+        let output = TestScratch.directory.appendingPathComponent("tracetty-full-\(getpid()).ndjson").path
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         // 16 blocks: 8 KiB (512-byte blocks) or 16 KiB, whichever the shell counts in.
@@ -83,7 +83,7 @@ import TestSupport
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func recordFlushesAndExitsZeroOnSIGHUP() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-hup-\(getpid()).ndjson").path
+        let output = TestScratch.directory.appendingPathComponent("tracetty-hup-\(getpid()).ndjson").path
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try RunningChild(binary, ["record", "--output", output, "--jaeger-compact-port", "0", "--off", "jaeger-binary",
@@ -102,7 +102,7 @@ import TestSupport
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func recordWritesEverySpanFromEveryListenerExactlyOnce() async throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-record-\(getpid()).ndjson").path
+        let output = TestScratch.directory.appendingPathComponent("tracetty-record-\(getpid()).ndjson").path
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try RunningChild(binary, ["record", "--output", output] + Self.everyListenerOnPortZero)
@@ -256,7 +256,7 @@ import TestSupport
 struct RecordFixturesTests {
     @Test func everyFixtureSpanIsRecordedExactlyOnce() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-record-fixtures-\(getpid()).ndjson").path
+        let output = TestScratch.directory.appendingPathComponent("tracetty-record-fixtures-\(getpid()).ndjson").path
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try RunningChild(binary, ["record", "--output", output] + LiveCommandsTests.everyListenerOnPortZero)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `tracetty print` as a script would run it.
 @Suite(.ownThreads) struct PrintCommandTests {
@@ -20,7 +21,7 @@ import Testing
     }
 
     static func temporaryFile(_ contents: String, name: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-\(getpid())-\(name)").path
+        let path = TestScratch.directory.appendingPathComponent("tracetty-\(getpid())-\(name)").path
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TraceModel
 import TraceFormats
 
@@ -14,7 +15,7 @@ import TraceFormats
         let ids = [TraceID(high: 0x5afe, low: 0xb1), TraceID(high: 0x5afe, low: 0xb2)]
         let spans = TerminalAttack.trace(ids[0], start: 1_700_000_000_000_000_000)
             + TerminalAttack.trace(ids[1], start: 1_700_000_100_000_000_000)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-hostile-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).ndjson").path
+        let path = TestScratch.directory.appendingPathComponent("tracetty-hostile-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).ndjson").path
         try Data(OTLPJSONEncoder.encodeLine(spans)).write(to: URL(fileURLWithPath: path))
         return (path, ids)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TraceModel
 import TraceFormats
 
@@ -13,7 +14,7 @@ import TraceFormats
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func toEveryTargetEachSpanIsRecordedOnce() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-replay-\(getpid()).ndjson").path
+        let output = TestScratch.directory.appendingPathComponent("tracetty-replay-\(getpid()).ndjson").path
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let child = try RunningChild(binary, ["record", "--output", output] + LiveCommandsTests.everyListenerOnPortZero)
@@ -54,7 +55,7 @@ import TraceFormats
     @Test(.enabled(if: ready, "needs the built tracetty"))
     func toOTLPGRPCWithTheToken() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-replay-grpc-\(getpid()).ndjson").path
+        let output = TestScratch.directory.appendingPathComponent("tracetty-replay-grpc-\(getpid()).ndjson").path
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         var environment = ProcessInfo.processInfo.environment

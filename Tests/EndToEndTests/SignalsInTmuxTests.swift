@@ -44,7 +44,7 @@ import TestSupport
     @Test(.enabled(if: ready, "needs tmux and the built tracetty"))
     func liveRecordFlushesAndExitsZeroOnSIGHUP() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-live-hup-\(getpid()).ndjson").path
+        let output = TestScratch.directory.appendingPathComponent("tracetty-live-hup-\(getpid()).ndjson").path
         try? FileManager.default.removeItem(atPath: output)
         defer { try? FileManager.default.removeItem(atPath: output) }
         let session = try TmuxSession(command: "'\(binary)' live --record '\(output)' \(Self.onlyCompactUDP.joined(separator: " "))"
@@ -142,7 +142,7 @@ import TestSupport
     @Test(.enabled(if: TmuxSession.tracettyPath != nil, "needs the built tracetty"))
     func aClosedPipeEndsPrintQuietly() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let dump = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-pipe-\(getpid()).ndjson").path
+        let dump = TestScratch.directory.appendingPathComponent("tracetty-pipe-\(getpid()).ndjson").path
         defer { try? FileManager.default.removeItem(atPath: dump) }
         let made = try ChildProcess.run(binary, ["generate", "--output", dump, "--spans", "3000", "--seed", "7"])
         try #require(made.status == 0, "\(made.stderr)")

@@ -54,7 +54,7 @@ import TestSupport
     @Test(.enabled(if: ready, "needs tmux and the built tracetty"))
     func everyListenerFloodedAtOnceTheBooksAddUp() async throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-soak-\(getpid())").path
+        let dir = TestScratch.directory.appendingPathComponent("tracetty-soak-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let record = dir + "/soak.ndjson", stderr = dir + "/stderr"

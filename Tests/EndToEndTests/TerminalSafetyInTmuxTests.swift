@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TraceModel
 import TraceFormats
 
@@ -30,7 +31,7 @@ import TraceFormats
     @Test(.enabled(if: ready, "needs tmux and the built tracetty"))
     func hostileSpansSentLiveNeitherDriveNorFoolTheTerminal() throws {
         let binary = try #require(TmuxSession.tracettyPath)
-        let controls = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-attacks-\(getpid())")
+        let controls = TestScratch.directory.appendingPathComponent("tracetty-attacks-\(getpid())")
         try FileManager.default.createDirectory(at: controls, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: controls) }
         let (width, height) = (200, 60)

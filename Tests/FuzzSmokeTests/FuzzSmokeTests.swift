@@ -143,7 +143,7 @@ struct FuzzSmokeTests {
     /// What fuzzFail prints before aborting: which input broke which target,
     /// and where its bytes are saved for Fuzz/out/bin/<target>.
     static func failureReport(_ name: String, index: Int, how: String, input: [UInt8]) -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-smoke-\(name)-\(hex(runSeed))-\(index)").path
+        let path = TestScratch.directory.appendingPathComponent("fuzz-smoke-\(name)-\(hex(runSeed))-\(index)").path
         let saved = FileManager.default.createFile(atPath: path, contents: Data(input)) ? "saved as \(path)" : "not saved (\(path))"
         return "fuzz smoke \(name): input #\(index) (\(how), \(input.count) bytes) of the run with FUZZ_SMOKE_SEED=\(hex(runSeed)), "
             + "\(saved); replay: Fuzz/out/bin/\(name) \(path)"

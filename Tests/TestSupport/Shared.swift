@@ -55,3 +55,15 @@ public enum Shared {
         return (dict["content_type"] as? String, dict["content_encoding"] as? String)
     }
 }
+
+/// One scratch directory per test process, under the system's temporary
+/// directory, removed when the process exits: the suites' files and dumps
+/// (thousands a run) no longer pile up in /tmp.
+public enum TestScratch {
+    public static let directory: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: TestScratch.directory) }
+        return url
+    }()
+}

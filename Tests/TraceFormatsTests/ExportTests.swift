@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import TraceFormats
 import TraceModel
 
@@ -311,7 +312,7 @@ import TraceModel
     // MARK: writing files
 
     static func scratchDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-export-\(UUID().uuidString)")
+        let dir = TestScratch.directory.appendingPathComponent("tracetty-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir.path
     }

@@ -10,7 +10,7 @@ func decodeText(_ text: String, source: String = "t.ndjson", limits: DumpLimits 
 
 /// A fresh temporary file holding `bytes`.
 func temporaryFile(_ bytes: [UInt8], name: String = "dump") throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-formats-\(UUID().uuidString)")
+    let dir = TestScratch.directory.appendingPathComponent("tracetty-formats-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let url = dir.appendingPathComponent(name)
     try Data(bytes).write(to: url)

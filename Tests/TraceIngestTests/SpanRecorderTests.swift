@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 import TraceFormats
 import TraceIngest
 import TraceModel
 
 private func temporaryPath(_ name: String) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tracetty-ingest-\(UUID().uuidString)")
+    let dir = TestScratch.directory.appendingPathComponent("tracetty-ingest-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir.appendingPathComponent(name).path
 }
