@@ -133,13 +133,13 @@ struct TraceBytes: Sendable {
     }
 
     /// Moves paged bytes to the end of the current page, closing the hole
-    /// they leave once every trace of their page has moved (see `TraceTable.compact`).
+    /// they leave once every trace of their page has moved (see `TraceTable.compactBytes`).
     mutating func move(_ ref: inout Ref) {
         guard ref.isPaged else { return }
         ref = place(ref, extraBytes: 0)
     }
 
-    /// Starts new bytes in a fresh page: what `compact` calls before moving
+    /// Starts new bytes in a fresh page: what `TraceTable.compactBytes` calls before moving
     /// every trace, so none moves into a page it is emptying.
     mutating func startFreshPage() {
         if current >= 0, live[current] == 0 { release(current) }

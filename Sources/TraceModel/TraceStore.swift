@@ -101,7 +101,7 @@ public struct TraceStore: Sendable {
     /// a fixed cost per trace (`bytesPerTrace`). The string and resource
     /// tables are bounded apart (`SpanArena`) and not counted here.
     public var bytesHeld: Int { traces.spanBytes.held + traces.count * Self.bytesPerTrace }
-    /// A trace's record (80 bytes with its id), its share of the index and
+    /// A trace's record (72 bytes with its id), its share of the index and
     /// of the lists of slots, measured with `memoryFootprint`.
     public static let bytesPerTrace = 96
     public private(set) var counters = Counters()
