@@ -15,6 +15,13 @@ import Tracing
 /// keeps ahead of callers ending spans flat out instead of letting the queue
 /// fill between intervals. While each wake finds a datagram's worth, it
 /// polls rather than have callers wake it.
+///
+/// If the queue is full while that thread runs, it has fallen behind for a
+/// moment (descheduled on a busy machine: the queue is about 10 ms of a
+/// caller ending spans flat out), so the ending caller sends the oldest
+/// datagram's worth itself, on an encoder of its own, instead of dropping.
+/// Only one caller at a time does: when another already is, callers
+/// outrun both encoders (real overload) and the span is dropped and counted.
 final class JaegerReporter: Sendable {
     private struct QueueState {
         var spans: [JaegerSpan] = []
@@ -42,6 +49,8 @@ final class JaegerReporter: Sendable {
         var finished = 0
         var droppedQueueFull = 0
         var droppedAfterShutdown = 0
+        /// Datagrams' worth of spans that callers sent themselves (see the type's comment).
+        var callerSends = 0
     }
 
     private struct EncoderState {
@@ -52,11 +61,13 @@ final class JaegerReporter: Sendable {
         var spill: ByteWriter
         var head: [UInt8] = []
         var tail: [UInt8] = []
-        var seqNo: Int64 = 0
         var datagramsSent = 0
         var spansReported = 0
-        var droppedTooLarge = 0
-        var failedSpans = 0
+
+        mutating func deallocate() {
+            body.deallocate()
+            spill.deallocate()
+        }
     }
 
     let maxQueuedSpans: Int
@@ -68,7 +79,14 @@ final class JaegerReporter: Sendable {
     private let prefix: [UInt8]
     private let socket: UDPAgentSocket
     private let queue: Mutex<QueueState>
+    /// The reporter thread's and `flush()`'s.
     private let encoder: Mutex<EncoderState>
+    /// A caller's, when the queue is full (see the type's comment).
+    private let callerEncoder: Mutex<EncoderState>
+    /// Batches' `seqNo`, and spans dropped as too large or failed to send, across both encoders.
+    private let seqNo = Atomic<Int64>(0)
+    private let droppedTooLarge = Atomic<Int>(0)
+    private let failedSpans = Atomic<Int>(0)
     private let started = Atomic<Int>(0)
     /// Signalled (once per sleep) to wake the reporter thread.
     private let wakeup = DispatchSemaphore(value: 0)
@@ -82,18 +100,20 @@ final class JaegerReporter: Sendable {
         self.maxDatagramBytes = maxDatagramBytes
         self.bodyBudget = maxDatagramBytes - prefix.count - JaegerBatchEncoder.envelopeBytesBound
         queue = Mutex(QueueState(wakeCount: Self.wakeCount(spansPerDatagram: 256, maxQueuedSpans: max(1, maxQueuedSpans))))
-        let capacity = maxDatagramBytes + 4096
-        var state = EncoderState(body: ByteWriter(capacity: capacity), spill: ByteWriter(capacity: capacity))
-        state.head.reserveCapacity(prefix.count + 32)
-        state.tail.reserveCapacity(64)
-        encoder = Mutex(state)
+        let (capacity, headBytes) = (maxDatagramBytes + 4096, prefix.count + 32)
+        func encoderState() -> EncoderState {
+            var state = EncoderState(body: ByteWriter(capacity: capacity), spill: ByteWriter(capacity: capacity))
+            state.head.reserveCapacity(headBytes)
+            state.tail.reserveCapacity(64)
+            return state
+        }
+        encoder = Mutex(encoderState())
+        callerEncoder = Mutex(encoderState())
     }
 
     deinit {
-        encoder.withLock { e in
-            e.body.deallocate()
-            e.spill.deallocate()
-        }
+        encoder.withLock { $0.deallocate() }
+        callerEncoder.withLock { $0.deallocate() }
     }
 
     /// A datagram's worth, but at most a quarter of the queue: a small queue
@@ -118,28 +138,67 @@ final class JaegerReporter: Sendable {
         started.wrappingAdd(1, ordering: .relaxed)
     }
 
+    private enum Enqueued { case queued, wake, full, callerSends }
+
     func enqueue(_ span: JaegerSpan) {
         var encoded: [JaegerSpan] = []
-        let wake = queue.withLock { q -> Bool in
+        var outcome = queue.withLock { q -> Enqueued in
             q.finished += 1
             if !q.encoded.isEmpty { swap(&encoded, &q.encoded) }
-            if q.stopped {
-                q.droppedAfterShutdown += 1
-                return false
-            }
-            guard q.spans.count < maxQueuedSpans else {
-                q.droppedQueueFull += 1
-                return false
-            }
-            q.spans.append(span)
-            guard q.reporterSleeping, q.spans.count >= q.wakeCount else { return false }
-            q.reporterSleeping = false
-            q.wakeupsSignalled += 1
-            return true
+            return Self.append(span, to: &q, limit: maxQueuedSpans)
         }
-        if wake { wakeup.signal() }
+        if outcome == .callerSends {
+            // The reporter thread runs but fell behind: send the oldest
+            // datagram's worth here, unless another caller already is.
+            let sent = callerEncoder.withLockIfAvailable { e -> Bool in
+                let oldest = queue.withLock { q -> ArraySlice<JaegerSpan> in
+                    let taken = q.spans.prefix(q.wakeCount)
+                    q.spans.removeFirst(taken.count)
+                    q.callerSends += 1
+                    return taken
+                }
+                _ = encode(oldest, into: &e, sendPartial: true)
+                return true
+            } ?? false
+            outcome = queue.withLock { q -> Enqueued in
+                guard sent else {
+                    q.droppedQueueFull += 1
+                    return .full
+                }
+                let again = Self.append(span, to: &q, limit: maxQueuedSpans)
+                if again == .callerSends { q.droppedQueueFull += 1 }  // refilled by other callers meanwhile
+                return again
+            }
+        }
+        if outcome == .wake { wakeup.signal() }
         // Frees the batch the reporter encoded last (outside the lock).
         if !encoded.isEmpty { encoded.removeAll(keepingCapacity: true); recycle(encoded) }
+    }
+
+    /// Queues an ended span, or says why not: a full queue is the caller's
+    /// to send (`.callerSends`) while the reporter thread runs, else a drop
+    /// (counted here).
+    private static func append(_ span: JaegerSpan, to q: inout QueueState, limit: Int) -> Enqueued {
+        if q.stopped {
+            q.droppedAfterShutdown += 1
+            return .full
+        }
+        guard q.spans.count < limit else {
+            if q.reporterThreadRunning && !q.stopRequested { return .callerSends }
+            q.droppedQueueFull += 1
+            return .full
+        }
+        q.spans.append(span)
+        guard q.reporterSleeping, q.spans.count >= q.wakeCount else { return .queued }
+        q.reporterSleeping = false
+        q.wakeupsSignalled += 1
+        return .wake
+    }
+
+    /// Runs `body` while the reporter's encoder (and with `callers`, the
+    /// callers' too) is taken, as by a reporter thread descheduled mid-flush (tests).
+    func whileEncodersAreHeld<T>(callers: Bool, _ body: () -> T) -> T {
+        encoder.withLock { _ in callers ? callerEncoder.withLock { _ in body() } : body() }
     }
 
     /// Hands an emptied array back as the queue's next buffer.
@@ -259,34 +318,7 @@ final class JaegerReporter: Sendable {
             q.spare = []
             return taken
         }
-        let encodedBytes = encoder.withLock { e -> Int in
-            var total = 0
-            for span in spans {
-                let mark = e.body.count
-                span.encode(into: &e.body)
-                let size = e.body.count - mark
-                total += size
-                if size > bodyBudget {
-                    // Too large even alone: jaeger-client-go drops it and counts it.
-                    e.body.truncate(to: mark)
-                    e.body.shrink(to: maxDatagramBytes + 4096)
-                    e.droppedTooLarge += 1
-                    continue
-                }
-                if e.body.count > bodyBudget {
-                    // The open datagram is full without this span: send it, start the next with the span.
-                    e.spill.truncate(to: 0)
-                    e.spill.append(UnsafeBufferPointer(rebasing: e.body.buffer[mark...]))
-                    e.body.truncate(to: mark)
-                    send(&e)
-                    swap(&e.body, &e.spill)
-                }
-                e.bodySpans += 1
-            }
-            // A batch encoded after shutdown()'s final flush must not stay open.
-            if (sendPartial || queue.withLock { $0.stopped }) && e.bodySpans > 0 { send(&e) }
-            return total
-        }
+        let encodedBytes = encoder.withLock { e in encode(spans, into: &e, sendPartial: sendPartial) }
         let count = spans.count
         // The next end() frees these spans (see `encoded`). A batch nobody
         // claimed since the last flush (no spans are ending), or any batch
@@ -302,23 +334,54 @@ final class JaegerReporter: Sendable {
         }
     }
 
+    /// Encodes spans into the open datagram, sending each as it fills (see
+    /// `flush`); returns the bytes they took.
+    private func encode(_ spans: some Collection<JaegerSpan>, into e: inout EncoderState, sendPartial: Bool) -> Int {
+        var total = 0
+        for span in spans {
+            let mark = e.body.count
+            span.encode(into: &e.body)
+            let size = e.body.count - mark
+            total += size
+            if size > bodyBudget {
+                // Too large even alone: jaeger-client-go drops it and counts it.
+                e.body.truncate(to: mark)
+                e.body.shrink(to: maxDatagramBytes + 4096)
+                droppedTooLarge.add(1, ordering: .relaxed)
+                continue
+            }
+            if e.body.count > bodyBudget {
+                // The open datagram is full without this span: send it, start the next with the span.
+                e.spill.truncate(to: 0)
+                e.spill.append(UnsafeBufferPointer(rebasing: e.body.buffer[mark...]))
+                e.body.truncate(to: mark)
+                send(&e)
+                swap(&e.body, &e.spill)
+            }
+            e.bodySpans += 1
+        }
+        // A batch encoded after shutdown()'s final flush must not stay open.
+        if (sendPartial || queue.withLock { $0.stopped }) && e.bodySpans > 0 { send(&e) }
+        return total
+    }
+
     private func send(_ e: inout EncoderState) {
         guard e.bodySpans > 0 else { return }
         let fullQueue = queue.withLock { $0.droppedQueueFull }
-        e.seqNo &+= 1
+        let seqNo = seqNo.wrappingAdd(1, ordering: .relaxed).newValue
         e.head.removeAll(keepingCapacity: true)
-        JaegerBatchEncoder.messageHeader(seqID: Int32(truncatingIfNeeded: e.seqNo), into: &e.head)
+        JaegerBatchEncoder.messageHeader(seqID: Int32(truncatingIfNeeded: seqNo), into: &e.head)
         e.head.append(contentsOf: prefix)
         JaegerBatchEncoder.listHeader(count: e.bodySpans, element: JaegerBatchEncoder.typeStruct, into: &e.head)
         e.tail.removeAll(keepingCapacity: true)
-        JaegerBatchEncoder.batchSuffix(seqNo: e.seqNo, fullQueueDropped: Int64(fullQueue),
-                                       tooLargeDropped: Int64(e.droppedTooLarge), failedToEmit: Int64(e.failedSpans),
-                                       into: &e.tail)
+        JaegerBatchEncoder.batchSuffix(seqNo: seqNo, fullQueueDropped: Int64(fullQueue),
+                                       tooLargeDropped: Int64(droppedTooLarge.load(ordering: .relaxed)),
+                                       failedToEmit: Int64(failedSpans.load(ordering: .relaxed)), into: &e.tail)
         if socket.send(e.head, e.body.buffer, e.tail) {
             e.datagramsSent += 1
             e.spansReported += e.bodySpans
         } else {
-            e.failedSpans += e.bodySpans
+            failedSpans.add(e.bodySpans, ordering: .relaxed)
         }
         e.body.truncate(to: 0)
         e.bodySpans = 0
@@ -331,13 +394,15 @@ final class JaegerReporter: Sendable {
             s.spansFinished = q.finished
             s.droppedQueueFull = q.droppedQueueFull
             s.droppedAfterShutdown = q.droppedAfterShutdown
+            s.callerSends = q.callerSends
         }
-        encoder.withLock { e in
-            s.spansReported = e.spansReported
-            s.datagramsSent = e.datagramsSent
-            s.droppedTooLarge = e.droppedTooLarge
-            s.sendFailures = e.failedSpans
+        for (reported, datagrams) in [encoder.withLock { ($0.spansReported, $0.datagramsSent) },
+                                      callerEncoder.withLock { ($0.spansReported, $0.datagramsSent) }] {
+            s.spansReported += reported
+            s.datagramsSent += datagrams
         }
+        s.droppedTooLarge = droppedTooLarge.load(ordering: .relaxed)
+        s.sendFailures = failedSpans.load(ordering: .relaxed)
         return s
     }
 }

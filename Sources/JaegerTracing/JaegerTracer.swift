@@ -142,6 +142,11 @@ public final class JaegerTracer: Tracer, Service, Sendable {
     /// Times `end()` woke the reporter thread (tests).
     var reporterWakeupsSignalled: Int { reporter.wakeupsSignalled }
 
+    /// See `JaegerReporter.whileEncodersAreHeld` (tests).
+    func whileReporterEncodersAreHeld<T>(callers: Bool, _ body: () -> T) -> T {
+        reporter.whileEncodersAreHeld(callers: callers, body)
+    }
+
     /// `run()`'s reporter thread has started (tests).
     var reporterThreadRunning: Bool { reporter.reporterThreadRunning }
 

@@ -98,8 +98,12 @@ public struct JaegerTracerStatistics: Sendable, Equatable, CustomStringConvertib
     /// Spans in datagrams that were sent whole.
     public var spansReported: Int = 0
     public var datagramsSent: Int = 0
-    /// Finished while the queue held `maxQueuedSpans`.
+    /// Finished while the queue held `maxQueuedSpans` and another caller was
+    /// already sending a datagram's worth (or `run()` was not running).
     public var droppedQueueFull: Int = 0
+    /// Times a caller found the queue full while `run()` was running and sent
+    /// the oldest datagram's worth itself rather than drop its span.
+    public var callerSends: Int = 0
     /// Larger alone than a datagram.
     public var droppedTooLarge: Int = 0
     /// Spans in datagrams whose send failed (jaeger's `failedToEmitSpans`).
@@ -112,6 +116,6 @@ public struct JaegerTracerStatistics: Sendable, Equatable, CustomStringConvertib
     public var description: String {
         "started \(spansStarted), finished \(spansFinished), reported \(spansReported) in \(datagramsSent) datagrams, "
             + "dropped: queue full \(droppedQueueFull), too large \(droppedTooLarge), send failed \(sendFailures), "
-            + "after shutdown \(droppedAfterShutdown)"
+            + "after shutdown \(droppedAfterShutdown); sent by callers \(callerSends) times"
     }
 }

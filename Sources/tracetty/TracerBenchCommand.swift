@@ -133,6 +133,7 @@ struct TracerBenchCommand: ParsableCommand {
             print("\(run) | \(String(format: "%.0f", result.nsPerSpan)) | \(Int(result.caller)) | \(Int(result.emitted)) | "
                   + "\(Int(result.received)) (\(received.spans) spans) | \(received.datagrams) | \(statistics.droppedQueueFull)"
                   + (statistics.sendFailures > 0 ? " (send failed: \(statistics.sendFailures))" : "")
+                  + (statistics.callerSends > 0 ? " (caller sent \(statistics.callerSends)x)" : "")
                   + " | \(String(format: "%.0f", result.callerCPU)) | \(String(format: "%.0f", result.processCPU))")
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
