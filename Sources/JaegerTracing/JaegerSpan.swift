@@ -7,24 +7,58 @@ import struct TraceModel.TraceID
 /// shared references and may be touched from several tasks); `end()` puts
 /// the span itself in the tracer's queue (one reference, no copy of what it
 /// recorded), and the reporter encodes it from there.
+///
+/// Once encoded, a span nobody else holds a strong reference to is cleared
+/// and started again as a later span (its object and attribute table reused:
+/// see `JaegerReporter`), as jaeger-client-go's span pool does. Only a weak
+/// or unowned reference kept past `end()` could tell.
 public final class JaegerSpan: Tracing.Span {
-    /// Ids, kind and start: fixed at start, read by the encoder without the lock.
-    let header: SpanHeader
-    /// W3C `tracestate` inherited from the parent ("" when none).
-    private let traceState: String
-    /// The context the span was started in; `context` adds this span to it.
-    private let parentContext: InstrumentationContext
     private let reporter: JaegerReporter
     private let state: Mutex<SpanState>
 
     init(operationName: String, header: SpanHeader, traceState: String, parentContext: InstrumentationContext,
          reporter: JaegerReporter) {
-        self.header = header
-        self.traceState = traceState
-        self.parentContext = parentContext
         self.reporter = reporter
-        self.state = Mutex(SpanState(recorded: RecordedSpan(operationName: operationName)))
+        self.state = Mutex(SpanState(header: header, traceState: traceState, parentContext: parentContext,
+                                     recorded: RecordedSpan(operationName: operationName)))
     }
+
+    /// Starts a span the reporter cleared (`clearForReuse`) as a new one.
+    func restart(operationName: String, header: SpanHeader, traceState: String, parentContext: InstrumentationContext) {
+        state.withLock { s in
+            s.header = header
+            s.traceState = traceState
+            s.parentContext = parentContext
+            s.recorded.operationName = operationName
+            s.ended = false
+        }
+    }
+
+    /// Forgets what the span recorded, keeping the attribute table's storage
+    /// if it is of a typical size; the span stays ended until `restart`.
+    /// The reporter calls it when it holds the only reference.
+    func clearForReuse() {
+        state.withLock { s in
+            s.traceState = ""
+            s.parentContext = .topLevel
+            s.context = nil
+            s.spanContext = nil
+            s.recorded.operationName = ""
+            if s.recorded.attributes.capacity <= Self.reusedTableCapacity {
+                s.recorded.attributes.removeAllKeepingCapacity()
+            } else {
+                s.recorded.attributes = .none
+            }
+            s.recorded.status = nil
+            if !s.recorded.events.isEmpty { s.recorded.events = [] }
+            if !s.recorded.links.isEmpty { s.recorded.links = [] }
+            s.recorded.errorRecorded = false
+        }
+    }
+
+    /// The attribute tables kept by spans waiting for reuse: `emptyTable`'s
+    /// size (larger ones are freed, so the pool stays small).
+    static var reusedTableCapacity: Int { emptyTable.capacity }
 
     /// The start context plus this span's `JaegerSpanContext`. Built on first
     /// use: most spans are never asked (a context costs a dictionary and two
@@ -32,7 +66,7 @@ public final class JaegerSpan: Tracing.Span {
     public var context: InstrumentationContext {
         state.withLock { s in
             if let context = s.context { return context }
-            var context = parentContext
+            var context = s.parentContext
             context.jaegerSpanContext = makeSpanContext(&s)
             s.context = context
             return context
@@ -46,10 +80,11 @@ public final class JaegerSpan: Tracing.Span {
 
     private func makeSpanContext(_ s: inout SpanState) -> JaegerSpanContext {
         if let made = s.spanContext { return made }
+        let header = s.header
         let made = JaegerSpanContext(
             traceID: TraceID(high: header.traceHigh, low: header.traceLow), spanID: SpanID(header.spanID),
             parentSpanID: header.parentSpanID == 0 ? nil : SpanID(header.parentSpanID), flags: header.flags,
-            traceState: traceState)
+            traceState: s.traceState)
         s.spanContext = made
         return made
     }
@@ -108,7 +143,10 @@ public final class JaegerSpan: Tracing.Span {
             if !s.ended { swap(&lent.attributes, &s.recorded.attributes) }
             return s.ended
         }
-        if lent.attributes.isEmpty && !lent.ended { lent.attributes = SpanAttributes(Self.emptyTable.mapValues { $0 }) }
+        // A reused span's table is empty but has its storage.
+        if lent.attributes.isEmpty && !lent.ended && lent.attributes.capacity == 0 {
+            lent.attributes = SpanAttributes(Self.emptyTable.mapValues { $0 })
+        }
         return lent
     }
 
@@ -182,7 +220,7 @@ public final class JaegerSpan: Tracing.Span {
     /// Writes the ended span as a `jaeger.Span`, reading its record in place
     /// under its lock (uncontended: nobody writes once it has ended).
     func encode(into out: inout ByteWriter) {
-        state.withLock { s in JaegerBatchEncoder.writeSpan(header, endNanos: s.endNanos, s.recorded, into: &out) }
+        state.withLock { s in JaegerBatchEncoder.writeSpan(s.header, endNanos: s.endNanos, s.recorded, into: &out) }
     }
 }
 
@@ -200,8 +238,14 @@ struct SpanHeader: Sendable {
     var startNanos: UInt64
 }
 
-/// A span's mutable part, behind its lock.
+/// A span's state, behind its lock.
 struct SpanState: Sendable {
+    /// Ids, kind and start: fixed from start to end.
+    var header: SpanHeader
+    /// W3C `tracestate` inherited from the parent ("" when none).
+    var traceState: String
+    /// The context the span was started in; `context` adds this span to it.
+    var parentContext: InstrumentationContext
     var recorded: RecordedSpan
     var ended = false
     var endNanos: UInt64 = 0
@@ -237,6 +281,35 @@ struct FinishedSpan: Sendable {
 }
 
 extension SpanAttributes {
+    /// `SpanAttributes` is a struct of one stored property, a
+    /// `[String: SpanAttribute]`, so it has that dictionary's layout: what
+    /// lets `removeAllKeepingCapacity` and `capacity` reach the table it
+    /// does not expose. Checked here (a constant) and by a test; were the
+    /// layout ever to differ, tables are simply not reused.
+    static var sharesDictionaryLayout: Bool {
+        MemoryLayout<SpanAttributes>.size == MemoryLayout<[String: SpanAttribute]>.size
+            && MemoryLayout<SpanAttributes>.alignment == MemoryLayout<[String: SpanAttribute]>.alignment
+    }
+
+    /// Slots the table has room for without growing (0 for `none`).
+    var capacity: Int {
+        guard Self.sharesDictionaryLayout else { return 0 }
+        return withUnsafePointer(to: self) {
+            $0.withMemoryRebound(to: [String: SpanAttribute].self, capacity: 1) { $0.pointee.capacity }
+        }
+    }
+
+    /// Removes every attribute and keeps the table's storage for the next span.
+    mutating func removeAllKeepingCapacity() {
+        guard Self.sharesDictionaryLayout else {
+            self = .none
+            return
+        }
+        withUnsafeMutablePointer(to: &self) {
+            $0.withMemoryRebound(to: [String: SpanAttribute].self, capacity: 1) { $0.pointee.removeAll(keepingCapacity: true) }
+        }
+    }
+
     /// No attributes. `SpanAttributes()` builds its empty table through the
     /// dictionary-literal initializer (an array and a merge per call); this
     /// wraps the shared empty dictionary.

@@ -91,6 +91,10 @@ public final class JaegerTracer: Tracer, Service, Sendable {
         }
         reporter.spanStarted()
         // The span's own context (this context plus its ids) is built only if asked for.
+        if let reused = reporter.reusableSpan() {
+            reused.restart(operationName: operationName, header: header, traceState: traceState, parentContext: context)
+            return reused
+        }
         return JaegerSpan(operationName: operationName, header: header, traceState: traceState,
                           parentContext: context, reporter: reporter)
     }
@@ -141,6 +145,9 @@ public final class JaegerTracer: Tracer, Service, Sendable {
 
     /// Times `end()` woke the reporter thread (tests).
     var reporterWakeupsSignalled: Int { reporter.wakeupsSignalled }
+
+    /// Spans `startSpan` took from the reporter's cleared spans (tests).
+    var spansReused: Int { reporter.spansReused }
 
     /// See `JaegerReporter.whileEncodersAreHeld` (tests).
     func whileReporterEncodersAreHeld<T>(callers: Bool, _ body: () -> T) -> T {
