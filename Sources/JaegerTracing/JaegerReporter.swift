@@ -173,21 +173,22 @@ final class JaegerReporter: Sendable {
         if outcome == .callerSends {
             // The reporter thread runs but fell behind: send the oldest
             // datagram's worth here, unless another caller already is.
-            let sent = callerEncoder.withLockIfAvailable { e -> Bool in
-                let oldest = queue.withLock { q -> ArraySlice<JaegerSpan> in
-                    let taken = q.spans.prefix(q.wakeCount)
-                    q.spans.removeFirst(taken.count)
+            var oldest: [JaegerSpan] = []
+            let reusable = callerEncoder.withLockIfAvailable { e -> [JaegerSpan] in
+                let reuseRoom = queue.withLock { q -> Int in
+                    oldest = Array(q.spans.prefix(q.wakeCount))
+                    q.spans.removeFirst(oldest.count)
                     q.callerSends += 1
-                    return taken
+                    return Self.maxReusableSpans - q.reusable.count
                 }
-                _ = encode(oldest, into: &e, sendPartial: true)
-                return true
-            } ?? false
+                return encode(&oldest, into: &e, sendPartial: true, reuseRoom: reuseRoom).reusable
+            }
             outcome = queue.withLock { q -> Enqueued in
-                guard sent else {
+                guard let reusable else {
                     q.droppedQueueFull += 1
                     return .full
                 }
+                q.reusable.append(contentsOf: reusable.prefix(Self.maxReusableSpans - q.reusable.count))
                 let again = Self.append(span, to: &q, limit: maxQueuedSpans)
                 if again == .callerSends { q.droppedQueueFull += 1 }  // refilled by other callers meanwhile
                 return again
@@ -335,15 +336,16 @@ final class JaegerReporter: Sendable {
     /// filled one (periodic flush, `flush()`, shutdown), otherwise it stays
     /// open for the next spans.
     func flush(sendPartial: Bool) {
-        var spans = queue.withLock { q -> [JaegerSpan] in
+        var (spans, reuseRoom) = queue.withLock { q -> ([JaegerSpan], Int) in
             var taken = q.spare
             swap(&taken, &q.spans)
             q.spare = []
-            return taken
+            return (taken, q.stopped ? 0 : Self.maxReusableSpans - q.reusable.count)
         }
-        let encodedBytes = encoder.withLock { e in encode(spans, into: &e, sendPartial: sendPartial) }
         let count = spans.count
-        let reusable = takeReusable(from: &spans)
+        let (encodedBytes, reusable) = encoder.withLock { e in
+            encode(&spans, into: &e, sendPartial: sendPartial, reuseRoom: reuseRoom)
+        }
         // The next end() frees the other spans (see `encoded`). A batch nobody
         // claimed since the last flush (no spans are ending), or any batch
         // after shutdown, is freed here.
@@ -361,34 +363,20 @@ final class JaegerReporter: Sendable {
         }
     }
 
-    /// Moves the encoded spans nobody else holds (their last reference is the
-    /// batch's) out of the batch, cleared for reuse, up to what the pool lacks.
-    private func takeReusable(from spans: inout [JaegerSpan]) -> [JaegerSpan] {
-        let room = Self.maxReusableSpans - queue.withLock { $0.stopped ? Self.maxReusableSpans : $0.reusable.count }
-        guard room > 0 else { return [] }
+    /// Encodes spans into the open datagram, sending each as it fills (see
+    /// `flush`), and returns the bytes they took. Up to `reuseRoom` spans
+    /// nobody else holds (the batch has their last reference) are cleared in
+    /// the same visit and moved out of `spans`, for `startSpan` to reuse.
+    private func encode(_ spans: inout [JaegerSpan], into e: inout EncoderState, sendPartial: Bool,
+                        reuseRoom: Int) -> (bytes: Int, reusable: [JaegerSpan]) {
+        var total = 0
         var reusable: [JaegerSpan] = []
-        reusable.reserveCapacity(min(room, spans.count))
+        if reuseRoom > 0 { reusable.reserveCapacity(min(reuseRoom, spans.count)) }
         var kept = 0
         for index in spans.indices {
-            if reusable.count < room && isKnownUniquelyReferenced(&spans[index]) {
-                spans[index].clearForReuse()
-                reusable.append(spans[index])
-            } else {
-                spans.swapAt(kept, index)
-                kept += 1
-            }
-        }
-        spans.removeLast(spans.count - kept)
-        return reusable
-    }
-
-    /// Encodes spans into the open datagram, sending each as it fills (see
-    /// `flush`); returns the bytes they took.
-    private func encode(_ spans: some Collection<JaegerSpan>, into e: inout EncoderState, sendPartial: Bool) -> Int {
-        var total = 0
-        for span in spans {
+            let reuse = reusable.count < reuseRoom && isKnownUniquelyReferenced(&spans[index])
             let mark = e.body.count
-            span.encode(into: &e.body)
+            spans[index].encode(into: &e.body, thenClear: reuse)
             let size = e.body.count - mark
             total += size
             if size > bodyBudget {
@@ -396,21 +384,28 @@ final class JaegerReporter: Sendable {
                 e.body.truncate(to: mark)
                 e.body.shrink(to: maxDatagramBytes + 4096)
                 droppedTooLarge.add(1, ordering: .relaxed)
-                continue
+            } else {
+                if e.body.count > bodyBudget {
+                    // The open datagram is full without this span: send it, start the next with the span.
+                    e.spill.truncate(to: 0)
+                    e.spill.append(UnsafeBufferPointer(rebasing: e.body.buffer[mark...]))
+                    e.body.truncate(to: mark)
+                    send(&e)
+                    swap(&e.body, &e.spill)
+                }
+                e.bodySpans += 1
             }
-            if e.body.count > bodyBudget {
-                // The open datagram is full without this span: send it, start the next with the span.
-                e.spill.truncate(to: 0)
-                e.spill.append(UnsafeBufferPointer(rebasing: e.body.buffer[mark...]))
-                e.body.truncate(to: mark)
-                send(&e)
-                swap(&e.body, &e.spill)
+            if reuse {
+                reusable.append(spans[index])
+            } else {
+                spans.swapAt(kept, index)
+                kept += 1
             }
-            e.bodySpans += 1
         }
+        spans.removeLast(spans.count - kept)
         // A batch encoded after shutdown()'s final flush must not stay open.
         if (sendPartial || queue.withLock { $0.stopped }) && e.bodySpans > 0 { send(&e) }
-        return total
+        return (total, reusable)
     }
 
     private func send(_ e: inout EncoderState) {

@@ -23,7 +23,7 @@ public final class JaegerSpan: Tracing.Span {
                                      recorded: RecordedSpan(operationName: operationName)))
     }
 
-    /// Starts a span the reporter cleared (`clearForReuse`) as a new one.
+    /// Starts a span the reporter encoded and cleared (`encode(into:thenClear:)`) as a new one.
     func restart(operationName: String, header: SpanHeader, traceState: String, parentContext: InstrumentationContext) {
         state.withLock { s in
             s.header = header
@@ -36,24 +36,21 @@ public final class JaegerSpan: Tracing.Span {
 
     /// Forgets what the span recorded, keeping the attribute table's storage
     /// if it is of a typical size; the span stays ended until `restart`.
-    /// The reporter calls it when it holds the only reference.
-    func clearForReuse() {
-        state.withLock { s in
-            s.traceState = ""
-            s.parentContext = .topLevel
-            s.context = nil
-            s.spanContext = nil
-            s.recorded.operationName = ""
-            if s.recorded.attributes.capacity <= Self.reusedTableCapacity {
-                s.recorded.attributes.removeAllKeepingCapacity()
-            } else {
-                s.recorded.attributes = .none
-            }
-            s.recorded.status = nil
-            if !s.recorded.events.isEmpty { s.recorded.events = [] }
-            if !s.recorded.links.isEmpty { s.recorded.links = [] }
-            s.recorded.errorRecorded = false
+    private static func clearForReuse(_ s: inout SpanState) {
+        s.traceState = ""
+        s.parentContext = .topLevel
+        s.context = nil
+        s.spanContext = nil
+        s.recorded.operationName = ""
+        if s.recorded.attributes.capacity <= reusedTableCapacity {
+            s.recorded.attributes.removeAllKeepingCapacity()
+        } else {
+            s.recorded.attributes = .none
         }
+        s.recorded.status = nil
+        if !s.recorded.events.isEmpty { s.recorded.events = [] }
+        if !s.recorded.links.isEmpty { s.recorded.links = [] }
+        s.recorded.errorRecorded = false
     }
 
     /// The attribute tables kept by spans waiting for reuse: `emptyTable`'s
@@ -218,9 +215,14 @@ public final class JaegerSpan: Tracing.Span {
     }
 
     /// Writes the ended span as a `jaeger.Span`, reading its record in place
-    /// under its lock (uncontended: nobody writes once it has ended).
-    func encode(into out: inout ByteWriter) {
-        state.withLock { s in JaegerBatchEncoder.writeSpan(s.header, endNanos: s.endNanos, s.recorded, into: &out) }
+    /// under its lock (uncontended: nobody writes once it has ended), then,
+    /// with `thenClear` (the reporter holds the only reference), clears it
+    /// for reuse in the same visit.
+    func encode(into out: inout ByteWriter, thenClear: Bool) {
+        state.withLock { s in
+            JaegerBatchEncoder.writeSpan(s.header, endNanos: s.endNanos, s.recorded, into: &out)
+            if thenClear { Self.clearForReuse(&s) }
+        }
     }
 }
 
