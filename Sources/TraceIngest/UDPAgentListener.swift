@@ -11,6 +11,10 @@ final class UDPAgentHandler: ChannelInboundHandler {
 
     /// Spans held back before handing them over mid-burst.
     static let flushSpanCount = 4096
+    /// A datagram with at least this many spans is handed over on its own,
+    /// uncopied (small ones are gathered per burst, so the sink's lock is
+    /// taken per burst, not per datagram).
+    static let handOverWholeSpanCount = 64
 
     let kind: ListenerKind
     let protocolKind: ThriftProtocolKind
@@ -72,7 +76,13 @@ final class UDPAgentHandler: ChannelInboundHandler {
 
     private func accept(_ batch: AgentBatch, from source: SocketAddress) {
         delta.add(batch.spans)
-        if pendingSpans.isEmpty {
+        if batch.spans.count >= Self.handOverWholeSpanCount {
+            // A full datagram's spans go over as they are: appending them to
+            // the burst's copied every span (perf: a tenth of the event
+            // loop's reading at 1M spans/s in 65,000-byte datagrams).
+            handOverPendingSpans()
+            sink.accept(batch.spans, from: kind)
+        } else if pendingSpans.isEmpty {
             pendingSpans = batch.spans
         } else {
             pendingSpans.append(contentsOf: batch.spans)
@@ -97,13 +107,17 @@ final class UDPAgentHandler: ChannelInboundHandler {
         return identity
     }
 
-    /// Sink first, then counters: whoever sees a count can find its spans.
-    private func flush() {
+    private func handOverPendingSpans() {
         if !pendingSpans.isEmpty {
             let spans = pendingSpans
             pendingSpans = []
             sink.accept(spans, from: kind)
         }
+    }
+
+    /// Sink first, then counters: whoever sees a count can find its spans.
+    private func flush() {
+        handOverPendingSpans()
         if !delta.isEmpty {
             counters.commit(kind, delta)
             delta = ListenerDelta()

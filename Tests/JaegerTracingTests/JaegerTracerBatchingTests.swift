@@ -106,8 +106,9 @@ import Tracing
             tracer.withSpan("periodic", context: .topLevel) { _ in }
             // No flush() call: the interval sends it. The bound is generous: the
             // end-to-end suites block the 2 cooperative threads for tens of
-            // seconds on a busy machine, and the flush task waits for one.
-            let periodic = try sink.decode(try #require(await sink.nextDatagram(timeout: 120)))
+            // seconds on a busy machine, and the flush task waits for one (a
+            // full `swift test` with two release builds alongside: 135 s).
+            let periodic = try sink.decode(try #require(await sink.nextDatagram(timeout: 400)))
             #expect(periodic.spans.map(\.name) == ["periodic"])
             tracer.withSpan("at shutdown", context: .topLevel) { _ in }
             await group.triggerGracefulShutdown()
