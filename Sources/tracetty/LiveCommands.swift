@@ -293,8 +293,11 @@ struct RecordCommand: AsyncParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         let recorder: SpanRecorder
         do {
-            // With no store to fill, the disk's queue may take a quarter of the limit.
-            recorder = try SpanRecorder(path: output, maxQueuedBytes: memory.limitBytes / 4)
+            // With no store to fill, the disk's queue may take half the limit: a
+            // 3 s flood of 1M spans/s outran the writer by ~1.8M spans, and a
+            // quarter (256 MiB by default) dropped a third of them. The
+            // resident-size watch still refuses everything at the limit.
+            recorder = try SpanRecorder(path: output, maxQueuedBytes: memory.limitBytes / 2)
         } catch {
             printError("tracetty: \(error)")
             throw ExitCode(2)
