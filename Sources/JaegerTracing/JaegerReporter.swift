@@ -188,7 +188,7 @@ final class JaegerReporter: Sendable {
                     q.droppedQueueFull += 1
                     return .full
                 }
-                q.reusable.append(contentsOf: reusable.prefix(Self.maxReusableSpans - q.reusable.count))
+                if !q.stopped { q.reusable.append(contentsOf: reusable.prefix(Self.maxReusableSpans - q.reusable.count)) }
                 let again = Self.append(span, to: &q, limit: maxQueuedSpans)
                 if again == .callerSends { q.droppedQueueFull += 1 }  // refilled by other callers meanwhile
                 return again
@@ -326,7 +326,25 @@ final class JaegerReporter: Sendable {
 
     /// Stops accepting spans (later ones are counted as dropped after shutdown).
     func stopAccepting() {
-        queue.withLock { $0.stopped = true }
+        let waiting = queue.withLock { q -> [JaegerSpan] in
+            q.stopped = true
+            defer { q.reusable = [] }
+            return q.reusable
+        }
+        _ = waiting  // freed here, outside the lock
+    }
+
+    /// The tracer is gone: lets go of every span this reporter holds. Each
+    /// span holds its reporter, so spans kept here (queued, encoded, waiting
+    /// for reuse) would otherwise keep it, and its socket, alive forever.
+    func releaseSpans() {
+        var held: ([JaegerSpan], [JaegerSpan], [JaegerSpan], [JaegerSpan]) = ([], [], [], [])
+        queue.withLock { q in
+            q.stopped = true
+            held = (q.spans, q.encoded, q.reusable, q.spare)
+            (q.spans, q.encoded, q.reusable, q.spare) = ([], [], [], [])
+        }
+        _ = held  // freed here, outside the lock
     }
 
     // MARK: encoding and sending

@@ -27,6 +27,11 @@ public final class JaegerTracer: Tracer, Service, Sendable {
 
     /// Resolves the agent address and connects the UDP socket (no packet is
     /// sent); throws `JaegerTracerError` when the address cannot be resolved.
+    deinit {
+        // Spans waiting in the reporter hold it (see `releaseSpans`).
+        reporter.releaseSpans()
+    }
+
     public convenience init(configuration: JaegerTracerConfiguration) throws {
         try self.init(configuration: configuration, reporterPollInterval: JaegerReporter.defaultPollInterval)
     }
@@ -145,6 +150,9 @@ public final class JaegerTracer: Tracer, Service, Sendable {
 
     /// Times `end()` woke the reporter thread (tests).
     var reporterWakeupsSignalled: Int { reporter.wakeupsSignalled }
+
+    /// The reporter, to see that it goes with the tracer (tests).
+    var reporterObject: AnyObject { reporter }
 
     /// Spans `startSpan` took from the reporter's cleared spans (tests).
     var spansReused: Int { reporter.spansReused }

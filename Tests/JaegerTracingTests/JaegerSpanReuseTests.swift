@@ -93,4 +93,22 @@ import Tracing
         let spans = try await sink.drain().map(sink.decode).flatMap(\.spans)
         #expect(spans.map(\.name) == (0..<300).map { "held-\($0)" })
     }
+
+    @Test func aDroppedTracerTakesItsReporterAndWaitingSpansWithIt() throws {
+        let sink = try UDPSink()
+        weak var reporter: AnyObject?
+        do {
+            let tracer = try makeTracer(sink) { $0.flushInterval = .seconds(3600) }
+            reporter = tracer.reporterObject
+            for index in 0..<200 {
+                tracer.startSpan("s\(index)", context: .topLevel).end()
+                if index % 50 == 49 { tracer.flush() }
+            }
+            // Some spans wait for reuse and some are still queued: each holds the reporter.
+            tracer.startSpan("queued", context: .topLevel).end()
+            #expect(tracer.spansReused > 0)
+            #expect(reporter != nil)
+        }
+        #expect(reporter == nil, "the spans kept for reuse and the queue no longer keep the reporter alive")
+    }
 }
