@@ -117,6 +117,10 @@ public struct DumpLimits: Sendable, Equatable {
     public var maxDocumentBytes: Int
     public var maxDepth: Int
     public var maxIssueRecords: Int
+    /// Bytes read at a time. Each read is resident twice (the read buffer
+    /// and the line buffer) and its spans once more, decoded, until the
+    /// store takes them: 1 MiB, not 4, took 10 MiB off the peak of loading
+    /// a million spans (BENCHMARKS.md), at no cost in speed.
     public var chunkBytes: Int
     /// Threads that decode the lines of a line-per-record dump; 0: one per
     /// core this process may run on (`ProcessorCount.available`). Spans
@@ -127,7 +131,7 @@ public struct DumpLimits: Sendable, Equatable {
     public var decodePieceBytes: Int
 
     public init(maxLineBytes: Int = 64 << 20, maxDocumentBytes: Int = 1 << 30, maxDepth: Int = 64,
-                maxIssueRecords: Int = 1000, chunkBytes: Int = 4 << 20, decodeThreads: Int = 0,
+                maxIssueRecords: Int = 1000, chunkBytes: Int = 1 << 20, decodeThreads: Int = 0,
                 decodePieceBytes: Int = 256 << 10) {
         self.maxLineBytes = maxLineBytes
         self.maxDocumentBytes = maxDocumentBytes
