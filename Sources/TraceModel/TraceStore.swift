@@ -176,15 +176,21 @@ public struct TraceStore: Sendable {
         let id = span.traceID
         let version = self.version
         let limit = limits.maxSpansPerTrace
-        // Packed before the lookup: the closure below may touch only the record.
-        arena.append(span, to: &scratch, scratch: &spanScratch)
+        // Packed before the record is updated (the closure below may touch
+        // only the record), against the trace's first start (see `SpanArena`).
+        let stored = traces.slot(of: id)
+        let traceStart = stored.map { slot in
+            let ref = traces[slot].record.packed
+            return SpanArena.firstStart { traces.spanBytes.byte($0, of: ref) }
+        }
+        arena.append(span, to: &scratch, scratch: &spanScratch, traceStart: traceStart)
         if bytesHeld + scratch.count + Self.bytesPerTrace > limits.maxBytes, !makeRoom(for: scratch.count, in: id) {
             scratch.removeAll(keepingCapacity: true)
             counters.spansRefusedMemory += 1
             return
         }
-        // One hash lookup per span: mutate the record in place.
-        let (slot, isNew) = traces.slot(insertingIfMissing: id)
+        // Making room evicts other traces only: the slot found above stays.
+        let (slot, isNew) = stored.map { ($0, false) } ?? traces.slot(insertingIfMissing: id)
         let (accepted, becameDirty, becameChanged) = traces.update(slot) { record -> (Bool, Bool, Bool) in
             guard Int(record.spanCount) < limit else {
                 // A new record always has room (limits are at least 1).
