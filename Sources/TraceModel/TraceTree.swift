@@ -74,6 +74,41 @@ public struct TraceTree: Sendable {
         let count = spans.count
         guard count > 0 else { return ([], []) }
 
+        var parentOf = [Int32](repeating: -1, count: count)
+        var marks = [Marks](repeating: [], count: count)
+        // Few spans (most traces): scanning beats hashing, and allocates nothing.
+        if count <= 16 {
+            for i in 0..<count {
+                let index = Int32(i)
+                let spanID = spans.spanID(i)
+                var first = index
+                for j in 0..<i where spans.spanID(j) == spanID {
+                    first = Int32(j)
+                    break
+                }
+                if first != index {
+                    marks[i].insert(.duplicateID)
+                    marks[Int(first)].insert(.duplicateID)
+                    parentOf[i] = first
+                } else if let parentID = spans.parentID(i) {
+                    var last: Int32 = -1
+                    for j in stride(from: count - 1, through: 0, by: -1) where spans.spanID(j) == parentID {
+                        last = Int32(j)
+                        break
+                    }
+                    if last < 0 {
+                        marks[i].insert(.missingParent)
+                    } else if last != index {
+                        parentOf[i] = last
+                        if spans.followsFrom(i) { marks[i].insert(.followsFrom) }
+                    } else {
+                        marks[i].insert(.cycle)
+                    }
+                }
+            }
+            return (parentOf, marks)
+        }
+
         // Per span id: its first occurrence (a repeat nests under it) and its
         // last, which children attach to (for a Zipkin shared span, the server
         // side, whose children point at it). Fields are read in place: copying
@@ -85,8 +120,6 @@ public struct TraceTree: Sendable {
             occurrences[spans.spanID(i), default: (index, index)].last = index
         }
 
-        var parentOf = [Int32](repeating: -1, count: count)
-        var marks = [Marks](repeating: [], count: count)
         for i in 0..<count {
             let index = Int32(i)
             let first = occurrences[spans.spanID(i)]?.first ?? index

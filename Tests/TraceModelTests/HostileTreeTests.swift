@@ -84,6 +84,31 @@ import Testing
     /// 100,000 children under one span through the store, the latency index,
     /// the service graph, comparison and queries. Untimed: a step quadratic in
     /// the children (10^10) would not finish in the test's life.
+    /// Traces of up to 16 spans are linked by scanning, larger ones by
+    /// hashing span ids: the same links and marks either way. Ids from a
+    /// pool of 6 make duplicates, self-parents, cycles and missing parents;
+    /// 20 unrelated spans appended take the same spans down the hashed path.
+    @Test func smallTracesAreLinkedAsLargeOnesAre() {
+        var random = SplitMix64(state: 7)
+        for round in 0..<400 {
+            let count = 1 + round % 16
+            let spans = (0..<count).map { _ -> Span in
+                let parent = random.next() % 4 == 0 ? nil : random.next() % 6
+                return Self.span(1, random.next() % 6, parent: parent, random.next() % 5, 1,
+                                 followsFrom: random.next() % 3 == 0)
+            }
+            let padding = (0..<20).map { Self.span(1, 1_000 + UInt64($0), parent: 2_000, 0, 1) }
+            let small = TraceTree(spans: spans)
+            let large = TraceTree(spans: spans + padding)
+            for i in 0..<count {
+                let a = small.rows[Int(small.rowOfSpan[i])], b = large.rows[Int(large.rowOfSpan[i])]
+                let parentA = a.parentRow < 0 ? -1 : small.rows[Int(a.parentRow)].spanIndex
+                let parentB = b.parentRow < 0 ? -1 : large.rows[Int(b.parentRow)].spanIndex
+                #expect(parentA == parentB && a.marks == b.marks, "round \(round), span \(i)")
+            }
+        }
+    }
+
     @Test func aHundredThousandChildrenThroughTheStore() throws {
         let n = 100_000
         var spans = [Self.span(9, 1, parent: nil, 0, UInt64(n))]
@@ -163,3 +188,4 @@ import Testing
         }
     }
 }
+
