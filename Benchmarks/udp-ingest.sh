@@ -14,7 +14,8 @@
 # and the highest lossless rate per shape.
 #
 # Environment: TRACETTY=path (else a release build in .build-bench),
-#   UDP_BIG_RATES / UDP_SINGLE_RATES (space-separated spans/s ladders),
+#   UDP_BIG_RATES / UDP_SINGLE_RATES (space-separated spans/s ladders; set
+#   one empty to skip that shape),
 #   SECONDS_PER_RUN (default 3), UDP_TRIES (runs per rate, default 1),
 #   UDP_COMMAND (live: the explorer in tmux, default; record: no UI, spans
 #   appended to a dump in a temporary folder), UDP_EXTRA (more options for
@@ -29,8 +30,8 @@ else
     (cd "$root" && swift build -c release --product tracetty --scratch-path .build-bench >&2)
     bin="$root/.build-bench/release/tracetty"
 fi
-big_rates="${UDP_BIG_RATES:-250000 500000 1000000 1500000 2000000}"
-single_rates="${UDP_SINGLE_RATES:-50000 100000 200000 300000 400000}"
+big_rates="${UDP_BIG_RATES-250000 500000 1000000 1500000 2000000}"
+single_rates="${UDP_SINGLE_RATES-50000 100000 200000 300000 400000}"
 secs="${SECONDS_PER_RUN:-3}"
 tries="${UDP_TRIES:-1}"
 command="${UDP_COMMAND:-live}"
