@@ -40,6 +40,14 @@ final class JaegerReporter: Sendable {
         var reusable: [JaegerSpan] = []
         /// Spans reused by `startSpan` (tests).
         var reused = 0
+
+        /// Cleared spans the pool still has room for (none once stopped).
+        var reuseRoom: Int { stopped ? 0 : JaegerReporter.maxReusableSpans - reusable.count }
+
+        /// Keeps cleared spans for `startSpan`, as many as there is room for.
+        mutating func keepForReuse(_ spans: [JaegerSpan]) {
+            reusable.append(contentsOf: spans.prefix(reuseRoom))
+        }
         /// Queued spans that wake the reporter thread: about a datagram's worth,
         /// as measured on the spans encoded so far.
         var wakeCount: Int
@@ -179,7 +187,7 @@ final class JaegerReporter: Sendable {
                     oldest = Array(q.spans.prefix(q.wakeCount))
                     q.spans.removeFirst(oldest.count)
                     q.callerSends += 1
-                    return Self.maxReusableSpans - q.reusable.count
+                    return q.reuseRoom
                 }
                 return encode(&oldest, into: &e, sendPartial: true, reuseRoom: reuseRoom).reusable
             }
@@ -188,7 +196,7 @@ final class JaegerReporter: Sendable {
                     q.droppedQueueFull += 1
                     return .full
                 }
-                if !q.stopped { q.reusable.append(contentsOf: reusable.prefix(Self.maxReusableSpans - q.reusable.count)) }
+                q.keepForReuse(reusable)
                 let again = Self.append(span, to: &q, limit: maxQueuedSpans)
                 if again == .callerSends { q.droppedQueueFull += 1 }  // refilled by other callers meanwhile
                 return again
@@ -358,7 +366,7 @@ final class JaegerReporter: Sendable {
             var taken = q.spare
             swap(&taken, &q.spans)
             q.spare = []
-            return (taken, q.stopped ? 0 : Self.maxReusableSpans - q.reusable.count)
+            return (taken, q.reuseRoom)
         }
         let count = spans.count
         let (encodedBytes, reusable) = encoder.withLock { e in
@@ -372,7 +380,7 @@ final class JaegerReporter: Sendable {
             swap(&unclaimed, &q.encoded)
             if !q.stopped {
                 swap(&q.encoded, &spans)
-                q.reusable.append(contentsOf: reusable.prefix(Self.maxReusableSpans - q.reusable.count))
+                q.keepForReuse(reusable)
             }
             if count >= 16 {
                 let perDatagram = bodyBudget / max(1, encodedBytes / count)
