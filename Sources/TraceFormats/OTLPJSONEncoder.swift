@@ -11,112 +11,126 @@ import TraceModel
 public enum OTLPJSONEncoder {
     /// One `TracesData` object and a newline: one line of a dump.
     public static func encodeLine(_ spans: [Span]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(spans.count * 512 + 64)
-        encode(spans, into: &out)
+        var out = JSONBytes(capacity: spans.count * 512 + 64)
+        spans.withUnsafeBufferPointer { encode($0, into: &out) }
         out.append(ASCII.newline)
-        return out
+        return Array(out.bytes)
     }
 
     /// One `TracesData` object (no newline) appended to `out`.
     public static func encode(_ spans: [Span], into out: inout [UInt8]) {
+        var bytes = JSONBytes(capacity: spans.count * 512 + 64)
+        spans.withUnsafeBufferPointer { encode($0, into: &bytes) }
+        out.append(contentsOf: bytes.bytes)
+    }
+
+    /// One `TracesData` object (no newline) appended to `out`: the spans are
+    /// read in place, never copied.
+    public static func encode(_ spans: UnsafeBufferPointer<Span>, into out: inout JSONBytes) {
+        encode(spans, to: &out)
+    }
+
+    static func encode<Out: JSONOutput & ~Copyable>(_ spans: UnsafeBufferPointer<Span>, to out: inout Out) {
         let groups = SpanGrouping.byResourceAndScope(spans)
-        out.append(contentsOf: #"{"resourceSpans":["#.utf8)
+        out.appendLiteral(#"{"resourceSpans":["#)
         for (g, group) in groups.enumerated() {
             if g > 0 { out.append(ASCII.comma) }
-            out.append(contentsOf: #"{"resource":{"#.utf8)
+            out.appendLiteral(#"{"resource":{"#)
             var attributes = group.resource.attributes
             if !attributes.contains(where: { $0.key == "service.name" }) && group.resource.serviceName != "unknown_service" {
                 attributes.insert(Attribute("service.name", .string(group.resource.serviceName)), at: 0)
             }
             if !attributes.isEmpty {
-                out.append(contentsOf: #""attributes":"#.utf8)
-                writeAttributes(attributes, into: &out)
+                out.appendLiteral(#""attributes":"#)
+                writeAttributes(attributes, to: &out)
             }
-            out.append(contentsOf: #"},"scopeSpans":["#.utf8)
+            out.appendLiteral(#"},"scopeSpans":["#)
             for (k, scopeGroup) in group.scopes.enumerated() {
                 if k > 0 { out.append(ASCII.comma) }
-                out.append(contentsOf: #"{"scope":{"#.utf8)
+                out.appendLiteral(#"{"scope":{"#)
                 let scope = scopeGroup.scope
                 var needsComma = false
                 if !scope.name.isEmpty {
-                    out.append(contentsOf: #""name":"#.utf8); writeString(scope.name, into: &out); needsComma = true
+                    out.appendLiteral(#""name":"#); string(scope.name, to: &out); needsComma = true
                 }
                 if !scope.version.isEmpty {
                     if needsComma { out.append(ASCII.comma) }
-                    out.append(contentsOf: #""version":"#.utf8); writeString(scope.version, into: &out); needsComma = true
+                    out.appendLiteral(#""version":"#); string(scope.version, to: &out); needsComma = true
                 }
                 if !scope.attributes.isEmpty {
                     if needsComma { out.append(ASCII.comma) }
-                    out.append(contentsOf: #""attributes":"#.utf8); writeAttributes(scope.attributes, into: &out)
+                    out.appendLiteral(#""attributes":"#); writeAttributes(scope.attributes, to: &out)
                 }
-                out.append(contentsOf: #"},"spans":["#.utf8)
+                out.appendLiteral(#"},"spans":["#)
                 for (n, index) in scopeGroup.spans.enumerated() {
                     if n > 0 { out.append(ASCII.comma) }
-                    writeSpan(spans[index], into: &out)
+                    writeSpan(spans[index], to: &out)
                 }
-                out.append(contentsOf: "]}".utf8)
+                out.appendLiteral("]}")
             }
-            out.append(contentsOf: "]}".utf8)
+            out.appendLiteral("]}")
         }
-        out.append(contentsOf: "]}".utf8)
+        out.appendLiteral("]}")
     }
 
-    static func writeSpan(_ span: Span, into out: inout [UInt8]) {
-        out.append(contentsOf: #"{"traceId":""#.utf8)
-        writeHex(span.traceID.high, into: &out)
-        writeHex(span.traceID.low, into: &out)
-        out.append(contentsOf: #"","spanId":""#.utf8)
-        writeHex(span.spanID.raw, into: &out)
+    static func writeSpan<Out: JSONOutput & ~Copyable>(_ span: Span, to out: inout Out) {
+        out.appendLiteral(#"{"traceId":""#)
+        hex(span.traceID.high, to: &out)
+        hex(span.traceID.low, to: &out)
+        out.appendLiteral(#"","spanId":""#)
+        hex(span.spanID.raw, to: &out)
         out.append(ASCII.quote)
-        if !span.traceState.isEmpty {
-            out.append(contentsOf: #","traceState":"#.utf8)
-            writeString(span.traceState, into: &out)
+        let traceState = span.traceState
+        if !traceState.isEmpty {
+            out.appendLiteral(#","traceState":"#)
+            string(traceState, to: &out)
         }
         if let parent = span.parentSpanID {
-            out.append(contentsOf: #","parentSpanId":""#.utf8)
-            writeHex(parent.raw, into: &out)
+            out.appendLiteral(#","parentSpanId":""#)
+            hex(parent.raw, to: &out)
             out.append(ASCII.quote)
         }
         if span.flags != 0 {
-            out.append(contentsOf: #","flags":"#.utf8)
-            writeDecimal(UInt64(span.flags), into: &out)
+            out.appendLiteral(#","flags":"#)
+            decimal(UInt64(span.flags), to: &out)
         }
         if !span.name.isEmpty {
-            out.append(contentsOf: #","name":"#.utf8)
-            writeString(span.name, into: &out)
+            out.appendLiteral(#","name":"#)
+            string(span.name, to: &out)
         }
         if span.kind != .unspecified {
-            out.append(contentsOf: #","kind":"#.utf8)
-            writeDecimal(UInt64(span.kind.rawValue), into: &out)
+            out.appendLiteral(#","kind":"#)
+            decimal(UInt64(span.kind.rawValue), to: &out)
         }
-        out.append(contentsOf: #","startTimeUnixNano":""#.utf8)
-        writeDecimal(span.startTimeUnixNano, into: &out)
-        out.append(contentsOf: #"","endTimeUnixNano":""#.utf8)
-        writeDecimal(span.endTimeUnixNano, into: &out)
+        out.appendLiteral(#","startTimeUnixNano":""#)
+        decimal(span.startTimeUnixNano, to: &out)
+        out.appendLiteral(#"","endTimeUnixNano":""#)
+        decimal(span.endTimeUnixNano, to: &out)
         out.append(ASCII.quote)
         if !span.attributes.isEmpty {
-            out.append(contentsOf: #","attributes":"#.utf8)
-            writeAttributes(span.attributes, into: &out)
+            out.appendLiteral(#","attributes":"#)
+            writeAttributes(span.attributes, to: &out)
         }
-        if span.droppedAttributesCount > 0 {
-            out.append(contentsOf: #","droppedAttributesCount":"#.utf8)
-            writeDecimal(UInt64(span.droppedAttributesCount), into: &out)
+        let dropped = span.droppedAttributesCount
+        if dropped > 0 {
+            out.appendLiteral(#","droppedAttributesCount":"#)
+            decimal(UInt64(dropped), to: &out)
         }
-        if !span.events.isEmpty {
-            out.append(contentsOf: #","events":["#.utf8)
-            for (i, event) in span.events.enumerated() {
+        let events = span.events
+        if !events.isEmpty {
+            out.appendLiteral(#","events":["#)
+            for (i, event) in events.enumerated() {
                 if i > 0 { out.append(ASCII.comma) }
-                out.append(contentsOf: #"{"timeUnixNano":""#.utf8)
-                writeDecimal(event.timeUnixNano, into: &out)
+                out.appendLiteral(#"{"timeUnixNano":""#)
+                decimal(event.timeUnixNano, to: &out)
                 out.append(ASCII.quote)
                 if !event.name.isEmpty {
-                    out.append(contentsOf: #","name":"#.utf8)
-                    writeString(event.name, into: &out)
+                    out.appendLiteral(#","name":"#)
+                    string(event.name, to: &out)
                 }
                 if !event.attributes.isEmpty {
-                    out.append(contentsOf: #","attributes":"#.utf8)
-                    writeAttributes(event.attributes, into: &out)
+                    out.appendLiteral(#","attributes":"#)
+                    writeAttributes(event.attributes, to: &out)
                 }
                 out.append(ASCII.closeBrace)
             }
@@ -124,14 +138,14 @@ public enum OTLPJSONEncoder {
         }
         let links = ParentReferences.wireLinks(of: span)
         if !links.isEmpty {
-            out.append(contentsOf: #","links":["#.utf8)
+            out.appendLiteral(#","links":["#)
             for (i, link) in links.enumerated() {
                 if i > 0 { out.append(ASCII.comma) }
-                out.append(contentsOf: #"{"traceId":""#.utf8)
-                writeHex(link.traceID.high, into: &out)
-                writeHex(link.traceID.low, into: &out)
-                out.append(contentsOf: #"","spanId":""#.utf8)
-                writeHex(link.spanID.raw, into: &out)
+                out.appendLiteral(#"{"traceId":""#)
+                hex(link.traceID.high, to: &out)
+                hex(link.traceID.low, to: &out)
+                out.appendLiteral(#"","spanId":""#)
+                hex(link.spanID.raw, to: &out)
                 out.append(ASCII.quote)
                 var attributes = link.attributes
                 if let ref = link.referenceType {
@@ -139,155 +153,197 @@ public enum OTLPJSONEncoder {
                     attributes.append(Attribute("opentracing.ref_type", .string(ref.lowercased())))
                 }
                 if !attributes.isEmpty {
-                    out.append(contentsOf: #","attributes":"#.utf8)
-                    writeAttributes(attributes, into: &out)
+                    out.appendLiteral(#","attributes":"#)
+                    writeAttributes(attributes, to: &out)
                 }
                 out.append(ASCII.closeBrace)
             }
             out.append(ASCII.closeBracket)
         }
-        out.append(contentsOf: #","status":{"#.utf8)
-        if span.status.code != .unset || !span.status.message.isEmpty {
+        out.appendLiteral(#","status":{"#)
+        let status = span.status
+        if status.code != .unset || !status.message.isEmpty {
             var needsComma = false
-            if !span.status.message.isEmpty {
-                out.append(contentsOf: #""message":"#.utf8)
-                writeString(span.status.message, into: &out)
+            if !status.message.isEmpty {
+                out.appendLiteral(#""message":"#)
+                string(status.message, to: &out)
                 needsComma = true
             }
-            if span.status.code != .unset {
+            if status.code != .unset {
                 if needsComma { out.append(ASCII.comma) }
-                out.append(contentsOf: #""code":"#.utf8)
-                writeDecimal(UInt64(span.status.code.rawValue), into: &out)
+                out.appendLiteral(#""code":"#)
+                decimal(UInt64(status.code.rawValue), to: &out)
             }
         }
-        out.append(contentsOf: "}}".utf8)
+        out.appendLiteral("}}")
     }
 
-    static func writeAttributes(_ attributes: [Attribute], into out: inout [UInt8]) {
+    static func writeAttributes<Out: JSONOutput & ~Copyable>(_ attributes: [Attribute], to out: inout Out) {
         out.append(ASCII.openBracket)
-        for (i, attribute) in attributes.enumerated() {
+        for i in attributes.indices {
             if i > 0 { out.append(ASCII.comma) }
-            out.append(contentsOf: #"{"key":"#.utf8)
-            writeString(attribute.key, into: &out)
-            out.append(contentsOf: #","value":"#.utf8)
-            writeValue(attribute.value, into: &out)
+            out.appendLiteral(#"{"key":"#)
+            string(attributes[i].key, to: &out)
+            out.appendLiteral(#","value":"#)
+            writeValue(attributes[i].value, to: &out)
             out.append(ASCII.closeBrace)
         }
         out.append(ASCII.closeBracket)
     }
 
-    static func writeValue(_ value: AttributeValue, into out: inout [UInt8]) {
+    static func writeValue<Out: JSONOutput & ~Copyable>(_ value: AttributeValue, to out: inout Out) {
         switch value {
         case .string(let s):
-            out.append(contentsOf: #"{"stringValue":"#.utf8)
-            writeString(s, into: &out)
+            out.appendLiteral(#"{"stringValue":"#)
+            string(s, to: &out)
         case .bool(let b):
-            out.append(contentsOf: (b ? #"{"boolValue":true"# : #"{"boolValue":false"#).utf8)
+            if b { out.appendLiteral(#"{"boolValue":true"#) } else { out.appendLiteral(#"{"boolValue":false"#) }
         case .int(let v):
-            out.append(contentsOf: #"{"intValue":""#.utf8)
+            out.appendLiteral(#"{"intValue":""#)
             if v < 0 { out.append(ASCII.minus) }
-            writeDecimal(v.magnitude, into: &out)
+            decimal(v.magnitude, to: &out)
             out.append(ASCII.quote)
         case .double(let d):
-            out.append(contentsOf: #"{"doubleValue":"#.utf8)
+            out.appendLiteral(#"{"doubleValue":"#)
             if d.isNaN {
-                out.append(contentsOf: #""NaN""#.utf8)
+                out.appendLiteral(#""NaN""#)
             } else if d.isInfinite {
-                out.append(contentsOf: (d > 0 ? #""Infinity""# : #""-Infinity""#).utf8)
+                if d > 0 { out.appendLiteral(#""Infinity""#) } else { out.appendLiteral(#""-Infinity""#) }
             } else {
-                out.append(contentsOf: d.description.utf8)
+                var text = d.description
+                text.withUTF8 { out.appendBytes($0) }
             }
         case .bytes(let bytes):
-            out.append(contentsOf: #"{"bytesValue":""#.utf8)
-            Base64.encode(bytes, into: &out)
+            out.appendLiteral(#"{"bytesValue":""#)
+            var text = Base64.encode(bytes)
+            text.withUTF8 { out.appendBytes($0) }
             out.append(ASCII.quote)
         case .array(let values):
-            out.append(contentsOf: #"{"arrayValue":{"#.utf8)
+            out.appendLiteral(#"{"arrayValue":{"#)
             if !values.isEmpty {
-                out.append(contentsOf: #""values":["#.utf8)
+                out.appendLiteral(#""values":["#)
                 for (i, v) in values.enumerated() {
                     if i > 0 { out.append(ASCII.comma) }
-                    writeValue(v, into: &out)
+                    writeValue(v, to: &out)
                 }
                 out.append(ASCII.closeBracket)
             }
             out.append(ASCII.closeBrace)
         case .map(let attributes):
-            out.append(contentsOf: #"{"kvlistValue":{"#.utf8)
+            out.appendLiteral(#"{"kvlistValue":{"#)
             if !attributes.isEmpty {
-                out.append(contentsOf: #""values":"#.utf8)
-                writeAttributes(attributes, into: &out)
+                out.appendLiteral(#""values":"#)
+                writeAttributes(attributes, to: &out)
             }
             out.append(ASCII.closeBrace)
         }
         out.append(ASCII.closeBrace)
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    // MARK: Scalars
 
-    static func writeHex(_ value: UInt64, into out: inout [UInt8]) {
-        var shift: UInt64 = 60
-        for _ in 0..<16 {
-            out.append(hexDigits[Int((value >> shift) & 0xF)])
-            shift &-= 4
-        }
-    }
-
-    static func writeDecimal(_ value: UInt64, into out: inout [UInt8]) {
-        if value == 0 { out.append(ASCII.zero); return }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var v = value
-            while v > 0 {
-                scratch[23 - count] = ASCII.zero + UInt8(v % 10)
-                v /= 10
-                count += 1
-            }
-            out.append(contentsOf: scratch[(24 - count)...])
-        }
-    }
+    public static func writeHex(_ value: UInt64, into out: inout [UInt8]) { hex(value, to: &out) }
+    public static func writeDecimal(_ value: UInt64, into out: inout [UInt8]) { decimal(value, to: &out) }
 
     /// JSON string with escapes for quote, backslash and control characters
     /// (`\u00XX`), and `\uXXXX` for DEL and for what could drive or fool a
     /// terminal past ASCII (C1 controls, bidi and invisible characters: see
     /// `unicodeEscaped`), so a dump or `print --format json` is safe to `cat`;
     /// JSON reads every escape back as the same text. All other UTF-8 passes through.
-    public static func writeString(_ string: String, into out: inout [UInt8]) {
-        out.append(ASCII.quote)
-        var copy = string
-        copy.withUTF8 { bytes in
-            var runStart = 0
-            for i in 0..<bytes.count {
-                let c = bytes[i]
-                if c >= 0x20 && c != ASCII.quote && c != ASCII.backslash && c != 0x7F && !mayStartUnicodeEscaped(c) { continue }
-                if c >= 0x80 {
-                    // A lead byte of valid UTF-8 (a Swift string): its continuation bytes pass
-                    // the test above, so the run resumes after them.
-                    let (value, length) = scalar(in: bytes, at: i)
-                    guard unicodeEscaped(value) else { continue }
-                    if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-                    if value > 0xFFFF {
-                        let offset = value - 0x10000
-                        writeUnicodeEscape(0xD800 + (offset >> 10), into: &out)
-                        writeUnicodeEscape(0xDC00 + (offset & 0x3FF), into: &out)
-                    } else {
-                        writeUnicodeEscape(value, into: &out)
-                    }
-                    runStart = i + length
-                    continue
-                }
-                if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-                switch c {
-                case ASCII.quote: out.append(contentsOf: #"\""#.utf8)
-                case ASCII.backslash: out.append(contentsOf: #"\\"#.utf8)
-                default: writeUnicodeEscape(UInt32(c), into: &out)
-                }
-                runStart = i + 1
+    public static func writeString(_ text: String, into out: inout [UInt8]) { string(text, to: &out) }
+
+    /// 16 lowercase hex digits.
+    @inline(__always)
+    static func hex<Out: JSONOutput & ~Copyable>(_ value: UInt64, to out: inout Out) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { digits in
+            for k in 0..<16 {
+                let d = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * k)) & 0xF
+                digits[k] = d &+ (d < 10 ? 0x30 : 0x57)
             }
-            if bytes.count > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+            out.appendBytes(UnsafeBufferPointer(digits))
+        }
+    }
+
+    /// "00" ... "99": two digits per division.
+    private static let digitPairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+    @inline(__always)
+    static func decimal<Out: JSONOutput & ~Copyable>(_ value: UInt64, to out: inout Out) {
+        if value < 10 { out.append(ASCII.zero &+ UInt8(truncatingIfNeeded: value)); return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            digitPairs.withUTF8Buffer { pairs in
+                var v = value
+                var i = 20
+                while v >= 100 {
+                    let q = v / 100
+                    let r = Int(truncatingIfNeeded: v &- q &* 100) &* 2
+                    i -= 2
+                    digits[i] = pairs[r]
+                    digits[i + 1] = pairs[r + 1]
+                    v = q
+                }
+                if v >= 10 {
+                    let r = Int(truncatingIfNeeded: v) &* 2
+                    i -= 2
+                    digits[i] = pairs[r]
+                    digits[i + 1] = pairs[r + 1]
+                } else {
+                    i -= 1
+                    digits[i] = ASCII.zero &+ UInt8(truncatingIfNeeded: v)
+                }
+                out.appendBytes(UnsafeBufferPointer(rebasing: digits[i...]))
+            }
+        }
+    }
+
+    static func string<Out: JSONOutput & ~Copyable>(_ text: String, to out: inout Out) {
+        out.append(ASCII.quote)
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { escaped($0, to: &out) }
+        if done == nil {
+            var copy = text
+            copy.withUTF8 { escaped($0, to: &out) }
         }
         out.append(ASCII.quote)
+    }
+
+    /// A string's UTF-8 (valid: it came from a Swift string) with what JSON
+    /// and a terminal need escaped; runs that need nothing are copied whole.
+    private static func escaped<Out: JSONOutput & ~Copyable>(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout Out) {
+        var runStart = 0
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let c = bytes[i]
+            // Printable ASCII (0x20...0x7E) but quote and backslash passes.
+            if c &- 0x20 < 0x5F && c != ASCII.quote && c != ASCII.backslash { i += 1; continue }
+            if c >= 0x80 {
+                // Continuation bytes and lead bytes of ranges with nothing to escape pass.
+                guard mayStartUnicodeEscaped(c) else { i += 1; continue }
+                let (value, length) = scalar(in: bytes, at: i)
+                guard unicodeEscaped(value) else { i += length; continue }
+                if i > runStart { out.appendBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                if value > 0xFFFF {
+                    let offset = value - 0x10000
+                    writeUnicodeEscape(0xD800 + (offset >> 10), to: &out)
+                    writeUnicodeEscape(0xDC00 + (offset & 0x3FF), to: &out)
+                } else {
+                    writeUnicodeEscape(value, to: &out)
+                }
+                i += length
+                runStart = i
+                continue
+            }
+            if i > runStart { out.appendBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+            switch c {
+            case ASCII.quote: out.appendLiteral(#"\""#)
+            case ASCII.backslash: out.appendLiteral(#"\\"#)
+            default: writeUnicodeEscape(UInt32(c), to: &out)
+            }
+            i += 1
+            runStart = i
+        }
+        if n > runStart { out.appendBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<n])) }
     }
 
     /// The scalars past ASCII that `TerminalText.sanitize` (TerminalUI) shows
@@ -327,10 +383,15 @@ public enum OTLPJSONEncoder {
         }
     }
 
-    static func writeUnicodeEscape(_ value: UInt32, into out: inout [UInt8]) {
-        out.append(contentsOf: #"\u"#.utf8)
-        for shift in stride(from: 12, through: 0, by: -4) {
-            out.append(hexDigits[Int((value >> UInt32(shift)) & 0xF)])
+    static func writeUnicodeEscape<Out: JSONOutput & ~Copyable>(_ value: UInt32, to out: inout Out) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 6) { escape in
+            escape[0] = ASCII.backslash
+            escape[1] = UInt8(ascii: "u")
+            for k in 0..<4 {
+                let d = UInt8(truncatingIfNeeded: value >> UInt32(12 - 4 * k)) & 0xF
+                escape[2 + k] = d &+ (d < 10 ? 0x30 : 0x57)
+            }
+            out.appendBytes(UnsafeBufferPointer(escape))
         }
     }
 }
@@ -339,7 +400,7 @@ public enum OTLPJSONEncoder {
 public final class DumpWriter {
     public let path: String
     private var fd: Int32
-    private var buffer: [UInt8] = []
+    private var buffer = JSONBytes(capacity: 3 << 20)
     /// Where each buffered line ends and how many spans it holds, so a
     /// failed write can tell the spans that reached the file from the rest.
     private var lineEnds: [(end: Int, spans: Int)] = []
@@ -351,6 +412,8 @@ public final class DumpWriter {
     /// Spans whose line a failed write could not hand over whole (a disk
     /// full, a file-size limit, a closed writer): not in the file, or torn.
     public private(set) var spansLost = 0
+    /// Bytes handed to the kernel.
+    public private(set) var bytesWritten = 0
 
     public init(path: String, append: Bool = false) throws(DumpError) {
         self.path = path
@@ -360,7 +423,6 @@ public final class DumpWriter {
             fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
             guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         }
-        buffer.reserveCapacity(flushThreshold * 2)
     }
 
     deinit {
@@ -369,6 +431,11 @@ public final class DumpWriter {
 
     /// Writes the spans as one line (or several, for very large batches).
     public func write(_ spans: [Span]) throws(DumpError) {
+        try spans.withUnsafeBufferPointer { (spans) throws(DumpError) in try write(spans) }
+    }
+
+    /// `write` of spans read in place.
+    public func write(_ spans: UnsafeBufferPointer<Span>) throws(DumpError) {
         guard fd >= 0 else {
             spansLost += spans.count
             throw .writeFailed(path: path, reason: "writer is closed")
@@ -377,7 +444,7 @@ public final class DumpWriter {
         var start = 0
         while start < spans.count {
             let end = min(spans.count, start + max(1, maxSpansPerLine))
-            OTLPJSONEncoder.encode(Array(spans[start..<end]), into: &buffer)
+            OTLPJSONEncoder.encode(UnsafeBufferPointer(rebasing: spans[start..<end]), into: &buffer)
             buffer.append(ASCII.newline)
             lineEnds.append((buffer.count, end - start))
             start = end
@@ -389,8 +456,8 @@ public final class DumpWriter {
         guard fd >= 0 else { return }
         var written = 0
         let total = buffer.count
-        let failure: Int32? = buffer.withUnsafeBytes { raw -> Int32? in
-            guard let base = raw.baseAddress else { return nil }
+        let failure: Int32? = { () -> Int32? in
+            guard let base = buffer.bytes.baseAddress else { return nil }
             while written < total {
                 let n = posixWrite(fd, base + written, total - written)
                 if n < 0 {
@@ -400,13 +467,14 @@ public final class DumpWriter {
                 written += n
             }
             return nil
-        }
+        }()
+        bytesWritten += written
         // Whole lines up to `written` are in the file; a line cut short is lost (torn).
         for line in lineEnds {
             if line.end <= written { spansFlushed += line.spans } else { spansLost += line.spans }
         }
         lineEnds.removeAll(keepingCapacity: true)
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeAll()
         if let failure { throw .writeFailed(path: path, reason: String(cString: strerror(failure))) }
     }
 

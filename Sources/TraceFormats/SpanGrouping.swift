@@ -5,10 +5,12 @@ import TraceModel
 enum SpanGrouping {
     typealias Groups = [(resource: Resource, scopes: [(scope: InstrumentationScope, spans: [Int])])]
 
-    static func byResourceAndScope(_ spans: [Span]) -> Groups {
+    /// Indices are the collection's own.
+    static func byResourceAndScope<C: RandomAccessCollection<Span>>(_ spans: C) -> Groups where C.Index == Int {
         var groups: Groups = []
         var resourceIndex: [Resource: Int] = [:]
-        for (i, span) in spans.enumerated() {
+        for i in spans.indices {
+            let span = spans[i]
             let r: Int
             if let last = groups.indices.last, groups[last].resource === span.resource {
                 r = last

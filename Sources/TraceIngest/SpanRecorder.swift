@@ -76,8 +76,11 @@ public final class SpanRecorder: SpanSink, Sendable {
     /// being written: under a flood the writer (at a lower priority) falls
     /// behind, and 2,000,000 queued spans alone would be a gigabyte.
     public let maxQueuedBytes: Int
-    /// Spans per `DumpWriter.write` call (lines hold up to 1,000 spans each).
+    /// Small batches are gathered up to this many spans per `DumpWriter.write`
+    /// call (lines hold up to 1,000 spans each); batches of `wholeBatchSpans`
+    /// or more are written as they are, uncopied.
     static let writeChunk = 8192
+    static let wholeBatchSpans = 256
 
     private let state = Mutex(RecorderState())
     /// Touched only by the writer thread once `init` returns (the lock is never contended).
@@ -228,24 +231,29 @@ public final class SpanRecorder: SpanSink, Sendable {
     }
 
     private func write(_ work: [[Span]]) {
-        var chunk: [Span] = []
-        chunk.reserveCapacity(Self.writeChunk)
-        var index = 0
-        while index < work.count {
-            chunk.removeAll(keepingCapacity: true)
-            while index < work.count && (chunk.isEmpty || chunk.count + work[index].count <= Self.writeChunk) {
-                chunk.append(contentsOf: work[index])
-                index += 1
+        // Big batches (a full datagram's spans) are written where they lie;
+        // small ones are gathered first, so lines do not shrink to a span each.
+        var gathered: [Span] = []
+        for batch in work {
+            if batch.count >= Self.wholeBatchSpans {
+                if !gathered.isEmpty { writeOut(gathered); gathered.removeAll(keepingCapacity: true) }
+                writeOut(batch)
+            } else {
+                gathered.append(contentsOf: batch)
+                if gathered.count >= Self.writeChunk { writeOut(gathered); gathered.removeAll(keepingCapacity: true) }
             }
-            let outcome = writer.withLock { w -> FileOutcome in
-                guard w != nil else { return FileOutcome(failure: "writer is closed", unwritten: chunk.count) }
-                return FileOutcome(w) { file throws(DumpError) in try file.write(chunk) }
-            }
-            let count = chunk.count
-            state.withLock { s in
-                s.queuedSpans -= count
-                s.settle(outcome)
-            }
+        }
+        if !gathered.isEmpty { writeOut(gathered) }
+    }
+
+    private func writeOut(_ spans: [Span]) {
+        let outcome = writer.withLock { w -> FileOutcome in
+            guard w != nil else { return FileOutcome(failure: "writer is closed", unwritten: spans.count) }
+            return FileOutcome(w) { file throws(DumpError) in try file.write(spans) }
+        }
+        state.withLock { s in
+            s.queuedSpans -= spans.count
+            s.settle(outcome)
         }
     }
 

@@ -115,6 +115,70 @@ struct DecodeBenchCommand: ParsableCommand {
     }
 }
 
+/// What `record` spends per span after the receiver: OTLP JSON lines
+/// through `DumpWriter` into a file (`/dev/null` by default), of spans decoded
+/// from agent datagrams as the UDP listener hands them over.
+struct EncodeBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode-bench",
+        abstract: "Single-core OTLP JSON lines writing throughput (see BENCHMARKS.md).",
+        shouldDisplay: false
+    )
+
+    @Option(help: "Runs; the median is reported.")
+    var runs = 5
+
+    @Option(help: "Seconds per run.")
+    var seconds = 1.0
+
+    @Option(help: "Spans handed to each write (the recorder writes up to 8,192 at once).")
+    var batch = 8192
+
+    @Option(help: "Where the lines go.")
+    var output = "/dev/null"
+
+    func run() throws {
+        let decoder = WireDecoder()
+        var spans: [Span] = []
+        for datagram in BenchPayloads.agentDatagrams(spans: BenchPayloads.server1Spans(count: 20_000), protocolKind: .compact, maxBytes: 65_000) {
+            spans.append(contentsOf: try decoder.decodeAgent(datagram, protocolKind: .compact).spans)
+        }
+        var batches: [[Span]] = []
+        var index = 0
+        while index < spans.count {
+            batches.append(Array(spans[index..<min(spans.count, index + max(1, batch))]))
+            index += max(1, batch)
+        }
+        let writer = try DumpWriter(path: output)
+        var rates: [Double] = []
+        var byteRates: [Double] = []
+        var fileBytes = 0
+        for _ in 0..<max(1, runs) {
+            let clock = ContinuousClock()
+            let start = clock.now
+            var written = 0
+            let bytesBefore = writer.bytesWritten
+            while clock.now - start < .milliseconds(Int(seconds * 1000)) {
+                for spans in batches {
+                    try writer.write(spans)
+                    written += spans.count
+                }
+            }
+            try writer.flush()
+            let elapsed = clock.now - start
+            let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            rates.append(Double(written) / s)
+            byteRates.append(Double(writer.bytesWritten - bytesBefore) / s / 1e6)
+            fileBytes = writer.bytesWritten
+        }
+        try writer.close()
+        let median = rates.sorted()[rates.count / 2]
+        print("spans/write | bytes/span | median spans/s | median MB/s | runs (spans/s)")
+        print("\(batch) | \(fileBytes / max(1, writer.spansFlushed)) | \(Int(median)) | \(String(format: "%.0f", byteRates.sorted()[byteRates.count / 2])) | "
+              + rates.map { String(Int($0)) }.joined(separator: " "))
+    }
+}
+
 struct UDPSendBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "udp-send-bench",

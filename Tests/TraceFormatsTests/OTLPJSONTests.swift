@@ -168,6 +168,41 @@ struct OTLPJSONTests {
         #expect(back.first?.attributes == [Attribute(hostile, .string(hostile))])
     }
 
+    /// The writer's byte buffer starts small and grows: long and hostile
+    /// strings, every scalar kind and edge number survive a line much bigger
+    /// than its first allocation, through `DumpWriter` and back.
+    @Test func aLineFarBiggerThanTheBufferRoundTrips() throws {
+        let hostile = "q\"b\\\u{1}\u{1f}\u{7f}\u{9b}\u{202e}\u{e0041}é😀"
+        let long = String(repeating: hostile + "plain text ", count: 500)  // ~18 KB, ~5,000 escapes
+        var spans: [Span] = []
+        for i in 1...300 {
+            var span = Span.stub(id: UInt64(i))
+            span.name = i % 2 == 0 ? long : "op-\(i)"
+            span.startTimeUnixNano = i == 1 ? 0 : UInt64.max - UInt64(i)
+            span.durationNano = 0
+            span.attributes = [
+                Attribute("k\(i)", .string(i % 3 == 0 ? long : hostile)), Attribute("n", .int(i % 2 == 0 ? Int64.min : Int64.max)),
+                Attribute("u", .int(Int64(i) * 1_000_003)), Attribute("b", .bool(i % 2 == 0)), Attribute("d", .double(Double(i) / 7)),
+                Attribute("x", .bytes([0, 1, 2, 0xFF, UInt8(i & 0xFF)])),
+            ]
+            spans.append(span)
+        }
+        let line = OTLPJSONEncoder.encodeLine(spans)
+        #expect(line.count > 4 << 20, "bigger than DumpWriter's first buffer (3 MiB)")
+        #expect(!line.dropLast().contains { $0 < 0x20 || $0 == 0x7F })
+        let back = try OTLPJSONDecoder.decode(line)
+        #expect(back == spans)
+
+        let path = try temporaryFile([], name: "big-line.ndjson")
+        let writer = try DumpWriter(path: path)
+        writer.maxSpansPerLine = 1_000
+        try writer.write(spans)
+        try writer.close()
+        #expect(writer.spansFlushed == spans.count)
+        let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(file == line, "DumpWriter writes the same bytes as encodeLine")
+    }
+
     @Test func escapesAndSurrogatesDecode() throws {
         let body = #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0000000000000000000000000000000a","spanId":"0000000000000001","name":"\u00e9\ud83d\ude80\n\"\/\\ \ud800x"}]}]}]}"#
         let spans = try OTLPJSONDecoder.decode(Array(body.utf8))
