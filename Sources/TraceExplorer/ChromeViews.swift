@@ -153,6 +153,7 @@ enum StatusBarView {
         let lost = live.dropped + model.ingest.spansDropped
         if lost > 0 { put("  dropped \(Formatting.count(lost))", warning) }
         if live.kernelDropped > 0 { put("  kernel dropped \(Formatting.count(live.kernelDropped)) datagrams", warning) }
+        if live.decodeQueueDropped > 0 { put("  decode queue dropped \(Formatting.count(live.decodeQueueDropped)) datagrams", warning) }
         if model.ingest.tracesEvicted > 0 {
             let forMemory = model.ingest.tracesEvictedForMemory
             put("  evicted \(Formatting.count(model.ingest.tracesEvicted)) traces"

@@ -35,7 +35,7 @@ public struct IngestStatus: Sendable, Hashable {
             || memory?.refusing != other.memory?.refusing || memory?.isHigh != other.memory?.isHigh
             || (live == nil) != (other.live == nil) || live?.listeners != other.live?.listeners
             || live?.malformed != other.live?.malformed || live?.dropped != other.live?.dropped
-            || live?.kernelDropped != other.live?.kernelDropped
+            || live?.kernelDropped != other.live?.kernelDropped || live?.decodeQueueDropped != other.live?.decodeQueueDropped
             || live?.recordingTo != other.live?.recordingTo || live?.addresses != other.live?.addresses
             || live?.failedListeners != other.live?.failedListeners
             || (live?.spansReceived == 0) != (other.live?.spansReceived == 0)
@@ -99,6 +99,8 @@ public struct LiveStatus: Sendable, Hashable {
     public var dropped = 0
     /// Datagrams the kernel dropped on the UDP sockets (receive buffer full).
     public var kernelDropped = 0
+    /// UDP datagrams read but dropped waiting to be decoded (decode queue full).
+    public var decodeQueueDropped = 0
     /// Dropped by the clients themselves (Jaeger client stats).
     public var clientDropped = 0
     /// Batches missing in clients' `seqNo` sequences.

@@ -82,6 +82,7 @@ public final class IngestCounters: Sendable {
         l.spansAccepted += delta.accepted
         l.spansRejected += delta.rejected
         l.closedIdle += delta.closedIdle
+        l.queueDrops += delta.queueDropped
         if let r = delta.lastRejection { l.lastRejection = r }
         for event in delta.malformed {
             l.malformed += 1
@@ -173,6 +174,9 @@ public struct ListenerFigures: Sendable, Hashable {
     /// Datagrams the kernel dropped on the socket (receive buffer full) before
     /// tracetty could read them: with `received`, what the senders sent.
     public var kernelDrops: Int
+    /// UDP: datagrams read but dropped because the queue before the decode
+    /// thread was full (`IngestConfiguration.udpDecodeQueueBytes`).
+    public var queueDrops: Int
     /// Set once the listener stopped for good (the others keep running): why.
     public var failure: String?
     /// The latest socket error it went on after.
@@ -181,7 +185,7 @@ public struct ListenerFigures: Sendable, Hashable {
     public init(kind: ListenerKind, received: Int = 0, bytes: Int = 0, spansAccepted: Int = 0, traces: Int = 0,
                 tracesSaturated: Bool = false, spansRejected: Int = 0, lastRejection: String? = nil,
                 malformed: Int = 0, malformedReasons: [MalformedReason] = [], connectionsClosedIdle: Int = 0,
-                kernelDrops: Int = 0, failure: String? = nil, lastSocketError: String? = nil) {
+                kernelDrops: Int = 0, queueDrops: Int = 0, failure: String? = nil, lastSocketError: String? = nil) {
         self.kind = kind
         self.received = received
         self.bytes = bytes
@@ -194,6 +198,7 @@ public struct ListenerFigures: Sendable, Hashable {
         self.malformedReasons = malformedReasons
         self.connectionsClosedIdle = connectionsClosedIdle
         self.kernelDrops = kernelDrops
+        self.queueDrops = queueDrops
         self.failure = failure
         self.lastSocketError = lastSocketError
     }
@@ -218,6 +223,9 @@ public struct ListenerFigures: Sendable, Hashable {
         }
         if kernelDrops > 0 {
             line += ", \(grouped(kernelDrops)) \(unit) dropped by the kernel (receive buffer full)"
+        }
+        if queueDrops > 0 {
+            line += ", \(grouped(queueDrops)) \(unit) dropped waiting to be decoded (decode queue full)"
         }
         if let failure {
             line += ", FAILED: \(failure)"
@@ -273,6 +281,8 @@ public struct IngestSnapshot: Sendable, Hashable {
     public var spansRejected: Int { listeners.reduce(0) { $0 + $1.spansRejected } }
     public var malformed: Int { listeners.reduce(0) { $0 + $1.malformed } }
     public var kernelDrops: Int { listeners.reduce(0) { $0 + $1.kernelDrops } }
+    /// UDP datagrams read but dropped before decoding (all listeners).
+    public var queueDrops: Int { listeners.reduce(0) { $0 + $1.queueDrops } }
     /// Spans clients reported dropping before they sent (all services).
     public var clientDropped: Int64 { clients.reduce(0) { $0 + $1.droppedTotal } }
     /// Batches lost between clients and us, from `seqNo` gaps (all services).
@@ -339,11 +349,13 @@ struct ListenerDelta {
     var malformed: [MalformedEvent] = []
     var clients: [ClientReport] = []
     var closedIdle = 0
+    var queueDropped = 0
     /// Trace ids of accepted spans, consecutive duplicates folded.
     var traces: [TraceID] = []
 
     var isEmpty: Bool {
         received == 0 && accepted == 0 && rejected == 0 && malformed.isEmpty && clients.isEmpty && bytes == 0 && closedIdle == 0
+            && queueDropped == 0
     }
 
     mutating func add(_ spans: [Span]) {
@@ -376,6 +388,7 @@ struct ListenerState {
     var tracesSaturated = false
     var closedIdle = 0
     var kernelDrops = 0
+    var queueDrops = 0
     var failure: String?
     var lastSocketError: String?
 }
@@ -457,7 +470,7 @@ struct CountersState {
                 kind: kind, received: l.received, bytes: l.bytes, spansAccepted: l.spansAccepted,
                 traces: l.traces.count, tracesSaturated: l.tracesSaturated, spansRejected: l.spansRejected,
                 lastRejection: l.lastRejection, malformed: l.malformed, malformedReasons: reasons,
-                connectionsClosedIdle: l.closedIdle, kernelDrops: l.kernelDrops, failure: l.failure,
+                connectionsClosedIdle: l.closedIdle, kernelDrops: l.kernelDrops, queueDrops: l.queueDrops, failure: l.failure,
                 lastSocketError: l.lastSocketError))
         }
         var perService: [String: ServiceClientFigures] = [:]

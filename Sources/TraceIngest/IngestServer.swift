@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -56,6 +57,7 @@ public final class IngestServer: Sendable {
     public func start() async throws(IngestError) -> [BoundListener] {
         let kinds = ListenerKind.allCases.filter { configuration.ports[$0] != nil }
         var opened: [(BoundListener, (any Channel)?)] = []
+        var stages: [UDPDecodeStage] = []
         var grpc: OTLPGRPCListener?
         var udpInodes: [ListenerKind: UInt64] = [:]
         for kind in kinds {
@@ -69,7 +71,7 @@ public final class IngestServer: Sendable {
                     counters.register(kind)
                     continue
                 }
-                let channel = try await bind(kind, port: port)
+                let channel = try await bind(kind, port: port, stages: &stages)
                 let local = channel.localAddress
                 var bound = BoundListener(kind: kind, host: local?.ipAddress ?? configuration.host, port: local?.port ?? port)
                 if kind.transport == "udp" {
@@ -80,6 +82,7 @@ public final class IngestServer: Sendable {
                 counters.register(kind)
             } catch {
                 for case (_, let channel?) in opened { try? await channel.close() }
+                await Self.finish(stages)
                 await grpc?.stop(grace: .zero)
                 throw Self.bindError(error, kind: kind, host: configuration.host, port: port)
             }
@@ -93,10 +96,12 @@ public final class IngestServer: Sendable {
             s.listenerChannels = channels
             s.grpc = grpc
             s.udpInodes = udpInodes
+            s.udpStages = stages
             return nil
         }
         if let stale {
             for channel in stale { try? await channel.close() }
+            await Self.finish(stages)
             await grpc?.stop(grace: .zero)
             throw IngestError.cannotBind(kinds.first ?? .jaegerCompact, host: configuration.host, port: 0,
                                          reason: "the server was already started")
@@ -112,19 +117,23 @@ public final class IngestServer: Sendable {
     /// waits for them (at most `shutdownGrace`, then closes them).
     public func shutdown() async {
         sampleKernelDrops()  // the last figure, before the sockets (and their counts) are gone
-        let (listeners, grpc) = state.withLock { s in
+        let (listeners, grpc, stages) = state.withLock { s in
             let channels = s.listenerChannels
             let grpc = s.grpc
+            let stages = s.udpStages
             s.listenerChannels = []
             s.grpc = nil
             s.udpInodes = [:]
+            s.udpStages = []
             s.bound = []
             s.shuttingDown = true
-            return (channels, grpc)
+            return (channels, grpc, stages)
         }
         for channel in listeners {
             try? await channel.close()
         }
+        // What the UDP sockets read is decoded and handed on before this returns.
+        await Self.finish(stages)
         // gRPC: GOAWAY, calls in flight finish within the same grace as HTTP's.
         async let grpcStopped: Void = { await grpc?.stop(grace: .nanoseconds(Self.shutdownGrace.nanoseconds)) }()
         let connections = state.withLock { s in Array(s.connections.values) }
@@ -170,11 +179,24 @@ public final class IngestServer: Sendable {
 
     // MARK: Binding
 
-    private func bind(_ kind: ListenerKind, port: Int) async throws -> any Channel {
+    /// Decodes what the stages hold and stops their threads, off the
+    /// concurrency pool (a backlog can take seconds).
+    private static func finish(_ stages: [UDPDecodeStage]) async {
+        guard !stages.isEmpty else { return }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                for stage in stages { stage.finish() }
+                done.resume()
+            }
+        }
+    }
+
+    private func bind(_ kind: ListenerKind, port: Int, stages: inout [UDPDecodeStage]) async throws -> any Channel {
         let host = configuration.host
         switch kind {
         case .jaegerCompact, .jaegerBinary, .zipkinCompact:
-            let sink = self.sink, counters = self.counters
+            let stage = UDPDecodeStage(kind: kind, sink: sink, counters: counters, maxQueuedBytes: configuration.udpDecodeQueueBytes)
+            stages.append(stage)
             let vector = Self.datagramsPerVectorRead
             return try await DatagramBootstrap(group: group)
                 .channelOption(.socketOption(.so_reuseaddr), value: 0)
@@ -184,7 +206,7 @@ public final class IngestServer: Sendable {
                 .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(clamping: configuration.udpReceiveBufferBytes))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(UDPAgentHandler(kind: kind, sink: sink, counters: counters))
+                        try channel.pipeline.syncOperations.addHandler(UDPAgentHandler(stage: stage))
                     }
                 }
                 .bind(host: host, port: port)
@@ -297,6 +319,8 @@ private struct ServerState {
     var grpc: OTLPGRPCListener?
     /// Each UDP listener's socket, to find its kernel drops in /proc/net/udp.
     var udpInodes: [ListenerKind: UInt64] = [:]
+    /// Each UDP listener's decode thread and its queue.
+    var udpStages: [UDPDecodeStage] = []
 }
 
 /// On a listening socket's pipeline: keeps the latest accept error (EMFILE

@@ -53,6 +53,10 @@ extension IngestConfiguration {
     /// SO_RCVBUF asked for by default: a burst the decoder is behind on waits
     /// in the kernel (Linux grants twice this, as bookkeeping, when allowed).
     public static let defaultUDPReceiveBufferBytes = 64 << 20
+    /// Bytes of datagrams read but not yet decoded, per UDP listener, by
+    /// default: ~1.4M seed-shaped spans (a 3 s flood at 1M spans/s that
+    /// decoding is a core short on).
+    public static let defaultUDPDecodeQueueBytes = 256 << 20
 }
 
 /// Where each listener binds. A listener absent from `ports` is off; port 0
@@ -64,6 +68,9 @@ public struct IngestConfiguration: Sendable, Hashable {
     public var maxBodyBytes: Int
     /// SO_RCVBUF asked for on the UDP sockets (the kernel may cap it).
     public var udpReceiveBufferBytes: Int
+    /// Datagrams read but not yet decoded wait for the listener's decode
+    /// thread up to this many bytes; past it they are dropped and counted.
+    public var udpDecodeQueueBytes: Int
     /// A gzip body that inflates past this gets 413 (gRPC: RESOURCE_EXHAUSTED).
     public var maxDecompressedBytes: Int
     /// When set, every HTTP and gRPC request must carry `Authorization:
@@ -76,6 +83,7 @@ public struct IngestConfiguration: Sendable, Hashable {
                 ports: [ListenerKind: Int] = Dictionary(uniqueKeysWithValues: ListenerKind.allCases.map { ($0, $0.defaultPort) }),
                 maxBodyBytes: Int = 16 << 20,
                 udpReceiveBufferBytes: Int = IngestConfiguration.defaultUDPReceiveBufferBytes,
+                udpDecodeQueueBytes: Int = IngestConfiguration.defaultUDPDecodeQueueBytes,
                 maxDecompressedBytes: Int? = nil, token: BearerToken? = nil, limits: ReceiverLimits = ReceiverLimits()) {
         self.token = token
         self.limits = limits
@@ -83,6 +91,7 @@ public struct IngestConfiguration: Sendable, Hashable {
         self.ports = ports
         self.maxBodyBytes = maxBodyBytes
         self.udpReceiveBufferBytes = udpReceiveBufferBytes
+        self.udpDecodeQueueBytes = udpDecodeQueueBytes
         self.maxDecompressedBytes = maxDecompressedBytes ?? max(maxBodyBytes, 64 << 20)
     }
 }

@@ -100,6 +100,7 @@ struct ListenerOptions: ParsableArguments {
         var ports: [ListenerKind: Int] = [:]
         for (kind, port) in self.ports where !disabled.contains(kind) { ports[kind] = port }
         return IngestConfiguration(host: host, ports: ports, maxBodyBytes: maxBodyBytes, udpReceiveBufferBytes: udpReceiveBufferBytes,
+                                   udpDecodeQueueBytes: min(IngestConfiguration.defaultUDPDecodeQueueBytes, memoryLimit / 4),
                                    maxDecompressedBytes: max(maxBodyBytes, min(64 << 20, memoryLimit / 8)),
                                    token: BearerToken(token ?? ProcessInfo.processInfo.environment["TRACETTY_TOKEN"] ?? ""),
                                    limits: ReceiverLimits(maxHeaderBytes: maxHeaderBytes, requestTimeout: requestTimeout.duration,
@@ -165,6 +166,7 @@ final class LiveFeed: ExplorerFeed {
         live.spansReceived = snapshot.spansAccepted
         live.malformed = snapshot.malformed
         live.kernelDropped = snapshot.kernelDrops
+        live.decodeQueueDropped = snapshot.queueDrops
         // The commonest reason of the first listener with bad input, e.g.
         // "jaeger-compact: thrift compact: byte 3: truncated".
         if let figures = snapshot.listeners.first(where: { $0.malformed > 0 }),
