@@ -9,9 +9,11 @@ enum JaegerTagMapping {
         var kind = SpanKind.unspecified
         var status = SpanStatus.unset
         var kindIndex: Int? = nil
-        for (i, tag) in tags.enumerated() {
-            guard case .string(let v) = tag.value else { continue }
-            switch tag.key {
+        for i in tags.indices {
+            // Only keys as long as the three below are compared.
+            let length = tags[i].key.utf8.count
+            guard length == 9 || length == 16 || length == 23, case .string(let v) = tags[i].value else { continue }
+            switch tags[i].key {
             case "span.kind":
                 if let k = SpanKind(name: v) { kind = k; kindIndex = i }
             case "otel.status_code":

@@ -39,13 +39,25 @@ public enum SpanKind: UInt8, Sendable, CaseIterable {
 
     /// Accepts Jaeger tag values and Zipkin kinds, any case.
     public init?(name: String) {
-        switch name.lowercased() {
-        case "internal": self = .internal
-        case "server": self = .server
-        case "client": self = .client
-        case "producer": self = .producer
-        case "consumer": self = .consumer
-        case "unspecified", "": self = .unspecified
+        // The usual spelling needs no lowercased copy (a span's worth of decoding).
+        if let kind = Self.named(name) {
+            self = kind
+        } else if name.utf8.contains(where: { (0x41...0x5A).contains($0) || $0 >= 0x80 }),
+                  let kind = Self.named(name.lowercased()) {
+            self = kind
+        } else {
+            return nil
+        }
+    }
+
+    private static func named(_ lowercase: String) -> SpanKind? {
+        switch lowercase {
+        case "internal": return .internal
+        case "server": return .server
+        case "client": return .client
+        case "producer": return .producer
+        case "consumer": return .consumer
+        case "unspecified", "": return .unspecified
         default: return nil
         }
     }
