@@ -10,7 +10,9 @@
 # (120x36, the explorer drawing, follow mode) listening on a free port,
 # `tracetty udp-send-bench` sending paced Jaeger compact datagrams for
 # $SECONDS_PER_RUN seconds, then `q`; tracetty's exit summary says how many
-# spans jaeger-compact accepted. Lossless = accepted == sent. Prints a table
+# spans jaeger-compact accepted, and how many of them were dropped before
+# the store (`record`: how many reached the dump). Lossless = what arrived
+# == sent. Prints a table
 # and the highest lossless rate per shape.
 #
 # Environment: TRACETTY=path (else a release build in .build-bench),
@@ -79,6 +81,9 @@ run() { # shape rate
         accepted=$(grep -m1 "wrote" "$tmp/summary" | sed -E 's/.*wrote ([0-9]+) spans.*/\1/')
     else
         accepted=$(grep -m1 "jaeger-compact" "$tmp/summary" | sed -E 's/[^0-9]*([0-9,]+) spans.*/\1/' | tr -d ,)
+        # Accepted but dropped before the store (its queue full) is lost too.
+        local lost; lost=$(grep -m1 "dropped before the store" "$tmp/summary" | sed -E 's/[^0-9]*([0-9]+) accepted spans.*/\1/')
+        accepted=$(( ${accepted:-0} - ${lost:-0} ))
     fi
     accepted=${accepted:-0}
     local loss; loss=$(python3 -c "print(f'{100*(1-$accepted/$sent):.2f}' if $sent else 'n/a')")

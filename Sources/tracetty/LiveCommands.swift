@@ -188,9 +188,11 @@ final class LiveFeed: ExplorerFeed {
 }
 
 /// Starts the listeners; a taken port is a one-line error before anything else happens.
-func startListeners(_ options: ListenerOptions, memoryLimit: Int, sink: SpanSink,
+func startListeners(_ options: ListenerOptions, memoryLimit: Int, udpDecodeQueueBytes: Int? = nil, sink: SpanSink,
                     counters: IngestCounters) async throws -> (IngestServer, [BoundListener]) {
-    let server = IngestServer(configuration: options.configuration(memoryLimit: memoryLimit), sink: sink, counters: counters)
+    var configuration = options.configuration(memoryLimit: memoryLimit)
+    if let udpDecodeQueueBytes { configuration.udpDecodeQueueBytes = udpDecodeQueueBytes }
+    let server = IngestServer(configuration: configuration, sink: sink, counters: counters)
     do {
         let bound = try await server.start()
         return (server, bound)
@@ -267,6 +269,14 @@ struct LiveCommand: AsyncParsableCommand {
         await server.shutdown()
         // What came in, on stderr once the terminal is back (scripts read it).
         for line in counters.snapshot().summaryLines { printError(line) }
+        // Accepted spans that never reached the store (its queue was full, or the memory limit).
+        let queued = queue.totals
+        if queued.dropped > 0 {
+            let forMemory = queue.droppedForMemory
+            printError("tracetty: \(queued.dropped) accepted spans dropped before the store ("
+                       + [forMemory < queued.dropped ? "queue full: \(queued.dropped - forMemory)" : nil,
+                          forMemory > 0 ? "memory limit: \(forMemory)" : nil].compactMap { $0 }.joined(separator: "; ") + ")")
+        }
         if let recorder, let record {
             let summary = try recorder.finish()
             let reasons = summary.dropReasons.map { "\($0.reason): \($0.spans)" }.joined(separator: "; ")
@@ -295,11 +305,13 @@ struct RecordCommand: AsyncParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         let recorder: SpanRecorder
         do {
-            // With no store to fill, the disk's queue may take half the limit: a
-            // 3 s flood of 1M spans/s outran the writer by ~1.8M spans, and a
-            // quarter (256 MiB by default) dropped a third of them. The
+            // With no store to fill, the queues may take three quarters of the
+            // limit: a quarter for decoded spans waiting for the disk, half for
+            // datagrams waiting to be decoded (below), the smallest form a
+            // backlog takes (~180 bytes a span against ~400 decoded). Decoding
+            // is what falls behind in a flood (~1M spans/s a core). The
             // resident-size watch still refuses everything at the limit.
-            recorder = try SpanRecorder(path: output, maxQueuedBytes: memory.limitBytes / 2)
+            recorder = try SpanRecorder(path: output, maxQueuedBytes: memory.limitBytes / 4)
         } catch {
             printError("tracetty: \(error)")
             throw ExitCode(2)
@@ -308,6 +320,7 @@ struct RecordCommand: AsyncParsableCommand {
         // Handle the stop signals ourselves before any listener is up.
         let stop = StopSignal()
         let (server, bound) = try await startListeners(listeners, memoryLimit: memory.limitBytes,
+                                                       udpDecodeQueueBytes: memory.limitBytes / 2,
                                                        sink: LiveSink(queue: nil, recorder: recorder), counters: counters)
         let watch = MemoryWatch(limitBytes: memory.limitBytes, targets: .init(recorder: recorder))
         defer { watch.stop() }
