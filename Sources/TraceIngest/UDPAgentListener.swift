@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import NIOCore
 import NIOPosix
@@ -155,6 +158,14 @@ final class UDPDecodeStage: Sendable {
     }
 
     private func runDecoder() {
+        #if os(Linux)
+        // This thread only (Linux nice is per thread), as the recorder's
+        // writer: the event loop always wins the CPU and empties the socket;
+        // decoding and writing share what is left equally, so a backlog
+        // waits here as raw bytes (~180 a span) rather than decoded before
+        // the disk (~350).
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
+        #endif
         while true {
             let (work, finishing) = state.withLock { s -> ([DatagramBurst], Bool) in
                 if s.queue.isEmpty {

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// Hands spans from the listeners' threads to the one task that owns the
@@ -14,6 +15,15 @@ public final class SpanQueue: Sendable {
         var dropped = 0
         var droppedForMemory = 0
         var refusing = false
+        var closedForWaiting = false
+    }
+
+    public enum PushOutcome: Sendable {
+        case pushed
+        /// Past `capacity` or `byteCapacity`: not taken, not counted.
+        case full
+        /// Memory is short (`setRefusing`): dropped and counted.
+        case refused
     }
 
     public let capacity: Int
@@ -54,6 +64,53 @@ public final class SpanQueue: Sendable {
             return true
         }
     }
+
+    /// `push` for a producer that may wait for room: a full queue leaves the
+    /// batch with the caller (uncounted) to try again; only refusing drops it.
+    public func tryPush(_ spans: [Span], bytes: Int) -> PushOutcome {
+        guard !spans.isEmpty else { return .pushed }
+        return state.withLock { s in
+            if s.refusing {
+                s.dropped += spans.count
+                s.droppedForMemory += spans.count
+                return .refused
+            }
+            if s.waitingBytes + bytes > byteCapacity || s.waiting + spans.count > capacity { return .full }
+            s.batches.append(spans)
+            s.waiting += spans.count
+            s.waitingBytes += bytes
+            s.pushed += spans.count
+            return .pushed
+        }
+    }
+
+    /// `push` that waits (polling every millisecond, up to `maxWait`) while
+    /// the queue is only full, for a producer whose backlog is better kept
+    /// where it is (a UDP decode thread: its datagrams are denser than
+    /// spans). Gives up, dropping and counting, once `closeForWaiting` was
+    /// called, at the deadline, or at once for a batch that could never fit.
+    /// Returns whether the batch was taken.
+    @discardableResult
+    public func pushWaiting(_ spans: [Span], bytes: Int, maxWait: Duration) -> Bool {
+        guard bytes <= byteCapacity, spans.count <= capacity else { return push(spans, bytes: bytes) }
+        let deadline = ContinuousClock.now + maxWait
+        while true {
+            switch tryPush(spans, bytes: bytes) {
+            case .pushed: return true
+            case .refused: return false
+            case .full:
+                if isClosedForWaiting || ContinuousClock.now >= deadline { return push(spans, bytes: bytes) }
+                _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(1))
+            }
+        }
+    }
+
+    /// The consumer is gone for good: producers that wait for room stop waiting.
+    public func closeForWaiting() {
+        state.withLock { $0.closedForWaiting = true }
+    }
+
+    public var isClosedForWaiting: Bool { state.withLock { $0.closedForWaiting } }
 
     /// Everything waiting, oldest first.
     public func drain() -> [[Span]] {

@@ -112,12 +112,24 @@ struct ListenerOptions: ParsableArguments {
 struct LiveSink: SpanSink {
     let queue: SpanQueue?
     let recorder: SpanRecorder?
+    /// How long a UDP decode thread waits for room in the UI's queue at most.
+    static let maxUDPWait: Duration = .seconds(30)
 
     func accept(_ spans: [Span], from listener: ListenerKind) {
         // Sized once for both bounds (on the listener's thread).
         let bytes = spans.reduce(0) { $0 + $1.approximateBytes }
-        queue?.push(spans, bytes: bytes)
         recorder?.accept(spans, bytes: bytes, from: listener)
+        guard let queue else { return }
+        if listener.transport == "udp" {
+            // A UDP listener's decode thread waits while the UI's queue is
+            // full (the store takes ~0.35M spans/s, a flood brings more): the
+            // backlog then waits in the decode queue as datagrams, ~180 bytes
+            // a span against ~350 decoded, and only what that bounded queue
+            // cannot take is dropped (counted). No waiting once the UI is gone.
+            queue.pushWaiting(spans, bytes: bytes, maxWait: Self.maxUDPWait)
+        } else {
+            queue.push(spans, bytes: bytes)  // on an event loop: never waits
+        }
     }
 }
 
@@ -221,21 +233,25 @@ struct LiveCommand: AsyncParsableCommand {
     func run() async throws {
         let query = try filter.query()
         let memoryLimit = store.memory.limitBytes
-        // A burst waits here between the UI's turns: an eighth of the limit at most.
-        let queue = SpanQueue(capacity: max(store.maxSpans, 100_000), byteCapacity: memoryLimit / 8)
+        // Decoded spans wait here between the UI's turns: a sixteenth of the
+        // limit (~190k seed spans a 1 GiB limit) keeps the store busy. A UDP
+        // flood's backlog waits before decoding instead, as datagrams (half
+        // the limit: ~2.9M spans), the denser form (see `LiveSink`).
+        let queue = SpanQueue(capacity: max(store.maxSpans, 100_000), byteCapacity: memoryLimit / 16)
         let counters = IngestCounters()
         var recorder: SpanRecorder?
         if let record {
             signal(SIGXFSZ, SIG_IGN)  // as `record` does: a failed write is counted, not fatal
             do {
-                // At most an eighth of the limit waits for the disk, as for the UI's queue.
+                // At most an eighth of the limit waits for the disk.
                 recorder = try SpanRecorder(path: record, maxQueuedBytes: memoryLimit / 8)
             } catch {
                 printError("tracetty: \(error)")
                 throw ExitCode(2)
             }
         }
-        let (server, bound) = try await startListeners(listeners, memoryLimit: memoryLimit, sink: LiveSink(queue: queue, recorder: recorder),
+        let (server, bound) = try await startListeners(listeners, memoryLimit: memoryLimit, udpDecodeQueueBytes: memoryLimit / 2,
+                                                       sink: LiveSink(queue: queue, recorder: recorder),
                                                        counters: counters)
         let sharedStore = SharedTraceStore(limits: store.limits)
         let memory = MemoryWatch(limitBytes: memoryLimit, targets: .init(store: sharedStore, queue: queue, recorder: recorder))
@@ -262,10 +278,13 @@ struct LiveCommand: AsyncParsableCommand {
                 return try loop.run()
             }.get()
         } catch {
+            queue.closeForWaiting()
             await server.shutdown()
             _ = try? recorder?.finish()
             throw error
         }
+        // The UI is gone: what the listeners still hand over is counted, not waited for.
+        queue.closeForWaiting()
         await server.shutdown()
         // What came in, on stderr once the terminal is back (scripts read it).
         for line in counters.snapshot().summaryLines { printError(line) }

@@ -1,3 +1,5 @@
+import Synchronization
+import Dispatch
 import Testing
 @testable import TraceModel
 
@@ -287,6 +289,55 @@ func shape(_ trace: Trace) -> [String] {
         #expect(queue.totals.dropped == 3)
         #expect(queue.drain().isEmpty)
         #expect(queue.push(spans))  // room again after the drain
+    }
+
+    @Test func aProducerThatWaitsLosesNothingToASlowConsumer() {
+        let queue = SpanQueue(capacity: 10)
+        let spans = seedSpans()
+        let batches = 100
+        let consumed = Atomic<Int>(0)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            // Takes a batch or so every millisecond: the producer outruns it.
+            while consumed.load(ordering: .acquiring) < batches * spans.count {
+                consumed.add(queue.drain().reduce(0) { $0 + $1.count }, ordering: .releasing)
+                _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(1))
+            }
+            done.signal()
+        }
+        var taken = 0
+        for _ in 0..<batches where queue.pushWaiting(spans, bytes: 0, maxWait: .seconds(120)) { taken += 1 }
+        #expect(done.wait(timeout: .now() + 120) == .success)
+        #expect(taken == batches)
+        #expect(queue.totals.dropped == 0)
+        #expect(consumed.load(ordering: .acquiring) == batches * spans.count)
+    }
+
+    @Test func fullIsLeftWithTheCallerRefusingAndGivingUpAreCounted() {
+        let spans = seedSpans()  // 3 spans
+        let queue = SpanQueue(capacity: 3)
+        #expect(queue.push(spans))
+        #expect(queue.tryPush(spans, bytes: 0) == .full)
+        #expect(queue.totals.dropped == 0, "full is not a drop: the caller still holds the batch")
+        // At the deadline a waiting producer gives up: dropped, counted.
+        #expect(!queue.pushWaiting(spans, bytes: 0, maxWait: .milliseconds(20)))
+        #expect(queue.totals.dropped == 3)
+        // Once the consumer is gone nobody waits (a hang here would stall the run for ten minutes).
+        queue.closeForWaiting()
+        #expect(queue.isClosedForWaiting)
+        #expect(!queue.pushWaiting(spans, bytes: 0, maxWait: .seconds(600)))
+        #expect(queue.totals.dropped == 6)
+        // A batch that could never fit is not waited for either.
+        let small = SpanQueue(capacity: 2)
+        #expect(!small.pushWaiting(spans, bytes: 0, maxWait: .seconds(600)))
+        #expect(small.totals.dropped == 3)
+        // Refusing (memory) drops and counts at once.
+        let refusing = SpanQueue(capacity: 100)
+        refusing.setRefusing(true)
+        #expect(refusing.tryPush(spans, bytes: 0) == .refused)
+        #expect(!refusing.pushWaiting(spans, bytes: 0, maxWait: .seconds(600)))
+        #expect(refusing.totals.dropped == 6)
+        #expect(refusing.droppedForMemory == 6)
     }
 }
 
