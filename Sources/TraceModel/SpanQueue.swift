@@ -16,13 +16,15 @@ public final class SpanQueue: Sendable {
         var droppedForMemory = 0
         var refusing = false
         var closedForWaiting = false
+        var droppedAfterClose = 0
     }
 
     public enum PushOutcome: Sendable {
         case pushed
         /// Past `capacity` or `byteCapacity`: not taken, not counted.
         case full
-        /// Memory is short (`setRefusing`): dropped and counted.
+        /// Memory is short (`setRefusing`), or the consumer is gone
+        /// (`closeForWaiting`): dropped and counted.
         case refused
     }
 
@@ -48,6 +50,12 @@ public final class SpanQueue: Sendable {
     public func push(_ spans: [Span], bytes: Int) -> Bool {
         guard !spans.isEmpty else { return true }
         return state.withLock { s in
+            if s.closedForWaiting {
+                // The consumer is gone: nothing pushed now would be taken.
+                s.dropped += spans.count
+                s.droppedAfterClose += spans.count
+                return false
+            }
             if s.refusing || s.waitingBytes + bytes > byteCapacity {
                 s.dropped += spans.count
                 s.droppedForMemory += spans.count
@@ -70,6 +78,11 @@ public final class SpanQueue: Sendable {
     public func tryPush(_ spans: [Span], bytes: Int) -> PushOutcome {
         guard !spans.isEmpty else { return .pushed }
         return state.withLock { s in
+            if s.closedForWaiting {
+                s.dropped += spans.count
+                s.droppedAfterClose += spans.count
+                return .refused
+            }
             if s.refusing {
                 s.dropped += spans.count
                 s.droppedForMemory += spans.count
@@ -136,4 +149,7 @@ public final class SpanQueue: Sendable {
     }
 
     public var droppedForMemory: Int { state.withLock { $0.droppedForMemory } }
+
+    /// Spans handed over after `closeForWaiting` (the consumer was gone): in `totals.dropped` too.
+    public var droppedAfterClose: Int { state.withLock { $0.droppedAfterClose } }
 }

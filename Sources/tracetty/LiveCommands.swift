@@ -288,13 +288,16 @@ struct LiveCommand: AsyncParsableCommand {
         await server.shutdown()
         // What came in, on stderr once the terminal is back (scripts read it).
         for line in counters.snapshot().summaryLines { printError(line) }
-        // Accepted spans that never reached the store (its queue was full, or the memory limit).
+        // Accepted spans that never reached the store: its queue was full, the
+        // memory limit refused them, or they still waited (decoded or as
+        // datagrams) when the explorer quit.
         let queued = queue.totals
         if queued.dropped > 0 {
-            let forMemory = queue.droppedForMemory
+            let atQuit = queue.droppedAfterClose, forMemory = queue.droppedForMemory
+            let full = queued.dropped - atQuit - forMemory
             printError("tracetty: \(queued.dropped) accepted spans dropped before the store ("
-                       + [forMemory < queued.dropped ? "queue full: \(queued.dropped - forMemory)" : nil,
-                          forMemory > 0 ? "memory limit: \(forMemory)" : nil].compactMap { $0 }.joined(separator: "; ") + ")")
+                       + [full > 0 ? "queue full: \(full)" : nil, forMemory > 0 ? "memory limit: \(forMemory)" : nil,
+                          atQuit > 0 ? "still waiting at quit: \(atQuit)" : nil].compactMap { $0 }.joined(separator: "; ") + ")")
         }
         if let recorder, let record {
             let summary = try recorder.finish()

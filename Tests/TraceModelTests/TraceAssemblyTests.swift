@@ -327,6 +327,12 @@ func shape(_ trace: Trace) -> [String] {
         #expect(queue.isClosedForWaiting)
         #expect(!queue.pushWaiting(spans, bytes: 0, maxWait: .seconds(600)))
         #expect(queue.totals.dropped == 6)
+        #expect(queue.droppedAfterClose == 3, "counted apart: the consumer was gone")
+        _ = queue.drain()
+        #expect(!queue.push(spans), "room again, but nobody would take it")
+        #expect(queue.tryPush(spans, bytes: 0) == .refused)
+        #expect(queue.droppedAfterClose == 9)
+        #expect(queue.drain().isEmpty)
         // A batch that could never fit is not waited for either.
         let small = SpanQueue(capacity: 2)
         #expect(!small.pushWaiting(spans, bytes: 0, maxWait: .seconds(600)))
