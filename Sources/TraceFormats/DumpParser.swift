@@ -77,12 +77,20 @@ final class DumpParser {
     private let parallelism: Int
     /// Lines being decoded on other threads, oldest first; merged in file order.
     private var inFlight: [LineJob] = []
+    /// Pieces' buffers back from merged jobs, for the next pieces: a fresh
+    /// buffer of a piece's size is mapped anew and faulted in page by page.
+    private var spareBuffers: [ByteBuffer] = []
+
+    /// Spans are handed over packed for the store (`takePackedBatches`),
+    /// pieces' spans packed on the threads that decoded them.
+    let packs: Bool
 
     /// `linesOnly`: the input is known to be whole lines of records (a piece
     /// of a line-per-record dump); decoded on the caller's thread.
-    init(source: String, limits: DumpLimits, linesOnly: Bool = false) {
+    init(source: String, limits: DumpLimits, linesOnly: Bool = false, packs: Bool = false) {
         self.source = source
         self.limits = limits
+        self.packs = packs
         ctx = DecodeContext(maxDepth: limits.maxDepth)
         buffer = ByteBuffer(capacity: linesOnly ? 16 : 1 << 16)  // a piece's lines are read in place
         parallelism = linesOnly ? 1 : max(1, limits.effectiveDecodeThreads)
@@ -96,6 +104,10 @@ final class DumpParser {
     /// copying and freeing every span was a tenth of a load's work).
     private var merged: [[Span]] = []
     private var mergedCount = 0
+    /// The same when packing: pieces packed where they were decoded.
+    private var mergedPacked: [PackedSpans] = []
+    /// A piece's spans packed by the thread that decoded it (`packs`).
+    fileprivate var packed = PackedSpans()
 
     /// The format, once something was recognised.
     var format: DumpFormat? {
@@ -124,6 +136,29 @@ final class DumpParser {
         }
         spansHandedOver += count
         return out
+    }
+
+    /// Everything decoded since the last take, packed for the store, in
+    /// file order, in the batches `takeSpanBatches` would give.
+    func takePackedBatches() -> [PackedSpans] {
+        var out = mergedPacked
+        var count = mergedCount
+        mergedPacked = []
+        mergedCount = 0
+        if !ctx.spans.isEmpty {
+            count += ctx.spans.count
+            out.append(PackedSpans(packing: ctx.spans))
+            ctx.spans = []
+        }
+        spansHandedOver += count
+        return out
+    }
+
+    /// Packs what this piece's parser decoded, on the thread that decoded it.
+    fileprivate func packDecoded() {
+        guard packs, !ctx.spans.isEmpty else { return }
+        packed = PackedSpans(packing: ctx.spans)
+        ctx.spans = []
     }
 
     func addIssue(line: Int, reason: String) {
@@ -292,8 +327,11 @@ final class DumpParser {
         var start = 0
         let piece = limits.decodePieceBytes
         while n - start >= piece, let nl = findNewline(from: start + piece - 1) {
-            let job = LineJob(bytes: Array(UnsafeBufferPointer(start: p + start, count: nl + 1 - start)),
-                              parser: DumpParser(source: source, limits: limits, linesOnly: true))
+            let lines = spareBuffers.popLast() ?? ByteBuffer(capacity: piece + piece / 4)
+            lines.removeAll()
+            lines.append(UnsafeRawBufferPointer(start: p + start, count: nl + 1 - start))
+            let job = LineJob(lines: lines,
+                              parser: DumpParser(source: source, limits: limits, linesOnly: true, packs: packs))
             inFlight.append(job)
             DispatchQueue.global(qos: .userInitiated).async { job.run() }
             start = nl + 1
@@ -314,6 +352,8 @@ final class DumpParser {
             }
             inFlight.removeFirst()
             merge(oldest.parser)
+            // Not one grown for a long line: that would stay as long as the reader.
+            if oldest.lines.capacity <= 2 * limits.decodePieceBytes { spareBuffers.append(oldest.lines) }
         }
     }
 
@@ -324,6 +364,20 @@ final class DumpParser {
         records += piece.records
         if family == nil { family = piece.family }
         if piece.sawContent { sawContent = true }
+        if packs {
+            let packed = piece.packed
+            piece.packed = PackedSpans()
+            piece.spansHandedOver += packed.count
+            guard !packed.isEmpty else { return }
+            if !ctx.spans.isEmpty {
+                mergedCount += ctx.spans.count
+                mergedPacked.append(PackedSpans(packing: ctx.spans))
+                ctx.spans = []
+            }
+            mergedCount += packed.count
+            mergedPacked.append(packed)
+            return
+        }
         let spans = piece.ctx.spans
         piece.spansHandedOver += spans.count
         piece.ctx.spans = []
@@ -491,23 +545,24 @@ final class DumpParser {
 }
 
 /// A piece of complete lines and the parser that decodes it on a worker
-/// thread. Unchecked because `DumpParser` is not Sendable: only the worker
-/// touches `parser` until it signals `done`, and the reading thread touches
-/// it only after waiting on `done` (the semaphore orders the two).
+/// thread. Unchecked because `DumpParser` and `ByteBuffer` are not Sendable:
+/// only the worker touches `parser` and `lines` until it signals `done`, and
+/// the reading thread touches them only after waiting on `done` (the
+/// semaphore orders the two).
 final class LineJob: @unchecked Sendable {
-    private let bytes: [UInt8]
+    /// The piece's lines (the same rule as `parser`: the worker's until `done`).
+    let lines: ByteBuffer
     let parser: DumpParser
     let done = DispatchSemaphore(value: 0)
 
-    init(bytes: [UInt8], parser: DumpParser) {
-        self.bytes = bytes
+    init(lines: ByteBuffer, parser: DumpParser) {
+        self.lines = lines
         self.parser = parser
     }
 
     func run() {
-        bytes.withUnsafeBufferPointer { lines in
-            if let base = lines.baseAddress { _ = parser.decodeCompleteLines(base, lines.count) }
-        }
+        _ = parser.decodeCompleteLines(lines.base, lines.count)
+        parser.packDecoded()
         done.signal()
     }
 }

@@ -25,6 +25,24 @@ public final class DumpReader {
         onSpans: ([Span]) -> Void,
         onProgress: (DumpProgress) -> Void = { _ in }
     ) throws(DumpError) -> DumpReadSummary {
+        try read(packing: false, onSpans: onSpans, onPacked: { _ in }, onProgress: onProgress)
+    }
+
+    /// `read`, with the spans packed for a store (`TraceStore.add(_:)`):
+    /// the same batches, each packed on the thread that decoded it.
+    public func read(
+        onPacked: (PackedSpans) -> Void,
+        onProgress: (DumpProgress) -> Void = { _ in }
+    ) throws(DumpError) -> DumpReadSummary {
+        try read(packing: true, onSpans: { _ in }, onPacked: onPacked, onProgress: onProgress)
+    }
+
+    private func read(
+        packing: Bool,
+        onSpans: ([Span]) -> Void,
+        onPacked: (PackedSpans) -> Void,
+        onProgress: (DumpProgress) -> Void
+    ) throws(DumpError) -> DumpReadSummary {
         let isStdin = path == "-"
         let fd = isStdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
@@ -40,13 +58,21 @@ public final class DumpReader {
         if !isStdin { _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL)) }
         #endif
 
-        let parser = DumpParser(source: path, limits: limits)
+        let parser = DumpParser(source: path, limits: limits, packs: packing)
         let chunkSize = max(limits.chunkBytes, 4096)
         let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { chunk.deallocate() }
         var inflater: GzipInflater? = nil
         var first = true
         var bytesRead = 0
+
+        func handOver() {
+            if packing {
+                for batch in parser.takePackedBatches() { onPacked(batch) }
+            } else {
+                for batch in parser.takeSpanBatches() { onSpans(batch) }
+            }
+        }
 
         func progress() -> DumpProgress {
             DumpProgress(bytesRead: bytesRead, totalBytes: totalBytes,
@@ -68,11 +94,11 @@ public final class DumpReader {
             } else {
                 parser.feed(piece)
             }
-            if parser.pendingSpans > 0 { for batch in parser.takeSpanBatches() { onSpans(batch) } }
+            if parser.pendingSpans > 0 { handOver() }
             onProgress(progress())
         }
         parser.finish(inflater: inflater)
-        if parser.pendingSpans > 0 { for batch in parser.takeSpanBatches() { onSpans(batch) } }
+        if parser.pendingSpans > 0 { handOver() }
         onProgress(progress())
         return try Self.summary(parser, path: path, gzip: inflater != nil)
     }

@@ -233,6 +233,30 @@ public struct LatencyIndex: Sendable {
         if overflowed { overflowSpans += 1 }
     }
 
+    /// Where `add` counts a (service, operation): for a caller that adds
+    /// many spans of one key (a packed batch) with one hash lookup. Stays
+    /// valid, as keys are never forgotten.
+    struct Handle {
+        fileprivate var op: Int32
+        fileprivate var service: Int32
+        fileprivate var overflowed: Bool
+    }
+
+    /// The handle of a key, made as `add` would make it.
+    mutating func handle(service: String, operation: String) -> Handle {
+        let (op, svc, overflowed) = slot(service: service, operation: operation)
+        return Handle(op: op, service: svc, overflowed: overflowed)
+    }
+
+    /// `add`, for a key given by its handle.
+    mutating func add(_ handle: Handle, durationNanos: UInt64, isError: Bool) {
+        let nanos = Swift.min(durationNanos, Self.maxTrackedNanos)
+        cells[Int(handle.op)].record(nanos, isError: isError)
+        cells[Int(handle.service)].record(nanos, isError: isError)
+        spanCount += 1
+        if handle.overflowed { overflowSpans += 1 }
+    }
+
     /// Takes back one span given to `add` with the same arguments (an evicted trace's).
     public mutating func remove(service: String, operation: String, durationNanos: UInt64, isError: Bool) {
         guard let (op, svc, overflowed) = existingSlot(service: service, operation: operation),

@@ -65,6 +65,29 @@ struct SpanArena: Sendable {
     /// nil when this span is its first.
     mutating func append(_ span: Span, to out: inout [UInt8], scratch: inout [UInt8], traceStart: UInt64?) {
         scratch.removeAll(keepingCapacity: true)
+        Self.encodeBody(span, into: &scratch, tables: &self, start: traceStart.map { .relative(to: $0) } ?? .first)
+        writeVarint(UInt64(scratch.count), &out)
+        out.append(contentsOf: scratch)
+    }
+
+    /// How `encodeBody` writes a span's start (see the layout above).
+    enum StartField {
+        /// The trace's first span: the start itself.
+        case first
+        /// A later span: relative to the first span's start.
+        case relative(to: UInt64)
+        /// Not written: a `PackedSpans` piece keeps its spans' starts apart,
+        /// as which span is a trace's first is known only when it is stored.
+        case omitted
+    }
+
+    /// A span's encoding after its length. Its shared values (interned
+    /// strings, resource, scope) go through `tables`: the arena's own, or a
+    /// piece's (`PackedSpans`, on a decoding thread) that the arena resolves
+    /// when the piece is stored. The name (when shared) and the resource
+    /// are the first values written, in that order: `PackedSpans` relies on it.
+    static func encodeBody<Tables: SpanTables>(_ span: Span, into scratch: inout [UInt8], tables: inout Tables,
+                                               start: StartField) {
         let extras = span.hasExtras
         var bits = span.kind.rawValue & 0x7
         bits |= (span.status.code.rawValue & 0x3) << 3
@@ -72,37 +95,25 @@ struct SpanArena: Sendable {
         if span.isError { bits |= 1 << 6 }
         if extras { bits |= 1 << 7 }
         scratch.append(bits)
-        if let traceStart {
-            writeVarint(zigzag(span.startTimeUnixNano &- traceStart), &scratch)
-        } else {
-            writeFixed(span.startTimeUnixNano, &scratch)
-        }
+        writeStart(span.startTimeUnixNano, start, &scratch)
         writeFixed(span.spanID.raw, &scratch)
         if let parent = span.parentSpanID { writeFixed(parent.raw, &scratch) }
         writeVarint(span.durationNano, &scratch)
         let followsFrom: UInt64 = span.parentSpanID != nil && span.parentReference == .followsFrom ? 1 : 0
         writeVarint(UInt64(span.flags) << 1 | followsFrom, &scratch)
-        writeString(span.name, &scratch, intern: true)
-        let resource = resourceRef(span.resource)
-        writeVarint(UInt64(resource), &scratch)
-        if resource == 0 { writeInlineResource(span.resource, &scratch) }
-        writeAttributes(span.attributes, &scratch)
+        writeString(span.name, &scratch, intern: true, tables: &tables)
+        tables.writeResource(span.resource, &scratch)
+        writeAttributes(span.attributes, &scratch, tables: &tables)
         if extras {
-            writeString(span.status.message, &scratch, intern: false)
-            let scope = scopeRef(span.scope)
-            writeVarint(UInt64(scope), &scratch)
-            if scope == 0 {
-                writeString(span.scope.name, &scratch, intern: true)
-                writeString(span.scope.version, &scratch, intern: true)
-                writeAttributes(span.scope.attributes, &scratch)
-            }
-            writeString(span.traceState, &scratch, intern: false)
+            writeString(span.status.message, &scratch, intern: false, tables: &tables)
+            tables.writeScope(span.scope, &scratch)
+            writeString(span.traceState, &scratch, intern: false, tables: &tables)
             let events = span.events
             writeVarint(UInt64(events.count), &scratch)
             for event in events {
                 writeFixed(event.timeUnixNano, &scratch)
-                writeString(event.name, &scratch, intern: true)
-                writeAttributes(event.attributes, &scratch)
+                writeString(event.name, &scratch, intern: true, tables: &tables)
+                writeAttributes(event.attributes, &scratch, tables: &tables)
             }
             let links = span.links
             writeVarint(UInt64(links.count), &scratch)
@@ -112,19 +123,19 @@ struct SpanArena: Sendable {
                 writeFixed(link.spanID.raw, &scratch)
                 if let type = link.referenceType {
                     scratch.append(1)
-                    writeString(type, &scratch, intern: true)
+                    writeString(type, &scratch, intern: true, tables: &tables)
                 } else {
                     scratch.append(0)
                 }
-                writeAttributes(link.attributes, &scratch)
+                writeAttributes(link.attributes, &scratch, tables: &tables)
             }
             writeVarint(UInt64(span.droppedAttributesCount), &scratch)
         }
-        writeVarint(UInt64(scratch.count), &out)
-        out.append(contentsOf: scratch)
     }
 
-    private mutating func resourceRef(_ resource: Resource) -> UInt32 {
+    /// The table reference of a resource (index + 1), 0 when it is written
+    /// inline (its table is full, or it has too many attributes: counted).
+    mutating func resourceRef(_ resource: Resource) -> UInt32 {
         if let last = lastResource, last.object === resource { return last.ref }
         var ref: UInt32 = 0
         if let index = resourceIndex[resource] {
@@ -141,12 +152,8 @@ struct SpanArena: Sendable {
         return ref
     }
 
-    private mutating func writeInlineResource(_ resource: Resource, _ out: inout [UInt8]) {
-        writeString(resource.serviceName, &out, intern: true)
-        writeAttributes(resource.attributes, &out)
-    }
-
-    private mutating func scopeRef(_ scope: InstrumentationScope) -> UInt32 {
+    /// As `resourceRef`, for a scope.
+    mutating func scopeRef(_ scope: InstrumentationScope) -> UInt32 {
         if let index = scopeIndex[scope] { return index + 1 }
         guard scopes.count < objectTableCapacity, scope.attributes.count <= Self.maxTabledAttributes else {
             inlinedPastBound += 1
@@ -157,19 +164,43 @@ struct SpanArena: Sendable {
         return UInt32(scopes.count)
     }
 
-    private mutating func writeAttributes(_ attributes: [Attribute], _ out: inout [UInt8]) {
+    /// The table index of a short string, nil when the table is full (counted).
+    mutating func stringRef(_ string: String) -> UInt32? {
+        if let index = stringIndex[string] { return index }
+        if strings.count < tableCapacity {
+            let index = UInt32(strings.count)
+            stringIndex[string] = index
+            strings.append(string)
+            return index
+        }
+        inlinedPastBound += 1
+        return nil
+    }
+
+    static func writeInlineResource<Tables: SpanTables>(_ resource: Resource, _ out: inout [UInt8], tables: inout Tables) {
+        writeString(resource.serviceName, &out, intern: true, tables: &tables)
+        writeAttributes(resource.attributes, &out, tables: &tables)
+    }
+
+    static func writeInlineScope<Tables: SpanTables>(_ scope: InstrumentationScope, _ out: inout [UInt8], tables: inout Tables) {
+        writeString(scope.name, &out, intern: true, tables: &tables)
+        writeString(scope.version, &out, intern: true, tables: &tables)
+        writeAttributes(scope.attributes, &out, tables: &tables)
+    }
+
+    private static func writeAttributes<Tables: SpanTables>(_ attributes: [Attribute], _ out: inout [UInt8], tables: inout Tables) {
         writeVarint(UInt64(attributes.count), &out)
         for attribute in attributes {
-            writeString(attribute.key, &out, intern: true)
-            writeValue(attribute.value, &out)
+            writeString(attribute.key, &out, intern: true, tables: &tables)
+            writeValue(attribute.value, &out, tables: &tables)
         }
     }
 
-    private mutating func writeValue(_ value: AttributeValue, _ out: inout [UInt8]) {
+    private static func writeValue<Tables: SpanTables>(_ value: AttributeValue, _ out: inout [UInt8], tables: inout Tables) {
         switch value {
         case .string(let s):
             out.append(ValueTag.string)
-            writeString(s, &out, intern: true)
+            writeString(s, &out, intern: true, tables: &tables)
         case .bool(let b):
             out.append(b ? ValueTag.boolTrue : ValueTag.boolFalse)
         case .int(let i):
@@ -185,31 +216,30 @@ struct SpanArena: Sendable {
         case .array(let values):
             out.append(ValueTag.array)
             writeVarint(UInt64(values.count), &out)
-            for v in values { writeValue(v, &out) }
+            for v in values { writeValue(v, &out, tables: &tables) }
         case .map(let attributes):
             out.append(ValueTag.map)
-            writeAttributes(attributes, &out)
+            writeAttributes(attributes, &out, tables: &tables)
         }
     }
 
-    private mutating func writeString(_ string: String, _ out: inout [UInt8], intern: Bool) {
-        var string = string
-        let length = string.utf8.count
-        if intern, length <= Self.maxInternedLength {
-            if let index = stringIndex[string] {
-                writeVarint(UInt64(index) << 1, &out)
-                return
-            }
-            if strings.count < tableCapacity {
-                let index = UInt32(strings.count)
-                stringIndex[string] = index
-                strings.append(string)
-                writeVarint(UInt64(index) << 1, &out)
-                return
-            }
-            inlinedPastBound += 1
+    @inline(__always)
+    static func writeString<Tables: SpanTables>(_ string: String, _ out: inout [UInt8], intern: Bool, tables: inout Tables) {
+        if intern, string.utf8.count <= Self.maxInternedLength {
+            tables.writeInterned(string, &out)
+        } else {
+            writeInline(string, &out)
         }
-        writeVarint(UInt64(length) << 1 | 1, &out)
+    }
+
+    static func writeInline(_ string: String, _ out: inout [UInt8]) {
+        // Most status messages and trace states.
+        if string.isEmpty {
+            out.append(1)
+            return
+        }
+        var string = string
+        writeVarint(UInt64(string.utf8.count) << 1 | 1, &out)
         string.withUTF8 { out.append(contentsOf: $0) }
     }
 
@@ -704,7 +734,7 @@ struct SpanArena: Sendable {
     }
 }
 
-private func writeFixed(_ value: UInt64, _ out: inout [UInt8]) {
+func writeFixed(_ value: UInt64, _ out: inout [UInt8]) {
     withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
 }
 
@@ -718,13 +748,54 @@ private func unzigzag(_ value: UInt64) -> UInt64 {
     (value >> 1) ^ (0 &- (value & 1))
 }
 
-private func writeVarint(_ value: UInt64, _ out: inout [UInt8]) {
+/// A span's start as `StartField` says (see `SpanArena`'s layout).
+@inline(__always)
+func writeStart(_ start: UInt64, _ field: SpanArena.StartField, _ out: inout [UInt8]) {
+    switch field {
+    case .first: writeFixed(start, &out)
+    case .relative(let traceStart): writeVarint(zigzag(start &- traceStart), &out)
+    case .omitted: break
+    }
+}
+
+func writeVarint(_ value: UInt64, _ out: inout [UInt8]) {
     var v = value
     while v >= 0x80 {
         out.append(UInt8(truncatingIfNeeded: v) | 0x80)
         v >>= 7
     }
     out.append(UInt8(v))
+}
+
+/// Where an encoded span's shared values go (see `SpanArena.encodeBody`).
+protocol SpanTables {
+    /// A string of at most `SpanArena.maxInternedLength` bytes that is shared through the table.
+    mutating func writeInterned(_ string: String, _ out: inout [UInt8])
+    mutating func writeResource(_ resource: Resource, _ out: inout [UInt8])
+    mutating func writeScope(_ scope: InstrumentationScope, _ out: inout [UInt8])
+}
+
+/// The arena's own tables: values are looked up (and added) as the span is written.
+extension SpanArena: SpanTables {
+    mutating func writeInterned(_ string: String, _ out: inout [UInt8]) {
+        if let index = stringRef(string) {
+            writeVarint(UInt64(index) << 1, &out)
+        } else {
+            Self.writeInline(string, &out)
+        }
+    }
+
+    mutating func writeResource(_ resource: Resource, _ out: inout [UInt8]) {
+        let ref = resourceRef(resource)
+        writeVarint(UInt64(ref), &out)
+        if ref == 0 { Self.writeInlineResource(resource, &out, tables: &self) }
+    }
+
+    mutating func writeScope(_ scope: InstrumentationScope, _ out: inout [UInt8]) {
+        let ref = scopeRef(scope)
+        writeVarint(UInt64(ref), &out)
+        if ref == 0 { Self.writeInlineScope(scope, &out, tables: &self) }
+    }
 }
 
 extension SpanArena {

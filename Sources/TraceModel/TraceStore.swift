@@ -136,10 +136,12 @@ public struct TraceStore: Sendable {
         self.limits = limits
     }
 
-    /// A store whose string/resource/scope tables hold at most `tableCapacity` entries each.
-    init(limits: TraceStoreLimits = TraceStoreLimits(), tableCapacity: Int) {
+    /// A store whose string/resource/scope tables hold at most `tableCapacity`
+    /// entries each, and whose latency index at most `latencyKeys` rows.
+    init(limits: TraceStoreLimits = TraceStoreLimits(), tableCapacity: Int, latencyKeys: Int = 4096) {
         self.limits = limits
         self.arena = SpanArena(tableCapacity: tableCapacity)
+        self.latency = LatencyIndex(maxKeys: latencyKeys)
     }
 
     /// Where the store's memory goes, in bytes, as far as it can tell from
@@ -172,22 +174,69 @@ public struct TraceStore: Sendable {
     public var traceCount: Int { traces.count }
 
     public mutating func add(_ span: Span) {
+        // Packed against the trace's first start (see `SpanArena`).
+        let stored = traces.slot(of: span.traceID)
+        arena.append(span, to: &scratch, scratch: &spanScratch, traceStart: stored.map(firstStart(of:)))
+        guard let slot = storePacked(in: span.traceID, stored: stored) else { return }
+        latency.add(service: span.resource.serviceName, operation: span.name, durationNanos: span.durationNano,
+                    isError: span.isError)
+        // Past the byte budget too when a large trace's array grew its capacity.
+        if spanCount > limits.maxSpans || bytesHeld > limits.maxBytes { evictIfNeeded(keeping: slot) }
+    }
+
+    /// The start of a stored trace's first span, which its others' are relative to.
+    private func firstStart(of slot: TraceTable.Slot) -> UInt64 {
+        let ref = traces[slot].record.packed
+        return SpanArena.firstStart { traces.spanBytes.byte($0, of: ref) }
+    }
+
+    /// A batch packed where it was decoded (see `PackedSpans`): the same
+    /// as adding its spans one by one with `add(contentsOf:)`, for less work here.
+    public mutating func add(_ packed: PackedSpans) {
+        var resolution = PackedSpans.Resolution(packed)
+        var i = 0
+        for trace in packed.traces {
+            // One lookup per trace in the piece: neither making room nor
+            // evicting takes the trace being added to, so its slot stays.
+            var stored = traces.slot(of: trace.id)
+            var traceStart = stored.map(firstStart(of:))
+            while i < trace.spanEnd {
+                arena.append(packed, span: i, resolution: &resolution, traceStart: traceStart,
+                             to: &scratch, scratch: &spanScratch)
+                let span = packed.spans[i]
+                i += 1
+                guard let slot = storePacked(in: trace.id, stored: stored) else { continue }
+                if stored == nil {
+                    // The trace's first span: the rest are relative to it.
+                    stored = slot
+                    traceStart = span.start
+                }
+                let key = Int(span.latencyKey)
+                let handle: LatencyIndex.Handle
+                if let known = resolution.latency[key] {
+                    handle = known
+                } else {
+                    let names = packed.latencyKeys[key]
+                    handle = latency.handle(service: names.service, operation: names.operation)
+                    resolution.latency[key] = handle
+                }
+                latency.add(handle, durationNanos: span.duration, isError: span.isError)
+                if spanCount > limits.maxSpans || bytesHeld > limits.maxBytes { evictIfNeeded(keeping: slot) }
+            }
+        }
+    }
+
+    /// Stores the span packed in `scratch` in trace `id`, found at `stored`
+    /// when it is (packed against it), unless a bound refuses it (counted);
+    /// the trace's slot when it was stored.
+    private mutating func storePacked(in id: TraceID, stored: TraceTable.Slot?) -> TraceTable.Slot? {
         version &+= 1
-        let id = span.traceID
         let version = self.version
         let limit = limits.maxSpansPerTrace
-        // Packed before the record is updated (the closure below may touch
-        // only the record), against the trace's first start (see `SpanArena`).
-        let stored = traces.slot(of: id)
-        let traceStart = stored.map { slot in
-            let ref = traces[slot].record.packed
-            return SpanArena.firstStart { traces.spanBytes.byte($0, of: ref) }
-        }
-        arena.append(span, to: &scratch, scratch: &spanScratch, traceStart: traceStart)
         if bytesHeld + scratch.count + Self.bytesPerTrace > limits.maxBytes, !makeRoom(for: scratch.count, in: id) {
             scratch.removeAll(keepingCapacity: true)
             counters.spansRefusedMemory += 1
-            return
+            return nil
         }
         // Making room evicts other traces only: the slot found above stays.
         let (slot, isNew) = stored.map { ($0, false) } ?? traces.slot(insertingIfMissing: id)
@@ -215,14 +264,11 @@ public struct TraceStore: Sendable {
         if becameChanged { changeLog.append(slot) }
         guard accepted else {
             counters.spansDroppedTraceFull += 1
-            return
+            return nil
         }
         spanCount += 1
         counters.spansAccepted += 1
-        latency.add(service: span.resource.serviceName, operation: span.name, durationNanos: span.durationNano,
-                    isError: span.isError)
-        // Past the byte budget too when a large trace's array grew its capacity.
-        if spanCount > limits.maxSpans || bytesHeld > limits.maxBytes { evictIfNeeded(keeping: slot) }
+        return slot
     }
 
     /// A batch's spans go in trace by trace, each trace's in their order,
@@ -540,6 +586,10 @@ public final class SharedTraceStore: Sendable {
 
     public func add(_ spans: [Span]) {
         store.withLock { $0.add(contentsOf: spans) }
+    }
+
+    public func add(_ packed: PackedSpans) {
+        store.withLock { $0.add(packed) }
     }
 
     public var version: UInt64 { store.withLock { $0.version } }

@@ -9,8 +9,9 @@ import TraceExplorer
 final class DumpLoader: Sendable {
     let store: SharedTraceStore
     let files: [String]
-    /// Where read spans go: the store, or (replay) a schedule's inbox.
-    private let sink: @Sendable ([Span]) -> Void
+    /// Where read spans go when not straight to the store (packed where
+    /// they were decoded): a filter, or (replay) a schedule's inbox.
+    private let sink: (@Sendable ([Span]) -> Void)?
     private let status = Mutex(IngestStatus())
     private let finished = Mutex(false)
     private let failures = Mutex<[String]>([])
@@ -19,7 +20,7 @@ final class DumpLoader: Sendable {
     init(files: [String], store: SharedTraceStore, sink: (@Sendable ([Span]) -> Void)? = nil) {
         self.files = files
         self.store = store
-        self.sink = sink ?? { spans in store.add(spans) }
+        self.sink = sink
         status.withLock { $0.sourceName = files.count == 1 ? files[0] : "\(files.count) files"; $0.loading = true }
     }
 
@@ -45,18 +46,22 @@ final class DumpLoader: Sendable {
             let reader = DumpReader(path: file)
             var fileBytes = 0
             do {
-                let summary = try reader.read(
-                    onSpans: { spans in self.sink(spans) },
-                    onProgress: { progress in
-                        fileBytes = progress.bytesRead
-                        let elapsed = max(1e-6, Date().timeIntervalSince(started))
-                        self.status.withLock { s in
-                            s.bytesRead = bytesBefore + progress.bytesRead
-                            s.totalBytes = progress.totalBytes.map { bytesBefore + $0 }
-                            s.spansRead = spansBefore + progress.spans
-                            s.bytesPerSecond = Double(s.bytesRead) / elapsed
-                        }
-                    })
+                let onProgress = { (progress: DumpProgress) in
+                    fileBytes = progress.bytesRead
+                    let elapsed = max(1e-6, Date().timeIntervalSince(started))
+                    self.status.withLock { s in
+                        s.bytesRead = bytesBefore + progress.bytesRead
+                        s.totalBytes = progress.totalBytes.map { bytesBefore + $0 }
+                        s.spansRead = spansBefore + progress.spans
+                        s.bytesPerSecond = Double(s.bytesRead) / elapsed
+                    }
+                }
+                let summary: DumpReadSummary
+                if let sink {
+                    summary = try reader.read(onSpans: { spans in sink(spans) }, onProgress: onProgress)
+                } else {
+                    summary = try reader.read(onPacked: { packed in self.store.add(packed) }, onProgress: onProgress)
+                }
                 bytesBefore += fileBytes
                 spansBefore += summary.spans
                 status.withLock { s in

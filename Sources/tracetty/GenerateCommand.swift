@@ -89,7 +89,7 @@ struct LoadBenchCommand: ParsableCommand {
                 for file in files {
                     var fileBytes = 0
                     let summary = try DumpReader(path: file, limits: DumpLimits(decodeThreads: decodeThreads)).read(
-                        onSpans: { store.add($0) }, onProgress: { fileBytes = $0.bytesRead })
+                        onPacked: { store.add($0) }, onProgress: { fileBytes = $0.bytesRead })
                     bytes += fileBytes
                     spans += summary.spans
                     issues += summary.issueCount

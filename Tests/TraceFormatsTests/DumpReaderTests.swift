@@ -241,25 +241,7 @@ struct SyntheticTracesTests {
     /// in the same order, the same issues at the same line numbers, with
     /// malformed, blank, CRLF and too-long lines mixed in, plain and gzip.
     @Test func decodingOnSeveralThreadsMatchesOneThread() throws {
-        var generator = SyntheticTraces(seed: 11)
-        // Small traces only, so only the padded lines pass the line bound.
-        func small() -> [Span] {
-            var trace = generator.nextTrace()
-            while trace.count > 20 { trace = generator.nextTrace() }
-            return trace
-        }
-        var lines: [String] = []
-        for i in 0..<1_500 {
-            switch i % 37 {
-            case 5: lines.append(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"x"}]}]}]}"#)
-            case 9: lines.append("")
-            case 13: lines.append(#"{"resourceSpans":["#)
-            case 21: lines.append(#"{"resourceSpans":[],"pad":""# + String(repeating: "y", count: 3_000) + "\"}")
-            case 30: lines.append(String(DumpReaderTests.otlpLine(small()).dropLast()) + "\r")
-            default: lines.append(String(DumpReaderTests.otlpLine(small()).dropLast()))
-            }
-        }
-        let bytes = Array(lines.joined(separator: "\n").utf8)
+        let bytes = Self.mixedLines()
         for gzip in [false, true] {
             let path = try temporaryFile(gzip ? Gzip.compress(bytes) : bytes, name: gzip ? "mixed.ndjson.gz" : "mixed.ndjson")
             let one = try readFile(path, limits: DumpLimits(maxLineBytes: 2_500, chunkBytes: 8_192, decodeThreads: 1))
@@ -278,6 +260,71 @@ struct SyntheticTracesTests {
             let memory = try DumpDecoder.decode(bytes, source: path, limits: DumpLimits(maxLineBytes: 2_500, decodeThreads: 3, decodePieceBytes: 4_096))
             #expect(memory.spans == one.spans)
             #expect(memory.summary.issues == one.summary.issues)
+        }
+    }
+
+    /// OTLP lines of small traces with malformed, blank, CRLF and too-long
+    /// (past 2,500 bytes) lines mixed in.
+    static func mixedLines() -> [UInt8] {
+        var generator = SyntheticTraces(seed: 11)
+        // Small traces only, so only the padded lines pass the line bound.
+        func small() -> [Span] {
+            var trace = generator.nextTrace()
+            while trace.count > 20 { trace = generator.nextTrace() }
+            return trace
+        }
+        var lines: [String] = []
+        for i in 0..<1_500 {
+            switch i % 37 {
+            case 5: lines.append(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"x"}]}]}]}"#)
+            case 9: lines.append("")
+            case 13: lines.append(#"{"resourceSpans":["#)
+            case 21: lines.append(#"{"resourceSpans":[],"pad":""# + String(repeating: "y", count: 3_000) + "\"}")
+            case 30: lines.append(String(DumpReaderTests.otlpLine(small()).dropLast()) + "\r")
+            default: lines.append(String(DumpReaderTests.otlpLine(small()).dropLast()))
+            }
+        }
+        return Array(lines.joined(separator: "\n").utf8)
+    }
+
+    /// Spans packed for the store where they were decoded fill a store as
+    /// the decoded spans do, on every thread count: the same traces, spans,
+    /// summaries, latency rows, counters and bytes, the same read summary.
+    @Test func packedBatchesFillTheStoreAsSpansDo() throws {
+        let bytes = Self.mixedLines()
+        for gzip in [false, true] {
+            let path = try temporaryFile(gzip ? Gzip.compress(bytes) : bytes, name: gzip ? "packed.ndjson.gz" : "packed.ndjson")
+            let base = DumpLimits(maxLineBytes: 2_500, chunkBytes: 8_192, decodeThreads: 1)
+            let one = try readFile(path, limits: base)
+            for (threads, piece) in [(1, 1), (2, 700), (2, 5_000), (4, 700)] {
+                var limits = base
+                limits.decodeThreads = threads
+                limits.decodePieceBytes = piece
+                // The same batches as spans, for the same store state (a
+                // trace's last update and its bytes' places follow the batches).
+                var bySpans = TraceStore()
+                _ = try DumpReader(path: path, limits: limits).read(onSpans: { bySpans.add(contentsOf: $0) })
+                var byPacked = TraceStore()
+                var progress: [DumpProgress] = []
+                let summary = try DumpReader(path: path, limits: limits).read(
+                    onPacked: { byPacked.add($0) }, onProgress: { progress.append($0) })
+                let comment: Comment = "threads \(threads), piece \(piece), gzip \(gzip)"
+                #expect(summary == one.summary, comment)
+                #expect(progress.last?.spans == one.spans.count, comment)
+                #expect(byPacked.spanCount == one.spans.count, comment)
+                #expect(byPacked.counters == bySpans.counters, comment)
+                #expect(byPacked.version == bySpans.version, comment)
+                // The packed bytes (not `bytesHeld`: a large trace's array
+                // capacity is malloc's rounding, which moves within a process).
+                let payload = { (store: TraceStore) in store.memoryFootprint().first { $0.part == "span bytes (payload)" }?.bytes }
+                #expect(payload(byPacked) == payload(bySpans), comment)
+                #expect(byPacked.latency.rows() == bySpans.latency.rows(), comment)
+                #expect(byPacked.allTraceIDs == bySpans.allTraceIDs, comment)
+                for id in bySpans.allTraceIDs where byPacked.traceSpans(id) != bySpans.traceSpans(id) {
+                    Issue.record("trace \(id) differs: \(comment)")
+                }
+                #expect(byPacked.summaries() == bySpans.summaries(), comment)
+            }
         }
     }
 }
