@@ -72,6 +72,8 @@ final class DumpParser {
     private(set) var sawContent = false
     private(set) var unrecognizedHint: String? = nil
     private(set) var spansHandedOver = 0
+    /// Lines decoded straight into the packed form (`OTLPJSONPacker`).
+    private(set) var linesPackedFromBytes = 0
 
     /// Threads decoding lines; 1: all on the caller's thread.
     private let parallelism: Int
@@ -98,7 +100,7 @@ final class DumpParser {
     }
 
     var isStopped: Bool { mode == .stopped }
-    var pendingSpans: Int { ctx.spans.count + mergedCount }
+    var pendingSpans: Int { ctx.spans.count + mergedCount + builder.count }
     /// Pieces' spans merged in file order, each piece's array as it came:
     /// handed on whole, not copied into one array (on the reading thread,
     /// copying and freeing every span was a tenth of a load's work).
@@ -108,6 +110,9 @@ final class DumpParser {
     private var mergedPacked: [PackedSpans] = []
     /// A piece's spans packed by the thread that decoded it (`packs`).
     fileprivate var packed = PackedSpans()
+    /// When packing: the spans decoded since the last take, in file order
+    /// (`ctx.spans` holds only those a document or a line just decoded).
+    private var builder = PackedSpans.Builder()
 
     /// The format, once something was recognised.
     var format: DumpFormat? {
@@ -145,20 +150,34 @@ final class DumpParser {
         var count = mergedCount
         mergedPacked = []
         mergedCount = 0
-        if !ctx.spans.isEmpty {
-            count += ctx.spans.count
-            out.append(PackedSpans(packing: ctx.spans))
-            ctx.spans = []
+        if builder.count > 0 || !ctx.spans.isEmpty {
+            let batch = takeBuilt()
+            count += batch.count
+            out.append(batch)
         }
         spansHandedOver += count
         return out
     }
 
+    /// What this parser decoded since the last take, as one batch.
+    private func takeBuilt() -> PackedSpans {
+        moveDecodedSpans()
+        return builder.finish()
+    }
+
+    /// Appends the spans in `ctx.spans` (decoded as `Span` values) to the builder.
+    private func moveDecodedSpans() {
+        guard !ctx.spans.isEmpty else { return }
+        ctx.spans.withUnsafeBufferPointer { spans in
+            for i in spans.indices { builder.append(spans[i]) }
+        }
+        ctx.spans = []
+    }
+
     /// Packs what this piece's parser decoded, on the thread that decoded it.
     fileprivate func packDecoded() {
-        guard packs, !ctx.spans.isEmpty else { return }
-        packed = PackedSpans(packing: ctx.spans)
-        ctx.spans = []
+        guard packs, builder.count > 0 || !ctx.spans.isEmpty else { return }
+        packed = takeBuilt()
     }
 
     func addIssue(line: Int, reason: String) {
@@ -364,15 +383,17 @@ final class DumpParser {
         records += piece.records
         if family == nil { family = piece.family }
         if piece.sawContent { sawContent = true }
+        linesPackedFromBytes += piece.linesPackedFromBytes
         if packs {
             let packed = piece.packed
             piece.packed = PackedSpans()
             piece.spansHandedOver += packed.count
             guard !packed.isEmpty else { return }
-            if !ctx.spans.isEmpty {
-                mergedCount += ctx.spans.count
-                mergedPacked.append(PackedSpans(packing: ctx.spans))
-                ctx.spans = []
+            // Spans this thread decoded before (a long line) come first.
+            if builder.count > 0 || !ctx.spans.isEmpty {
+                let own = takeBuilt()
+                mergedCount += own.count
+                mergedPacked.append(own)
             }
             mergedCount += packed.count
             mergedPacked.append(packed)
@@ -448,8 +469,24 @@ final class DumpParser {
         s.skipWhitespace()
         if s.pos == s.end { return }
         sawContent = true
+        if packs {
+            // The common shape straight into the packed form; anything else
+            // is read again below (see `OTLPJSONPacker`).
+            let built = builder.mark
+            var fast = s
+            do throws(JSONFault) {
+                try OTLPJSONPacker.decodeRecord(&fast, ctx, into: &builder)
+                if family == nil { family = .otlp }
+                records += 1
+                linesPackedFromBytes += 1
+                return
+            } catch {
+                builder.rollBack(to: built)
+            }
+        }
         let mark = ctx.spans.count
         ctx.beginRecord()
+        defer { if packs { moveDecodedSpans() } }
         do {
             try decodeRecord(&s)
         } catch {

@@ -9,6 +9,8 @@
 /// key and short value, the grouping, reading the `Span` values' fields and
 /// freeing them. Here that is done on the decoding thread; the store looks
 /// each distinct value up once per batch and copies the bytes between them.
+/// A decoder may also write spans here straight from its input (`Builder`'s
+/// raw spans), with no `Span` values made at all.
 public struct PackedSpans: Sendable {
     /// Where a span's shared value goes in its bytes: `local << 2 | kind`.
     struct Patch: Sendable {
@@ -17,8 +19,10 @@ public struct PackedSpans: Sendable {
     }
 
     struct PackedSpan: Sendable {
-        /// Ends of the span's bytes and patches (they start where the previous span's end).
+        /// The span's bytes and patches, in `bytes` and `patches`.
+        var begin: UInt32
         var end: UInt32
+        var patchBegin: UInt32
         var patchEnd: UInt32
         /// Index in `latencyKeys`.
         var latencyKey: UInt32
@@ -31,17 +35,19 @@ public struct PackedSpans: Sendable {
 
     struct TraceRun: Sendable {
         var id: TraceID
-        /// End of the trace's spans in `spans`.
-        var spanEnd: Int
+        /// End of the trace's spans in `order`.
+        var orderEnd: Int
     }
 
     static let stringPatch: UInt32 = 0, resourcePatch: UInt32 = 1, scopePatch: UInt32 = 2
 
     /// The spans' encodings after their lengths, without the patched values
-    /// and without their starts.
+    /// and without their starts, in the order they were decoded.
     private(set) var bytes: [UInt8] = []
     private(set) var patches: [Patch] = []
     private(set) var spans: [PackedSpan] = []
+    /// Indices in `spans`, trace by trace (`traces`).
+    private(set) var order: [UInt32] = []
     private(set) var traces: [TraceRun] = []
     private(set) var strings: [String] = []
     private(set) var resources: [Resource] = []
@@ -57,73 +63,12 @@ public struct PackedSpans: Sendable {
     /// Packs `batch`, trace by trace (each trace's spans in their order,
     /// traces in the order of their first span).
     public init(packing batch: [Span]) {
-        guard !batch.isEmpty else { return }
-        var order = Array(batch.indices)
-        var runs: [TraceRun] = []
-        if batch.count > 2 {
-            var group: [TraceID: Int] = [:]
-            group.reserveCapacity(batch.count)
-            var keys: [(group: Int, index: Int)] = []
-            keys.reserveCapacity(batch.count)
-            for (i, span) in batch.enumerated() {
-                let g = group[span.traceID] ?? group.count
-                if g == group.count { group[span.traceID] = g }
-                keys.append((g, i))
-            }
-            if group.count > 1 && group.count < batch.count {
-                keys.sort { ($0.group, $0.index) < ($1.group, $1.index) }
-                order = keys.map(\.index)
-            }
-        }
-        var tables = PieceTables()
-        bytes.reserveCapacity(batch.count * 64)
-        spans.reserveCapacity(batch.count)
-        patches.reserveCapacity(batch.count * 8)
-        // Latency keys by the span's resource and name in this batch's
-        // tables (two integers), or by the strings for a name too long to share.
-        var latencyByLocal: [UInt64: UInt32] = [:]
-        var latencyByName: [LatencyPair: UInt32] = [:]
+        var builder = Builder()
         // In place: a copy of each span would retain and release every field.
         batch.withUnsafeBufferPointer { batch in
-            for i in order {
-                if runs.last?.id != batch[i].traceID { runs.append(TraceRun(id: batch[i].traceID, spanEnd: 0)) }
-                let firstPatch = tables.patches.count
-                SpanArena.encodeBody(batch[i], into: &bytes, tables: &tables, start: .omitted)
-                // `encodeBody` writes the name first, then the resource.
-                let name = tables.patches[firstPatch]
-                let named = name.ref & 3 == Self.stringPatch
-                let resource = tables.patches[named ? firstPatch + 1 : firstPatch].ref >> 2
-                let key: UInt32
-                if named {
-                    let local = UInt64(resource) << 32 | UInt64(name.ref >> 2)
-                    if let known = latencyByLocal[local] {
-                        key = known
-                    } else {
-                        key = UInt32(latencyKeys.count)
-                        latencyByLocal[local] = key
-                        latencyKeys.append((batch[i].resource.serviceName, batch[i].name))
-                    }
-                } else {
-                    let pair = LatencyPair(service: batch[i].resource.serviceName, operation: batch[i].name)
-                    if let known = latencyByName[pair] {
-                        key = known
-                    } else {
-                        key = UInt32(latencyKeys.count)
-                        latencyByName[pair] = key
-                        latencyKeys.append((pair.service, pair.operation))
-                    }
-                }
-                spans.append(PackedSpan(end: UInt32(bytes.count), patchEnd: UInt32(tables.patches.count), latencyKey: key,
-                                        isError: batch[i].isError, duration: batch[i].durationNano,
-                                        start: batch[i].startTimeUnixNano))
-                runs[runs.count - 1].spanEnd = spans.count
-            }
+            for i in batch.indices { builder.append(batch[i]) }
         }
-        traces = runs
-        patches = tables.patches
-        strings = tables.strings
-        resources = tables.resources
-        scopes = tables.scopes
+        self = builder.finish()
     }
 
     private struct LatencyPair: Hashable {
@@ -157,6 +102,10 @@ public struct PackedSpans: Sendable {
         }
 
         mutating func writeResource(_ resource: Resource, _ out: inout [UInt8]) {
+            patches.append(Patch(offset: UInt32(out.count), ref: resourceLocal(resource) << 2 | PackedSpans.resourcePatch))
+        }
+
+        mutating func resourceLocal(_ resource: Resource) -> UInt32 {
             let local: UInt32
             if let last = lastResource, last.object === resource {
                 local = last.local
@@ -168,7 +117,7 @@ public struct PackedSpans: Sendable {
                 resources.append(resource)
             }
             lastResource = (resource, local)
-            patches.append(Patch(offset: UInt32(out.count), ref: local << 2 | PackedSpans.resourcePatch))
+            return local
         }
 
         mutating func writeScope(_ scope: InstrumentationScope, _ out: inout [UInt8]) {
@@ -203,6 +152,398 @@ public struct PackedSpans: Sendable {
     }
 }
 
+extension PackedSpans {
+    /// An attribute value as a decoder read it: a string's bytes stay in its input.
+    public enum RawValue {
+        /// ASCII bytes without escapes (anything else goes through `Span`).
+        case string(UnsafePointer<UInt8>, Int)
+        case int(Int64)
+        case bool(Bool)
+        case double(Double)
+    }
+
+    /// A span's fields as a decoder read them, for `Builder.append(raw:)`:
+    /// what a `Span` with these fields, its attributes (`Builder.appendAttribute`),
+    /// and no status message, events, links, trace state or dropped count holds.
+    public struct RawSpan {
+        public var traceID: TraceID
+        public var spanID: SpanID
+        public var parentSpanID: SpanID?
+        public var kind: SpanKind
+        public var statusCode: SpanStatus.Code
+        public var startTimeUnixNano: UInt64
+        public var durationNano: UInt64
+        public var flags: UInt32
+        /// ASCII bytes without escapes.
+        public var name: UnsafePointer<UInt8>?
+        public var nameCount: Int
+
+        public init(traceID: TraceID, spanID: SpanID, parentSpanID: SpanID?, kind: SpanKind,
+                    statusCode: SpanStatus.Code, startTimeUnixNano: UInt64, durationNano: UInt64, flags: UInt32,
+                    name: UnsafePointer<UInt8>?, nameCount: Int) {
+            self.traceID = traceID
+            self.spanID = spanID
+            self.parentSpanID = parentSpanID
+            self.kind = kind
+            self.statusCode = statusCode
+            self.startTimeUnixNano = startTimeUnixNano
+            self.durationNano = durationNano
+            self.flags = flags
+            self.name = name
+            self.nameCount = nameCount
+        }
+    }
+
+    /// Packs spans one at a time, as `Span` values or straight from a
+    /// decoder's input (`append(raw:)`), into a `PackedSpans` (`finish`).
+    /// Both give the same bytes for the same span.
+    public struct Builder {
+        private var packed = PackedSpans()
+        private var tables = PieceTables()
+        private var traceIDs: [TraceID] = []
+        /// Latency keys by the span's resource and name in this batch's
+        /// tables (two integers), or by the strings for a name too long to share.
+        private var latencyByLocal: [UInt64: UInt32] = [:]
+        private var latencyByName: [LatencyPair: UInt32] = [:]
+        /// Strings given by their bytes (`append(raw:)`), found without making a `String`.
+        private var rawStrings = RawStringTable()
+        /// The attributes of the raw span being read, encoded.
+        private var attributes: [UInt8] = []
+        private var attributePatches: [Patch] = []
+        public private(set) var attributeCount = 0
+        /// What the first "error" attribute says (`Span.isError`), nil without one.
+        private var errorAttribute: Bool?
+
+        public init() {}
+
+        public var count: Int { packed.spans.count }
+
+        /// Where a decoder can come back to when what it was reading turns out
+        /// unusual (then read again as `Span` values).
+        public struct Mark {
+            fileprivate var spans: Int
+            fileprivate var bytes: Int
+            fileprivate var patches: Int
+        }
+
+        public var mark: Mark { Mark(spans: packed.spans.count, bytes: packed.bytes.count, patches: tables.patches.count) }
+
+        /// Forgets the spans appended since `mark`. Table entries they made
+        /// stay: the store resolves only what a span refers to.
+        public mutating func rollBack(to mark: Mark) {
+            packed.spans.removeSubrange(mark.spans...)
+            traceIDs.removeSubrange(mark.spans...)
+            packed.bytes.removeSubrange(mark.bytes...)
+            tables.patches.removeSubrange(mark.patches...)
+        }
+
+        public mutating func append(_ span: Span) {
+            let begin = packed.bytes.count
+            let firstPatch = tables.patches.count
+            SpanArena.encodeBody(span, into: &packed.bytes, tables: &tables, start: .omitted)
+            // `encodeBody` writes the name first, then the resource.
+            let name = tables.patches[firstPatch]
+            let named = name.ref & 3 == PackedSpans.stringPatch
+            let resource = tables.patches[named ? firstPatch + 1 : firstPatch].ref >> 2
+            let key = named ? latencyKey(resource: resource, name: name.ref >> 2)
+                : latencyKey(service: span.resource.serviceName, operation: span.name)
+            finishSpan(begin: begin, firstPatch: firstPatch, traceID: span.traceID, latencyKey: key,
+                       isError: span.isError, duration: span.durationNano, start: span.startTimeUnixNano)
+        }
+
+        /// Starts the attributes of the next raw span (again, when a decoder
+        /// meets a second list: the last one counts, as for a `Span`).
+        public mutating func beginAttributes() {
+            attributes.removeAll(keepingCapacity: true)
+            attributePatches.removeAll(keepingCapacity: true)
+            attributeCount = 0
+            errorAttribute = nil
+        }
+
+        /// One attribute of the raw span being read. `key`: ASCII bytes without escapes.
+        public mutating func appendAttribute(key: UnsafePointer<UInt8>, _ keyCount: Int, value: RawValue) {
+            attributeCount += 1
+            Self.writeRaw(key, keyCount, into: &attributes, patches: &attributePatches, table: &rawStrings,
+                          strings: &tables.strings)
+            switch value {
+            case .string(let p, let n):
+                attributes.append(SpanArena.ValueTag.string)
+                Self.writeRaw(p, n, into: &attributes, patches: &attributePatches, table: &rawStrings,
+                              strings: &tables.strings)
+            case .bool(let b):
+                attributes.append(b ? SpanArena.ValueTag.boolTrue : SpanArena.ValueTag.boolFalse)
+            case .int(let i):
+                attributes.append(SpanArena.ValueTag.int)
+                writeVarint(UInt64(bitPattern: (i << 1) ^ (i >> 63)), &attributes)
+            case .double(let d):
+                attributes.append(SpanArena.ValueTag.double)
+                writeFixed(d.bitPattern, &attributes)
+            }
+            if errorAttribute == nil, Self.spells(key, keyCount, "error") {
+                switch value {
+                case .bool(let b): errorAttribute = b
+                case .string(let p, let n): errorAttribute = Self.spells(p, n, "true")
+                default: errorAttribute = false
+                }
+            }
+        }
+
+        private static func spells(_ p: UnsafePointer<UInt8>, _ n: Int, _ word: StaticString) -> Bool {
+            n == word.utf8CodeUnitCount && RawStringTable.equal(p, word.utf8Start, n)
+        }
+
+        /// A span read straight from a decoder's input, with the attributes
+        /// given since `beginAttributes`: the bytes `append` writes for the
+        /// `Span` with these fields.
+        public mutating func append(raw span: RawSpan, resource: Resource, scope: InstrumentationScope) {
+            let begin = packed.bytes.count
+            let firstPatch = tables.patches.count
+            let extras = scope !== InstrumentationScope.none
+            let isError = span.statusCode == .error || errorAttribute == true
+            var bits = span.kind.rawValue & 0x7
+            bits |= (span.statusCode.rawValue & 0x3) << 3
+            if span.parentSpanID != nil { bits |= 1 << 5 }
+            if isError { bits |= 1 << 6 }
+            if extras { bits |= 1 << 7 }
+            packed.bytes.append(bits)
+            writeFixed(span.spanID.raw, &packed.bytes)
+            if let parent = span.parentSpanID { writeFixed(parent.raw, &packed.bytes) }
+            writeVarint(span.durationNano, &packed.bytes)
+            writeVarint(UInt64(span.flags) << 1, &packed.bytes)
+            let name = span.name ?? UnsafePointer(bitPattern: 1)!
+            let nameLocal = Self.writeRaw(name, span.nameCount, into: &packed.bytes, patches: &tables.patches,
+                                          table: &rawStrings, strings: &tables.strings)
+            let resourceLocal = tables.resourceLocal(resource)
+            tables.patches.append(Patch(offset: UInt32(packed.bytes.count), ref: resourceLocal << 2 | PackedSpans.resourcePatch))
+            writeVarint(UInt64(attributeCount), &packed.bytes)
+            let shift = UInt32(packed.bytes.count)
+            packed.bytes.append(contentsOf: attributes)
+            for patch in attributePatches { tables.patches.append(Patch(offset: patch.offset + shift, ref: patch.ref)) }
+            if extras {
+                packed.bytes.append(1)  // no status message
+                tables.writeScope(scope, &packed.bytes)
+                packed.bytes.append(1)  // no trace state
+                packed.bytes.append(0)  // events
+                packed.bytes.append(0)  // links
+                packed.bytes.append(0)  // dropped attributes
+            }
+            let key: UInt32
+            if let nameLocal {
+                key = latencyKey(resource: resourceLocal, name: nameLocal)
+            } else {
+                key = latencyKey(service: resource.serviceName,
+                                 operation: String(decoding: UnsafeBufferPointer(start: name, count: span.nameCount), as: UTF8.self))
+            }
+            finishSpan(begin: begin, firstPatch: firstPatch, traceID: span.traceID, latencyKey: key, isError: isError,
+                       duration: span.durationNano, start: span.startTimeUnixNano)
+            beginAttributes()
+        }
+
+        /// The batch, trace by trace as `TraceStore.add(contentsOf:)` orders
+        /// a batch's spans; the builder starts again empty.
+        public mutating func finish() -> PackedSpans {
+            var out = packed
+            out.patches = tables.patches
+            out.strings = tables.strings
+            out.resources = tables.resources
+            out.scopes = tables.scopes
+            (out.order, out.traces) = Self.group(traceIDs)
+            self = Builder()
+            return out
+        }
+
+        private mutating func finishSpan(begin: Int, firstPatch: Int, traceID: TraceID, latencyKey: UInt32, isError: Bool,
+                                         duration: UInt64, start: UInt64) {
+            packed.spans.append(PackedSpan(
+                begin: UInt32(begin), end: UInt32(packed.bytes.count), patchBegin: UInt32(firstPatch),
+                patchEnd: UInt32(tables.patches.count), latencyKey: latencyKey, isError: isError, duration: duration,
+                start: start))
+            traceIDs.append(traceID)
+        }
+
+        private mutating func latencyKey(resource: UInt32, name: UInt32) -> UInt32 {
+            let local = UInt64(resource) << 32 | UInt64(name)
+            if let known = latencyByLocal[local] { return known }
+            let key = UInt32(packed.latencyKeys.count)
+            latencyByLocal[local] = key
+            packed.latencyKeys.append((tables.resources[Int(resource)].serviceName, tables.strings[Int(name)]))
+            return key
+        }
+
+        private mutating func latencyKey(service: String, operation: String) -> UInt32 {
+            let pair = LatencyPair(service: service, operation: operation)
+            if let known = latencyByName[pair] { return known }
+            let key = UInt32(packed.latencyKeys.count)
+            latencyByName[pair] = key
+            packed.latencyKeys.append((service, operation))
+            return key
+        }
+
+        /// Writes a string given by its bytes as `SpanArena.writeString`
+        /// writes an interned one: a reference when short, else inline. Its
+        /// local index when it is a reference.
+        @discardableResult
+        private static func writeRaw(_ p: UnsafePointer<UInt8>, _ n: Int, into out: inout [UInt8], patches: inout [Patch],
+                                     table: inout RawStringTable, strings: inout [String]) -> UInt32? {
+            guard n <= SpanArena.maxInternedLength else {
+                writeVarint(UInt64(n) << 1 | 1, &out)
+                out.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+                return nil
+            }
+            let local = table.local(p, n, strings: &strings)
+            patches.append(Patch(offset: UInt32(out.count), ref: local << 2 | PackedSpans.stringPatch))
+            return local
+        }
+
+        /// `order` and runs for spans of these traces: as `add(contentsOf:)`
+        /// takes them (each trace's spans in their order, traces in the
+        /// order of their first span; a batch of one trace, of all
+        /// different traces or of at most two spans in its own order).
+        private static func group(_ ids: [TraceID]) -> ([UInt32], [TraceRun]) {
+            let n = ids.count
+            var groupOf = [Int32](repeating: 0, count: n)
+            var firsts: [Int] = []
+            if n > 2 {
+                // Open addressing on the ids, keyed per process (as `TraceTable`).
+                var size = 16
+                while size < 2 * n { size <<= 1 }
+                let mask = size - 1
+                var buckets = [Int32](repeating: -1, count: size)
+                for i in 0..<n {
+                    let id = ids[i]
+                    var bucket = RawStringTable.mix(id.high ^ RawStringTable.seed, id.low) & mask
+                    while true {
+                        let g = buckets[bucket]
+                        if g < 0 {
+                            buckets[bucket] = Int32(firsts.count)
+                            groupOf[i] = Int32(firsts.count)
+                            firsts.append(i)
+                            break
+                        }
+                        if ids[firsts[Int(g)]] == id {
+                            groupOf[i] = g
+                            break
+                        }
+                        bucket = (bucket + 1) & mask
+                    }
+                }
+            }
+            guard n > 2, firsts.count > 1, firsts.count < n else {
+                var runs: [TraceRun] = []
+                for i in 0..<n {
+                    if let last = runs.last, last.id == ids[i] { continue }
+                    if !runs.isEmpty { runs[runs.count - 1].orderEnd = i }
+                    runs.append(TraceRun(id: ids[i], orderEnd: n))
+                }
+                return ((0..<n).map { UInt32($0) }, runs)
+            }
+            // A stable counting sort by group.
+            var ends = [Int](repeating: 0, count: firsts.count)
+            for g in groupOf { ends[Int(g)] += 1 }
+            var total = 0
+            for g in ends.indices {
+                total += ends[g]
+                ends[g] = total
+            }
+            var next = [Int](repeating: 0, count: firsts.count)
+            for g in 1..<firsts.count { next[g] = ends[g - 1] }
+            var order = [UInt32](repeating: 0, count: n)
+            for i in 0..<n {
+                let g = Int(groupOf[i])
+                order[next[g]] = UInt32(i)
+                next[g] += 1
+            }
+            let runs = firsts.indices.map { TraceRun(id: ids[firsts[$0]], orderEnd: ends[$0]) }
+            return (order, runs)
+        }
+    }
+
+    /// The builder's strings by their bytes: a `String` is made once per
+    /// distinct string a batch holds, and hashed by a cheap keyed hash
+    /// rather than `String`'s.
+    private struct RawStringTable {
+        /// Per process, so colliding strings cannot be prepared in advance.
+        static let seed = UInt64.random(in: .min ... .max)
+        private var bytes: [UInt8] = []
+        /// Each string's place in `bytes` and local index.
+        private var entries: [(offset: UInt32, count: UInt32, local: UInt32)] = []
+        /// Indices in `entries` + 1, 0 for none; open addressing.
+        private var buckets = [UInt32](repeating: 0, count: 256)
+
+        @inline(__always)
+        static func mix(_ a: UInt64, _ b: UInt64) -> Int {
+            var h = a &* 0x9E37_79B9_7F4A_7C15 ^ b
+            h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int(truncatingIfNeeded: h ^ (h >> 31))
+        }
+
+        static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
+            var h = seed ^ UInt64(n)
+            var i = 0
+            while i + 8 <= n {
+                h = UInt64(truncatingIfNeeded: mix(h, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)))
+                i += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(p[i]) << shift
+                shift += 8
+                i += 1
+            }
+            return mix(h, tail)
+        }
+
+        static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+            var i = 0
+            while i + 8 <= n {
+                if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) {
+                    return false
+                }
+                i += 8
+            }
+            while i < n {
+                if a[i] != b[i] { return false }
+                i += 1
+            }
+            return true
+        }
+
+        /// The local index of the string with these bytes, made (in `strings`) when new.
+        mutating func local(_ p: UnsafePointer<UInt8>, _ n: Int, strings: inout [String]) -> UInt32 {
+            var mask = buckets.count - 1
+            var bucket = Self.hash(p, n) & mask
+            while true {
+                let e = Int(buckets[bucket])
+                if e == 0 { break }
+                let entry = entries[e - 1]
+                if Int(entry.count) == n,
+                   bytes.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + Int(entry.offset), p, n) }) {
+                    return entry.local
+                }
+                bucket = (bucket + 1) & mask
+            }
+            let local = UInt32(strings.count)
+            strings.append(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+            entries.append((UInt32(bytes.count), UInt32(n), local))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+            if entries.count * 2 > buckets.count {
+                buckets = [UInt32](repeating: 0, count: buckets.count * 2)
+                mask = buckets.count - 1
+                for (i, entry) in entries.enumerated() {
+                    var b = bytes.withUnsafeBufferPointer { Self.hash($0.baseAddress! + Int(entry.offset), Int(entry.count)) } & mask
+                    while buckets[b] != 0 { b = (b + 1) & mask }
+                    buckets[b] = UInt32(i + 1)
+                }
+            } else {
+                buckets[bucket] = UInt32(entries.count)
+            }
+            return local
+        }
+    }
+}
+
 extension SpanArena {
     /// Appends span `i` of `packed` to `out` as `append` would have encoded
     /// it: its bytes with each shared value resolved against the arena's
@@ -211,16 +552,15 @@ extension SpanArena {
     mutating func append(_ packed: PackedSpans, span i: Int, resolution: inout PackedSpans.Resolution,
                          traceStart: UInt64?, to out: inout [UInt8], scratch: inout [UInt8]) {
         scratch.removeAll(keepingCapacity: true)
-        let start = i == 0 ? 0 : Int(packed.spans[i - 1].end)
-        let end = Int(packed.spans[i].end)
-        let patchStart = i == 0 ? 0 : Int(packed.spans[i - 1].patchEnd)
-        let patchEnd = Int(packed.spans[i].patchEnd)
+        let span = packed.spans[i]
+        let start = Int(span.begin)
+        let end = Int(span.end)
         packed.bytes.withUnsafeBufferPointer { bytes in
             // The bits, then the start where the encoding has it.
             scratch.append(bytes[start])
-            writeStart(packed.spans[i].start, traceStart.map { .relative(to: $0) } ?? .first, &scratch)
+            writeStart(span.start, traceStart.map { .relative(to: $0) } ?? .first, &scratch)
             var at = start + 1
-            for p in patchStart..<patchEnd {
+            for p in Int(span.patchBegin)..<Int(span.patchEnd) {
                 let patch = packed.patches[p]
                 let offset = Int(patch.offset)
                 if offset > at { scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[at..<offset])) }

@@ -689,7 +689,7 @@ struct SpanArena: Sendable {
         }
     }
 
-    private enum ValueTag {
+    enum ValueTag {
         static let string: UInt8 = 0, boolFalse: UInt8 = 1, boolTrue: UInt8 = 2, int: UInt8 = 3
         static let double: UInt8 = 4, bytes: UInt8 = 5, array: UInt8 = 6, map: UInt8 = 7
     }

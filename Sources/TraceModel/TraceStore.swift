@@ -194,17 +194,18 @@ public struct TraceStore: Sendable {
     /// as adding its spans one by one with `add(contentsOf:)`, for less work here.
     public mutating func add(_ packed: PackedSpans) {
         var resolution = PackedSpans.Resolution(packed)
-        var i = 0
+        var k = 0
         for trace in packed.traces {
             // One lookup per trace in the piece: neither making room nor
             // evicting takes the trace being added to, so its slot stays.
             var stored = traces.slot(of: trace.id)
             var traceStart = stored.map(firstStart(of:))
-            while i < trace.spanEnd {
+            while k < trace.orderEnd {
+                let i = Int(packed.order[k])
+                k += 1
                 arena.append(packed, span: i, resolution: &resolution, traceStart: traceStart,
                              to: &scratch, scratch: &spanScratch)
                 let span = packed.spans[i]
-                i += 1
                 guard let slot = storePacked(in: trace.id, stored: stored) else { continue }
                 if stored == nil {
                     // The trace's first span: the rest are relative to it.

@@ -328,3 +328,118 @@ struct SyntheticTracesTests {
         }
     }
 }
+
+/// OTLP JSON lines of the common shape are packed for the store straight
+/// from their bytes (`OTLPJSONPacker`); any other line is read as `Span`
+/// values. Either way the store must end as the decoded spans leave it.
+@Suite struct PackedFromBytesTests {
+    static let trace = #""traceId":"0123456789abcdef0123456789abcdef""#
+    static let service = #""resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},"#
+    static let scope = #""scope":{"name":"lib","version":"1.0"},"#
+
+    static func line(_ spans: [String], resource: String = service, scope: String = scope) -> String {
+        #"{"resourceSpans":[{"# + resource + #""scopeSpans":[{"# + scope + #""spans":["#
+            + spans.joined(separator: ",") + "]}]}]}"
+    }
+
+    /// A span with id `n`, its trace's root unless `parent`, and more fields.
+    static func span(_ n: Int, parent: Int? = nil, _ fields: String = "") -> String {
+        func hex(_ n: Int) -> String {
+            let digits = String(n, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }
+        let parentField = parent.map { #","parentSpanId":""# + hex($0) + "\"" } ?? ""
+        return "{" + trace + #","spanId":""# + hex(n) + "\"" + parentField
+            + #","name":"op","kind":2,"startTimeUnixNano":"1000","endTimeUnixNano":"1500""# + fields + "}"
+    }
+
+    static func attributes(_ list: String) -> String { #","attributes":["# + list + "]" }
+    static func string(_ key: String, _ value: String) -> String {
+        #"{"key":""# + key + #"","value":{"stringValue":""# + value + #""}}"#
+    }
+
+    /// (line, whether it is of the common shape).
+    static let cases: [(String, Bool)] = [
+        (line([span(1), span(2, parent: 1, attributes(string("http.method", "GET") + "," + #"{"key":"n","value":{"intValue":"-7"}}"#))]), true),
+        (line([span(3, parent: 1, #","name":"a much longer operation name than sixty-four bytes, so it is written inline""#)]), true),
+        (line([span(4, parent: 1, attributes(string("http.url", String(repeating: "/x", count: 40))))]), true),
+        (line([span(5, parent: 1, attributes(string("error", "true")))]), true),
+        (line([span(6, parent: 1, attributes(#"{"key":"error","value":{"boolValue":false}},"# + string("error", "true")))]), true),
+        (line([span(7, parent: 1, attributes(#"{"key":"error","value":{"intValue":1}},{"key":"d","value":{"doubleValue":2.5}}"#))]), true),
+        (line([span(8, parent: 1, #","status":{"code":2},"flags":257,"kind":"SPAN_KIND_CLIENT""#)]), true),
+        (line([span(9, parent: 1, #","status":{"code":"STATUS_CODE_OK"},"unknown":{"a":[1,2]}"#)]), true),
+        (line([span(10, parent: 1, #","startTimeUnixNano":"2000""#)]), true),
+        (line([span(11, parent: 1, attributes(string("a", "1")) + attributes(string("b", "2")))]), true),
+        (line([span(12, #","parentSpanId":"""#), span(13, #","parentSpanId":"0000000000000000""#)]), true),
+        (line([span(14, parent: 1)], resource: "", scope: ""), true),
+        (line([span(15, parent: 1)], resource: #""resource":{},"#, scope: #""scope":{},"#), true),
+        (line([span(16, parent: 1, #","name":"""#)]), true),
+        // Read as spans:
+        (line([span(20, parent: 1, #","name":"caf\u00e9""#)]), false),
+        (line([span(21, parent: 1, #","name":"café""#)]), false),
+        (line([span(22, parent: 1, #","events":[{"timeUnixNano":"1200","name":"e"}]"#)]), false),
+        (line([span(23, parent: 1, #","links":[]"#)]), false),
+        (line([span(24, parent: 1, #","traceState":"k=v""#)]), false),
+        (line([span(25, parent: 1, #","status":{"code":2,"message":"boom"}"#)]), false),
+        (line([span(26, parent: 1, #","droppedAttributesCount":3"#)]), false),
+        (line([span(27, parent: 1, attributes(#"{"key":"list","value":{"arrayValue":{"values":[{"intValue":"1"}]}}}"#))]), false),
+        (line([span(28, parent: 1, attributes(#"{"value":{"stringValue":"v"},"key":"k"}"#))]), false),
+        (line([span(29, parent: 1, attributes((0...Span.attributeCountLimit).map { string("k\($0)", "v") }.joined(separator: ",")))]), false),
+        (#"{"resourceSpans":[{"scopeSpans":[{"spans":["# + span(30, parent: 1) + "]}]," + service.dropLast() + "}]}", false),
+        (#"{"resourceSpans":[{"scopeSpans":[{"spans":["# + span(31, parent: 1) + "]," + scope.dropLast() + "}]}]}", false),
+        ("[" + line([span(32, parent: 1)]) + "]", false),
+        (line([span(33, parent: 1, #","spanId":"xyz""#)]), false),
+        (line([span(34, parent: 1, #","parentSpanId":"12""#)]), false),
+        (line([span(35, parent: 1), #"{"traceId":"00000000000000000000000000000000","spanId":"0000000000000001"}"#]), false),
+        (#"{"pad":1,"resourceSpans":[{"scopeSpans":[{"spans":["# + span(36, parent: 1) + "]}]}]}", false),
+        (line([span(37, parent: 1)]) + "x", false),
+    ]
+
+    static func decode(_ text: String, packs: Bool) -> DumpParser {
+        let parser = DumpParser(source: "t", limits: DumpLimits(), linesOnly: true, packs: packs)
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBufferPointer { _ = parser.decodeCompleteLines(UnsafePointer($0.baseAddress!), $0.count) }
+        return parser
+    }
+
+    static func expectSameStores(_ text: String, _ comment: Comment) {
+        let bySpans = decode(text, packs: false), byPacked = decode(text, packs: true)
+        var a = TraceStore(), b = TraceStore()
+        a.add(contentsOf: bySpans.takeSpans())
+        for batch in byPacked.takePackedBatches() { b.add(batch) }
+        #expect(a.spanCount == b.spanCount, comment)
+        #expect(a.counters == b.counters, comment)
+        #expect(a.version == b.version, comment)
+        let payload = { (store: TraceStore) in store.memoryFootprint().first { $0.part == "span bytes (payload)" }?.bytes }
+        #expect(payload(a) == payload(b), comment)
+        #expect(a.latency.rows() == b.latency.rows(), comment)
+        #expect(a.allTraceIDs == b.allTraceIDs, comment)
+        for id in a.allTraceIDs { #expect(a.traceSpans(id) == b.traceSpans(id), comment) }
+        #expect(a.summaries() == b.summaries(), comment)
+        #expect(bySpans.issues == byPacked.issues, comment)
+        #expect(bySpans.records == byPacked.records, comment)
+    }
+
+    @Test func eachShapeTakesItsPathAndStoresWhatItsSpansDo() {
+        for (i, (line, common)) in Self.cases.enumerated() {
+            let packed = Self.decode(line + "\n", packs: true)
+            #expect(packed.linesPackedFromBytes == (common ? 1 : 0), "case \(i): \(line.prefix(300))")
+            #expect(Self.decode(line + "\n", packs: false).linesPackedFromBytes == 0)
+            Self.expectSameStores(line + "\n", "case \(i)")
+        }
+    }
+
+    @Test func mixedShapesInOneBatchKeepTheirOrder() {
+        let lines = Self.cases.map(\.0)
+        let text = (lines + lines.reversed()).joined(separator: "\n") + "\n"
+        let packed = Self.decode(text, packs: true)
+        #expect(packed.linesPackedFromBytes == 2 * Self.cases.filter(\.1).count)
+        Self.expectSameStores(text, "all cases, twice")
+        // Spans of one trace from both paths, in file order.
+        var store = TraceStore()
+        for batch in packed.takePackedBatches() { store.add(batch) }
+        let bySpans = Self.decode(text, packs: false).takeSpans()
+        let id = TraceID(high: 0x0123_4567_89ab_cdef, low: 0x0123_4567_89ab_cdef)
+        #expect(store.traceSpans(id) == bySpans.filter { $0.traceID == id })
+    }
+}
