@@ -5,12 +5,12 @@ import TraceModel
 /// made per span: on a dump load, making and packing `Span` values was about
 /// 17k of the 24k instructions a span.
 ///
-/// The common shape: ids in hex, names, keys and string values in ASCII
-/// without escapes, attributes of `{"key":..,"value":{"stringValue"|
+/// The common shape: ids in hex, names, keys and string values without
+/// escapes in valid UTF-8, attributes of `{"key":..,"value":{"stringValue"|
 /// "intValue"|"boolValue"|"doubleValue":..}}`, at most
-/// `Span.attributeCountLimit` of them, a status without a message, no
-/// events, links, trace state or dropped count, a resource and scope before
-/// their spans. Anything else (or anything wrong) throws: the caller rolls
+/// `Span.attributeCountLimit` of them, events of a time, a name and such
+/// attributes, no links, trace state or dropped count, a resource and scope
+/// before their spans. Anything else (or anything wrong) throws: the caller rolls
 /// the builder back and decodes the line again with `OTLPJSONReader`, which
 /// reads every shape and reports what is wrong, so the two paths give the
 /// same spans and the same reports.
@@ -99,10 +99,10 @@ enum OTLPJSONPacker {
         var traceID: TraceID? = nil, spanID: SpanID? = nil, parent: SpanID? = nil
         var name: JSONRawString? = nil
         var kind = SpanKind.unspecified
-        var status = SpanStatus.Code.unset
+        var status = SpanStatus.unset
         var start: UInt64 = 0, end: UInt64 = 0
         var flags: UInt32 = 0
-        builder.beginAttributes()
+        builder.beginSpan()
         while let key = try s.nextKey(&first) {
             if s.consumeNull() { continue }
             switch key {
@@ -125,29 +125,32 @@ enum OTLPJSONPacker {
             case "kind": kind = try OTLPJSONReader.kind(&s)
             case "startTimeUnixNano": start = try s.readUInt64()
             case "endTimeUnixNano": end = try s.readUInt64()
-            case "attributes": try decodeAttributes(&s, into: &builder)
-            case "status":
-                let decoded = try OTLPJSONReader.decodeStatus(&s, ctx)
-                guard decoded.message.isEmpty else { throw unusual(s) }
-                status = decoded.code
+            case "attributes": try decodeAttributes(&s, into: &builder, ofEvent: false)
+            case "events": try decodeEvents(&s, into: &builder)
+            case "status": status = try OTLPJSONReader.decodeStatus(&s, ctx)
             case "flags": flags = UInt32(truncatingIfNeeded: try s.readUInt64())
-            case "droppedAttributesCount", "events", "links", "traceState": throw unusual(s)
+            case "droppedAttributesCount", "links", "traceState": throw unusual(s)
             default: try s.skipValue()
             }
         }
         guard let traceID, let spanID else { throw unusual(s) }
         builder.append(
             raw: PackedSpans.RawSpan(
-                traceID: traceID, spanID: spanID, parentSpanID: parent, kind: kind, statusCode: status,
+                traceID: traceID, spanID: spanID, parentSpanID: parent, kind: kind, statusCode: status.code, statusMessage: status.message,
                 startTimeUnixNano: start, durationNano: end >= start ? end &- start : 0, flags: flags,
                 name: name?.pointer, nameCount: name?.count ?? 0),
             resource: resource, scope: scope)
     }
 
-    /// A string in ASCII without escapes (what the packed form takes as bytes).
+    /// A string without escapes in valid UTF-8, whose bytes are those of
+    /// the `String` the reader makes of it (which replaces invalid bytes).
     static func plainString(_ s: inout JSONScanner) throws(JSONFault) -> JSONRawString {
         let raw = try s.expectString()
-        guard !raw.hasEscapes, isASCII(raw.pointer, raw.count) else { throw unusual(s) }
+        guard !raw.hasEscapes else { throw unusual(s) }
+        if !isASCII(raw.pointer, raw.count),
+           String(validating: UnsafeBufferPointer(start: raw.pointer, count: raw.count), as: UTF8.self) == nil {
+            throw unusual(s)
+        }
         return raw
     }
 
@@ -165,13 +168,38 @@ enum OTLPJSONPacker {
         return any & 0x8080_8080_8080_8080 == 0
     }
 
-    static func decodeAttributes(_ s: inout JSONScanner, into builder: inout PackedSpans.Builder) throws(JSONFault) {
-        builder.beginAttributes()
+    static func decodeEvents(_ s: inout JSONScanner, into builder: inout PackedSpans.Builder) throws(JSONFault) {
+        builder.beginEvents()
+        try s.beginArray()
+        var firstElement = true
+        while try s.nextElement(&firstElement) {
+            try s.beginObject()
+            var first = true
+            var time: UInt64 = 0
+            var name: JSONRawString? = nil
+            builder.beginEventAttributes()
+            while let key = try s.nextKey(&first) {
+                if s.consumeNull() { continue }
+                switch key {
+                case "timeUnixNano": time = try s.readUInt64()
+                case "name": name = try plainString(&s)
+                case "attributes": try decodeAttributes(&s, into: &builder, ofEvent: true)
+                default: try s.skipValue()
+                }
+            }
+            builder.appendEvent(timeUnixNano: time, name: name?.pointer, name?.count ?? 0)
+        }
+    }
+
+    /// A span's attributes, or (`ofEvent`) its event's, which have no bound.
+    static func decodeAttributes(_ s: inout JSONScanner, into builder: inout PackedSpans.Builder,
+                                 ofEvent: Bool) throws(JSONFault) {
+        if ofEvent { builder.beginEventAttributes() } else { builder.beginAttributes() }
         try s.beginArray()
         var firstElement = true
         while try s.nextElement(&firstElement) {
             // Past the bound the reader counts dropped attributes: extras.
-            guard builder.attributeCount < Span.attributeCountLimit else { throw unusual(s) }
+            guard ofEvent || builder.attributeCount < Span.attributeCountLimit else { throw unusual(s) }
             try s.beginObject()
             var first = true
             guard let keyField = try s.nextKey(&first), "key" ~= keyField, !s.consumeNull() else { throw unusual(s) }
@@ -179,7 +207,11 @@ enum OTLPJSONPacker {
             guard let valueField = try s.nextKey(&first), "value" ~= valueField, !s.consumeNull() else { throw unusual(s) }
             let value = try decodeValue(&s)
             guard try s.nextKey(&first) == nil else { throw unusual(s) }
-            builder.appendAttribute(key: key.pointer, key.count, value: value)
+            if ofEvent {
+                builder.appendEventAttribute(key: key.pointer, key.count, value: value)
+            } else {
+                builder.appendAttribute(key: key.pointer, key.count, value: value)
+            }
         }
     }
 

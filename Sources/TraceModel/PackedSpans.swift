@@ -155,7 +155,7 @@ public struct PackedSpans: Sendable {
 extension PackedSpans {
     /// An attribute value as a decoder read it: a string's bytes stay in its input.
     public enum RawValue {
-        /// ASCII bytes without escapes (anything else goes through `Span`).
+        /// Valid UTF-8 without escapes (anything else goes through `Span`).
         case string(UnsafePointer<UInt8>, Int)
         case int(Int64)
         case bool(Bool)
@@ -163,8 +163,8 @@ extension PackedSpans {
     }
 
     /// A span's fields as a decoder read them, for `Builder.append(raw:)`:
-    /// what a `Span` with these fields, its attributes (`Builder.appendAttribute`),
-    /// and no status message, events, links, trace state or dropped count holds.
+    /// what a `Span` with these fields, its attributes and events (given to
+    /// the builder before), and no links, trace state or dropped count holds.
     public struct RawSpan {
         public var traceID: TraceID
         public var spanID: SpanID
@@ -174,13 +174,15 @@ extension PackedSpans {
         public var startTimeUnixNano: UInt64
         public var durationNano: UInt64
         public var flags: UInt32
-        /// ASCII bytes without escapes.
+        /// Valid UTF-8 without escapes.
         public var name: UnsafePointer<UInt8>?
         public var nameCount: Int
+        public var statusMessage: String
 
         public init(traceID: TraceID, spanID: SpanID, parentSpanID: SpanID?, kind: SpanKind,
-                    statusCode: SpanStatus.Code, startTimeUnixNano: UInt64, durationNano: UInt64, flags: UInt32,
-                    name: UnsafePointer<UInt8>?, nameCount: Int) {
+                    statusCode: SpanStatus.Code, statusMessage: String, startTimeUnixNano: UInt64, durationNano: UInt64,
+                    flags: UInt32, name: UnsafePointer<UInt8>?, nameCount: Int) {
+            self.statusMessage = statusMessage
             self.traceID = traceID
             self.spanID = spanID
             self.parentSpanID = parentSpanID
@@ -207,12 +209,11 @@ extension PackedSpans {
         private var latencyByName: [LatencyPair: UInt32] = [:]
         /// Strings given by their bytes (`append(raw:)`), found without making a `String`.
         private var rawStrings = RawStringTable()
-        /// The attributes of the raw span being read, encoded.
-        private var attributes: [UInt8] = []
-        private var attributePatches: [Patch] = []
-        public private(set) var attributeCount = 0
-        /// What the first "error" attribute says (`Span.isError`), nil without one.
-        private var errorAttribute: Bool?
+        /// The attributes of the raw span being read, and of its event being read.
+        private var spanAttributes = AttributeList(), eventAttributes = AttributeList()
+        /// The raw span's events so far, encoded.
+        private var events = AttributeList()
+        public var attributeCount: Int { spanAttributes.count }
 
         public init() {}
 
@@ -251,39 +252,87 @@ extension PackedSpans {
                        isError: span.isError, duration: span.durationNano, start: span.startTimeUnixNano)
         }
 
-        /// Starts the attributes of the next raw span (again, when a decoder
-        /// meets a second list: the last one counts, as for a `Span`).
-        public mutating func beginAttributes() {
-            attributes.removeAll(keepingCapacity: true)
-            attributePatches.removeAll(keepingCapacity: true)
-            attributeCount = 0
-            errorAttribute = nil
+        /// Starts the next raw span: no attributes, no events.
+        public mutating func beginSpan() {
+            spanAttributes.reset()
+            events.reset()
         }
 
-        /// One attribute of the raw span being read. `key`: ASCII bytes without escapes.
+        /// Starts the raw span's attributes again (a second list: the last one counts, as for a `Span`).
+        public mutating func beginAttributes() { spanAttributes.reset() }
+
+        /// One attribute of the raw span being read. `key`: valid UTF-8 without escapes.
         public mutating func appendAttribute(key: UnsafePointer<UInt8>, _ keyCount: Int, value: RawValue) {
-            attributeCount += 1
-            Self.writeRaw(key, keyCount, into: &attributes, patches: &attributePatches, table: &rawStrings,
-                          strings: &tables.strings)
+            Self.write(key, keyCount, value, to: &spanAttributes, table: &rawStrings, strings: &tables.strings)
+        }
+
+        /// Starts the raw span's events again (a second list: the last one counts).
+        public mutating func beginEvents() { events.reset() }
+
+        /// Starts the attributes of the raw span's next event (or again).
+        public mutating func beginEventAttributes() { eventAttributes.reset() }
+
+        public mutating func appendEventAttribute(key: UnsafePointer<UInt8>, _ keyCount: Int, value: RawValue) {
+            Self.write(key, keyCount, value, to: &eventAttributes, table: &rawStrings, strings: &tables.strings)
+        }
+
+        /// An event of the raw span, with the attributes given since
+        /// `beginEventAttributes`. `name`: valid UTF-8 without escapes.
+        public mutating func appendEvent(timeUnixNano: UInt64, name: UnsafePointer<UInt8>?, _ nameCount: Int) {
+            events.count += 1
+            writeFixed(timeUnixNano, &events.bytes)
+            Self.writeRaw(name ?? UnsafePointer(bitPattern: 1)!, nameCount, into: &events.bytes, patches: &events.patches,
+                          table: &rawStrings, strings: &tables.strings)
+            eventAttributes.appendCounted(to: &events.bytes, patches: &events.patches)
+            eventAttributes.reset()
+        }
+
+        /// A raw span's or event's attributes as `SpanArena` writes them.
+        private struct AttributeList {
+            var bytes: [UInt8] = []
+            var patches: [Patch] = []
+            var count = 0
+            /// What the first "error" attribute says (`Span.isError`), nil without one.
+            var error: Bool?
+
+            mutating func reset() {
+                bytes.removeAll(keepingCapacity: true)
+                patches.removeAll(keepingCapacity: true)
+                count = 0
+                error = nil
+            }
+
+            /// Appends the count and the list to `out`, patches moved with the bytes.
+            func appendCounted(to out: inout [UInt8], patches out2: inout [Patch]) {
+                writeVarint(UInt64(count), &out)
+                let shift = UInt32(out.count)
+                out.append(contentsOf: bytes)
+                for patch in patches { out2.append(Patch(offset: patch.offset + shift, ref: patch.ref)) }
+            }
+        }
+
+        private static func write(_ key: UnsafePointer<UInt8>, _ keyCount: Int, _ value: RawValue, to list: inout AttributeList,
+                                  table: inout RawStringTable, strings: inout [String]) {
+            list.count += 1
+            writeRaw(key, keyCount, into: &list.bytes, patches: &list.patches, table: &table, strings: &strings)
             switch value {
             case .string(let p, let n):
-                attributes.append(SpanArena.ValueTag.string)
-                Self.writeRaw(p, n, into: &attributes, patches: &attributePatches, table: &rawStrings,
-                              strings: &tables.strings)
+                list.bytes.append(SpanArena.ValueTag.string)
+                writeRaw(p, n, into: &list.bytes, patches: &list.patches, table: &table, strings: &strings)
             case .bool(let b):
-                attributes.append(b ? SpanArena.ValueTag.boolTrue : SpanArena.ValueTag.boolFalse)
+                list.bytes.append(b ? SpanArena.ValueTag.boolTrue : SpanArena.ValueTag.boolFalse)
             case .int(let i):
-                attributes.append(SpanArena.ValueTag.int)
-                writeVarint(UInt64(bitPattern: (i << 1) ^ (i >> 63)), &attributes)
+                list.bytes.append(SpanArena.ValueTag.int)
+                writeVarint(UInt64(bitPattern: (i << 1) ^ (i >> 63)), &list.bytes)
             case .double(let d):
-                attributes.append(SpanArena.ValueTag.double)
-                writeFixed(d.bitPattern, &attributes)
+                list.bytes.append(SpanArena.ValueTag.double)
+                writeFixed(d.bitPattern, &list.bytes)
             }
-            if errorAttribute == nil, Self.spells(key, keyCount, "error") {
+            if list.error == nil, spells(key, keyCount, "error") {
                 switch value {
-                case .bool(let b): errorAttribute = b
-                case .string(let p, let n): errorAttribute = Self.spells(p, n, "true")
-                default: errorAttribute = false
+                case .bool(let b): list.error = b
+                case .string(let p, let n): list.error = spells(p, n, "true")
+                default: list.error = false
                 }
             }
         }
@@ -293,13 +342,13 @@ extension PackedSpans {
         }
 
         /// A span read straight from a decoder's input, with the attributes
-        /// given since `beginAttributes`: the bytes `append` writes for the
-        /// `Span` with these fields.
+        /// and events given since `beginSpan`: the bytes `append` writes for
+        /// the `Span` with these fields.
         public mutating func append(raw span: RawSpan, resource: Resource, scope: InstrumentationScope) {
             let begin = packed.bytes.count
             let firstPatch = tables.patches.count
-            let extras = scope !== InstrumentationScope.none
-            let isError = span.statusCode == .error || errorAttribute == true
+            let extras = scope !== InstrumentationScope.none || events.count > 0 || !span.statusMessage.isEmpty
+            let isError = span.statusCode == .error || spanAttributes.error == true
             var bits = span.kind.rawValue & 0x7
             bits |= (span.statusCode.rawValue & 0x3) << 3
             if span.parentSpanID != nil { bits |= 1 << 5 }
@@ -315,15 +364,12 @@ extension PackedSpans {
                                           table: &rawStrings, strings: &tables.strings)
             let resourceLocal = tables.resourceLocal(resource)
             tables.patches.append(Patch(offset: UInt32(packed.bytes.count), ref: resourceLocal << 2 | PackedSpans.resourcePatch))
-            writeVarint(UInt64(attributeCount), &packed.bytes)
-            let shift = UInt32(packed.bytes.count)
-            packed.bytes.append(contentsOf: attributes)
-            for patch in attributePatches { tables.patches.append(Patch(offset: patch.offset + shift, ref: patch.ref)) }
+            spanAttributes.appendCounted(to: &packed.bytes, patches: &tables.patches)
             if extras {
-                packed.bytes.append(1)  // no status message
+                SpanArena.writeInline(span.statusMessage, &packed.bytes)
                 tables.writeScope(scope, &packed.bytes)
                 packed.bytes.append(1)  // no trace state
-                packed.bytes.append(0)  // events
+                events.appendCounted(to: &packed.bytes, patches: &tables.patches)
                 packed.bytes.append(0)  // links
                 packed.bytes.append(0)  // dropped attributes
             }
@@ -336,7 +382,7 @@ extension PackedSpans {
             }
             finishSpan(begin: begin, firstPatch: firstPatch, traceID: span.traceID, latencyKey: key, isError: isError,
                        duration: span.durationNano, start: span.startTimeUnixNano)
-            beginAttributes()
+            beginSpan()
         }
 
         /// The batch, trace by trace as `TraceStore.add(contentsOf:)` orders

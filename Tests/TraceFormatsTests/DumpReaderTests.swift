@@ -374,13 +374,18 @@ struct SyntheticTracesTests {
         (line([span(14, parent: 1)], resource: "", scope: ""), true),
         (line([span(15, parent: 1)], resource: #""resource":{},"#, scope: #""scope":{},"#), true),
         (line([span(16, parent: 1, #","name":"""#)]), true),
+        (line([span(15, parent: 1, #","name":"café, zoë","attributes":[{"key":"ключ","value":{"stringValue":"/zoë"}}]"#)]), true),
+        (line([span(17, parent: 1, #","status":{"code":2,"message":"boom \"quoted\" \u00e9"}"#)]), true),
+        (line([span(18, parent: 1, #","events":[{"timeUnixNano":"1200","name":"e","attributes":[{"key":"error","value":{"boolValue":true}}]},{"name":"f","x":1},{}]"#)],
+              scope: ""), true),
+        (line([span(19, parent: 1, #","events":[]"#)], scope: ""), true),
         // Read as spans:
         (line([span(20, parent: 1, #","name":"caf\u00e9""#)]), false),
-        (line([span(21, parent: 1, #","name":"café""#)]), false),
-        (line([span(22, parent: 1, #","events":[{"timeUnixNano":"1200","name":"e"}]"#)]), false),
+        (line([span(21, parent: 1, #","name":"caf"# + "\u{1}\"")]), false),
+        (line([span(22, parent: 1, #","events":[{"timeUnixNano":"1200","name":"\u00e9"}]"#)]), false),
         (line([span(23, parent: 1, #","links":[]"#)]), false),
         (line([span(24, parent: 1, #","traceState":"k=v""#)]), false),
-        (line([span(25, parent: 1, #","status":{"code":2,"message":"boom"}"#)]), false),
+        (line([span(25, parent: 1, #","events":[{"attributes":[{"key":"m","value":{"kvlistValue":{}}}]}]"#)]), false),
         (line([span(26, parent: 1, #","droppedAttributesCount":3"#)]), false),
         (line([span(27, parent: 1, attributes(#"{"key":"list","value":{"arrayValue":{"values":[{"intValue":"1"}]}}}"#))]), false),
         (line([span(28, parent: 1, attributes(#"{"value":{"stringValue":"v"},"key":"k"}"#))]), false),
@@ -397,7 +402,8 @@ struct SyntheticTracesTests {
 
     static func decode(_ text: String, packs: Bool) -> DumpParser {
         let parser = DumpParser(source: "t", limits: DumpLimits(), linesOnly: true, packs: packs)
-        var bytes = Array(text.utf8)
+        // "\u{1}" stands for a byte that is not UTF-8 (a `String` cannot hold one).
+        var bytes = text.utf8.map { $0 == 1 ? 0xFF : $0 }
         bytes.withUnsafeMutableBufferPointer { _ = parser.decodeCompleteLines(UnsafePointer($0.baseAddress!), $0.count) }
         return parser
     }
@@ -427,6 +433,21 @@ struct SyntheticTracesTests {
             #expect(Self.decode(line + "\n", packs: false).linesPackedFromBytes == 0)
             Self.expectSameStores(line + "\n", "case \(i)")
         }
+    }
+
+    /// What `tracetty generate` writes (and the load benchmark reads):
+    /// events, errors with status messages, several resources and scopes a line.
+    @Test func generatedTracesAreOfTheCommonShape() {
+        var generator = SyntheticTraces(seed: 42)
+        var lines: [String] = []
+        for _ in 0..<60 {
+            let spans = (0..<5).flatMap { _ in generator.nextTrace() }
+            lines.append(String(DumpReaderTests.otlpLine(spans).dropLast()))
+        }
+        let text = lines.joined(separator: "\n") + "\n"
+        #expect(text.contains(#""events":[{"#) && text.contains(#""message":"#))
+        #expect(Self.decode(text, packs: true).linesPackedFromBytes == lines.count)
+        Self.expectSameStores(text, "generated")
     }
 
     @Test func mixedShapesInOneBatchKeepTheirOrder() {
