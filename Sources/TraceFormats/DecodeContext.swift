@@ -224,6 +224,14 @@ enum IDParsing {
         return nil
     }
 
+    /// OTLP `parentSpanId`: empty or zero is a root (`.some(nil)`), else
+    /// exactly a span id; nil when malformed.
+    static func otlpParent(_ raw: JSONRawString) -> SpanID?? {
+        if raw.count == 0 { return .some(nil) }
+        guard let p = exactSpanID(raw) else { return nil }
+        return .some(p.isZero ? nil : p)
+    }
+
     /// 1...32 hex digits (Jaeger trims leading zeros; Zipkin allows 16 or 32).
     static func looseTraceID(_ raw: JSONRawString) -> TraceID? {
         HexTable.parse128(raw.pointer, raw.count).map { TraceID(high: $0.0, low: $0.1) }

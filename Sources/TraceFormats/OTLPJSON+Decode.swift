@@ -180,14 +180,7 @@ enum OTLPJSONReader {
                 spanID = IDParsing.exactSpanID(raw)
                 badSpan = spanID == nil || spanID?.isZero == true
             case "parentSpanId":
-                let raw = try s.expectString()
-                if raw.count == 0 {
-                    parent = nil
-                } else if let p = IDParsing.exactSpanID(raw) {
-                    parent = p.isZero ? nil : p
-                } else {
-                    badParent = true
-                }
+                if let p = IDParsing.otlpParent(try s.expectString()) { parent = p } else { badParent = true }
             case "name": name = try ctx.readString(&s, intern: true)
             case "kind": kind = try Self.kind(&s)
             case "startTimeUnixNano": start = try s.readUInt64()

@@ -113,14 +113,8 @@ enum OTLPJSONPacker {
                 guard let id = IDParsing.exactSpanID(try s.expectString()), !id.isZero else { throw unusual(s) }
                 spanID = id
             case "parentSpanId":
-                let raw = try s.expectString()
-                if raw.count == 0 {
-                    parent = nil
-                } else if let p = IDParsing.exactSpanID(raw) {
-                    parent = p.isZero ? nil : p
-                } else {
-                    throw unusual(s)
-                }
+                guard let p = IDParsing.otlpParent(try s.expectString()) else { throw unusual(s) }
+                parent = p
             case "name": name = try plainString(&s)
             case "kind": kind = try OTLPJSONReader.kind(&s)
             case "startTimeUnixNano": start = try s.readUInt64()
