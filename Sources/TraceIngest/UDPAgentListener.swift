@@ -65,8 +65,14 @@ struct DatagramBurst: Sendable {
 
     var isEmpty: Bool { datagrams.isEmpty }
 
+    /// What the burst holds in memory while it waits (its arrays' capacity):
+    /// the decode queue's bound counts this, so a burst of one small datagram
+    /// costs about its own size.
+    var heldBytes: Int {
+        bytes.capacity + datagrams.capacity * MemoryLayout<(end: Int, source: SocketAddress)>.stride
+    }
+
     mutating func append(_ datagram: UnsafeRawBufferPointer, from source: SocketAddress) {
-        if bytes.isEmpty { bytes.reserveCapacity(UDPAgentHandler.burstBytes + datagram.count) }
         bytes.append(contentsOf: datagram)
         datagrams.append((bytes.count, source))
     }
@@ -113,7 +119,7 @@ final class UDPDecodeStage: Sendable {
     /// Queues a burst, or drops it whole (counted) when the queue is full or
     /// the stage is finishing. An empty queue takes any one burst.
     func submit(_ burst: DatagramBurst) {
-        let size = burst.bytes.count
+        let size = burst.heldBytes
         let (accepted, signal) = state.withLock { s -> (Bool, Bool) in
             if s.finishing || (!s.queue.isEmpty && s.queuedBytes + size > maxQueuedBytes) { return (false, false) }
             s.queue.append(burst)
@@ -184,7 +190,7 @@ final class UDPDecodeStage: Sendable {
             }
             for burst in work {
                 decoder.withLock { $0.decode(burst) }
-                state.withLock { $0.queuedBytes -= burst.bytes.count }
+                state.withLock { $0.queuedBytes -= burst.heldBytes }
             }
         }
         done.signal()

@@ -107,13 +107,14 @@ public final class SpanQueue: Sendable {
     public func pushWaiting(_ spans: [Span], bytes: Int, maxWait: Duration) -> Bool {
         guard bytes <= byteCapacity, spans.count <= capacity else { return push(spans, bytes: bytes) }
         let deadline = ContinuousClock.now + maxWait
+        let pause = DispatchSemaphore(value: 0)  // never signalled: a 1 ms sleep
         while true {
             switch tryPush(spans, bytes: bytes) {
             case .pushed: return true
             case .refused: return false
             case .full:
                 if isClosedForWaiting || ContinuousClock.now >= deadline { return push(spans, bytes: bytes) }
-                _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(1))
+                _ = pause.wait(timeout: .now() + .milliseconds(1))
             }
         }
     }
