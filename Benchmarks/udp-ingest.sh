@@ -24,7 +24,8 @@
 #   tracetty, e.g. "--udp-receive-buffer 64MiB"), UDP_GRACE (seconds between
 #   the last datagram and `q` / SIGINT, default 1.5: a flood the store takes
 #   in slower than it came waits in tracetty's queues meanwhile; what has
-#   not reached the store by `q` counts as lost).
+#   not reached the store by `q` counts as lost), UDP_SHOW=1 (print
+#   tracetty's exit summary after each run).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -93,6 +94,8 @@ run() { # shape rate
     local loss; loss=$(python3 -c "print(f'{100*(1-$accepted/$sent):.2f}' if $sent else 'n/a')")
     local ok=no; [[ "$accepted" == "$sent" ]] && ok=yes
     printf '%-7s %12s %12s %12s %8s %10s\n' "$shape" "$rate" "$sent" "$accepted" "$loss" "$ok"
+    # UDP_SHOW=1: tracetty's own summary of the run, for where anything was lost.
+    if [[ -n "${UDP_SHOW:-}" ]]; then sed 's/^/        | /' "$tmp/summary"; fi
     if [[ $ok == yes ]]; then
         if [[ $shape == big ]]; then best_big=$rate; else best_single=$rate; fi
     fi

@@ -58,6 +58,14 @@ public struct PackedSpans: Sendable {
     public var count: Int { spans.count }
     public var isEmpty: Bool { spans.isEmpty }
 
+    /// What the batch holds while it waits (arrays' capacities; its tables'
+    /// strings, resources and scopes counted by their number, not their contents).
+    public var approximateBytes: Int {
+        bytes.capacity + patches.capacity * MemoryLayout<Patch>.stride + spans.capacity * MemoryLayout<PackedSpan>.stride
+            + order.capacity * 4 + traces.capacity * MemoryLayout<TraceRun>.stride
+            + (strings.count + latencyKeys.count * 2) * 32 + (resources.count + scopes.count) * 64 + 256
+    }
+
     public init() {}
 
     /// Packs `batch`, trace by trace (each trace's spans in their order,
@@ -591,6 +599,16 @@ extension PackedSpans {
 }
 
 extension SpanArena {
+    /// Whether every value of `packed` can go in the tables (none written
+    /// inline past a bound), whatever of it is already there.
+    func hasRoom(for packed: PackedSpans) -> Bool {
+        strings.count + packed.strings.count <= tableCapacity
+            && resources.count + packed.resources.count <= objectTableCapacity
+            && scopes.count + packed.scopes.count <= objectTableCapacity
+            && packed.resources.allSatisfy { $0.attributes.count <= Self.maxTabledAttributes }
+            && packed.scopes.allSatisfy { $0.attributes.count <= Self.maxTabledAttributes }
+    }
+
     /// Appends span `i` of `packed` to `out` as `append` would have encoded
     /// it: its bytes with each shared value resolved against the arena's
     /// tables (or written inline past their bounds, counted as `append`

@@ -37,7 +37,7 @@ struct SpanArena: Sendable {
     private var stringIndex: [String: UInt32] = [:]
     private(set) var resources: [Resource] = []
     private var resourceIndex: [Resource: UInt32] = [:]
-    private var scopes: [InstrumentationScope] = []
+    private(set) var scopes: [InstrumentationScope] = []
     private var scopeIndex: [InstrumentationScope: UInt32] = [:]
     /// The last resource seen and its reference: a batch's spans share one object.
     private var lastResource: (object: Resource, ref: UInt32)?

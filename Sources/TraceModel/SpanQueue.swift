@@ -1,6 +1,30 @@
 import Dispatch
 import Synchronization
 
+/// A batch of spans on its way to the store: as decoded, or packed where
+/// it was decoded (`PackedSpans`), which is cheaper for the store to take
+/// and smaller while it waits.
+public enum SpanBatch: Sendable {
+    case spans([Span])
+    case packed(PackedSpans)
+
+    public var count: Int {
+        switch self {
+        case .spans(let spans): spans.count
+        case .packed(let packed): packed.count
+        }
+    }
+}
+
+extension TraceStore {
+    public mutating func add(_ batch: SpanBatch) {
+        switch batch {
+        case .spans(let spans): add(contentsOf: spans)
+        case .packed(let packed): add(packed)
+        }
+    }
+}
+
 /// Hands spans from the listeners' threads to the one task that owns the
 /// store. `push` is O(1) in the batch under a short lock and never waits for
 /// the consumer; past `capacity` spans or `byteCapacity` bytes waiting, or
@@ -8,7 +32,7 @@ import Synchronization
 /// counted.
 public final class SpanQueue: Sendable {
     struct State {
-        var batches: [[Span]] = []
+        var batches: [SpanBatch] = []
         var waiting = 0
         var waitingBytes = 0
         var pushed = 0
@@ -47,8 +71,12 @@ public final class SpanQueue: Sendable {
 
     /// `push` with the spans' `approximateBytes` already summed.
     @discardableResult
-    public func push(_ spans: [Span], bytes: Int) -> Bool {
-        guard !spans.isEmpty else { return true }
+    public func push(_ spans: [Span], bytes: Int) -> Bool { push(.spans(spans), bytes: bytes) }
+
+    /// `push` of a batch whose bytes (as it waits) are `bytes`.
+    @discardableResult
+    public func push(_ spans: SpanBatch, bytes: Int) -> Bool {
+        guard spans.count > 0 else { return true }
         return state.withLock { s in
             if s.closedForWaiting {
                 // The consumer is gone: nothing pushed now would be taken.
@@ -75,8 +103,10 @@ public final class SpanQueue: Sendable {
 
     /// `push` for a producer that may wait for room: a full queue leaves the
     /// batch with the caller (uncounted) to try again; only refusing drops it.
-    public func tryPush(_ spans: [Span], bytes: Int) -> PushOutcome {
-        guard !spans.isEmpty else { return .pushed }
+    public func tryPush(_ spans: [Span], bytes: Int) -> PushOutcome { tryPush(.spans(spans), bytes: bytes) }
+
+    public func tryPush(_ spans: SpanBatch, bytes: Int) -> PushOutcome {
+        guard spans.count > 0 else { return .pushed }
         return state.withLock { s in
             if s.closedForWaiting {
                 s.dropped += spans.count
@@ -105,6 +135,11 @@ public final class SpanQueue: Sendable {
     /// Returns whether the batch was taken.
     @discardableResult
     public func pushWaiting(_ spans: [Span], bytes: Int, maxWait: Duration) -> Bool {
+        pushWaiting(.spans(spans), bytes: bytes, maxWait: maxWait)
+    }
+
+    @discardableResult
+    public func pushWaiting(_ spans: SpanBatch, bytes: Int, maxWait: Duration) -> Bool {
         guard bytes <= byteCapacity, spans.count <= capacity else { return push(spans, bytes: bytes) }
         let deadline = ContinuousClock.now + maxWait
         let pause = DispatchSemaphore(value: 0)  // never signalled: a 1 ms sleep
@@ -127,7 +162,7 @@ public final class SpanQueue: Sendable {
     public var isClosedForWaiting: Bool { state.withLock { $0.closedForWaiting } }
 
     /// Everything waiting, oldest first.
-    public func drain() -> [[Span]] {
+    public func drain() -> [SpanBatch] {
         state.withLock { s in
             defer {
                 s.batches = []

@@ -91,7 +91,7 @@ struct TraceBytes: Sendable {
     }
 
     /// Appends `new` to the bytes at `ref`, which may move them.
-    mutating func append(_ new: [UInt8], to ref: inout Ref) {
+    mutating func append(_ new: ArraySlice<UInt8>, to ref: inout Ref) {
         guard !new.isEmpty else { return }
         payload += new.count
         if ref.isLarge {

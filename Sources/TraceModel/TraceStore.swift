@@ -191,40 +191,113 @@ public struct TraceStore: Sendable {
     }
 
     /// A batch packed where it was decoded (see `PackedSpans`): the same
-    /// as adding its spans one by one with `add(contentsOf:)`, for less work here.
+    /// as adding its spans one by one with `add(contentsOf:)`, for less work
+    /// here: each trace's spans of the piece go in at once (one lookup, one
+    /// copy into the trace's bytes, one record update) when no bound can
+    /// bite on the way; otherwise one by one, as `add(contentsOf:)` does.
     public mutating func add(_ packed: PackedSpans) {
         var resolution = PackedSpans.Resolution(packed)
+        // With room for every value of the piece, none is written inline and
+        // a span's stored size is bounded by its packed one (`runFits`).
+        let tablesHaveRoom = arena.hasRoom(for: packed)
         var k = 0
         for trace in packed.traces {
-            // One lookup per trace in the piece: neither making room nor
-            // evicting takes the trace being added to, so its slot stays.
-            var stored = traces.slot(of: trace.id)
-            var traceStart = stored.map(firstStart(of:))
-            while k < trace.orderEnd {
-                let i = Int(packed.order[k])
-                k += 1
-                arena.append(packed, span: i, resolution: &resolution, traceStart: traceStart,
-                             to: &scratch, scratch: &spanScratch)
-                let span = packed.spans[i]
-                guard let slot = storePacked(in: trace.id, stored: stored) else { continue }
-                if stored == nil {
-                    // The trace's first span: the rest are relative to it.
-                    stored = slot
-                    traceStart = span.start
-                }
-                let key = Int(span.latencyKey)
-                let handle: LatencyIndex.Handle
-                if let known = resolution.latency[key] {
-                    handle = known
-                } else {
-                    let names = packed.latencyKeys[key]
-                    handle = latency.handle(service: names.service, operation: names.operation)
-                    resolution.latency[key] = handle
-                }
-                latency.add(handle, durationNanos: span.duration, isError: span.isError)
-                if spanCount > limits.maxSpans || bytesHeld > limits.maxBytes { evictIfNeeded(keeping: slot) }
+            let order = k..<trace.orderEnd
+            k = trace.orderEnd
+            let stored = traces.slot(of: trace.id)
+            if tablesHaveRoom, runFits(packed, order: order, stored: stored) {
+                addRun(packed, order: order, of: trace.id, stored: stored, resolution: &resolution)
+            } else {
+                addSpanBySpan(packed, order: order, of: trace.id, stored: stored, resolution: &resolution)
             }
         }
+    }
+
+    /// Whether a trace's spans of a piece fit every bound at once: the
+    /// trace's span bound, the store's, and the byte budget for the most
+    /// their stored form can take (each table reference in at most 5 bytes,
+    /// the start in 10, the length in 5).
+    private func runFits(_ packed: PackedSpans, order: Range<Int>, stored: TraceTable.Slot?) -> Bool {
+        let held = stored.map { Int(traces[$0].record.spanCount) } ?? 0
+        guard held + order.count <= limits.maxSpansPerTrace, spanCount + order.count <= limits.maxSpans else { return false }
+        var most = Self.bytesPerTrace
+        for k in order {
+            let span = packed.spans[Int(packed.order[k])]
+            most += Int(span.end - span.begin) + 5 * Int(span.patchEnd - span.patchBegin) + 15
+        }
+        return bytesHeld + most <= limits.maxBytes
+    }
+
+    /// One trace's spans of a piece (`order` in `packed.order`), within every
+    /// bound (`runFits`): packed one after the other in `scratch` against the
+    /// trace's first start (the run's first span when the trace is new), stored in one go.
+    private mutating func addRun(_ packed: PackedSpans, order: Range<Int>, of id: TraceID, stored: TraceTable.Slot?,
+                                 resolution: inout PackedSpans.Resolution) {
+        var traceStart = stored.map(firstStart(of:))
+        scratch.removeAll(keepingCapacity: true)
+        for k in order {
+            let i = Int(packed.order[k])
+            arena.append(packed, span: i, resolution: &resolution, traceStart: traceStart, to: &scratch, scratch: &spanScratch)
+            if traceStart == nil { traceStart = packed.spans[i].start }
+        }
+        // A version per span, as when they are added one by one.
+        version &+= UInt64(order.count)
+        let version = self.version
+        let (slot, isNew) = stored.map { ($0, false) } ?? traces.slot(insertingIfMissing: id)
+        let (becameDirty, becameChanged) = traces.update(slot) { record -> (Bool, Bool) in
+            record.spanCount += Int32(order.count)
+            record.lastUpdate = version
+            let becameDirty = !record.isDirty
+            record.isDirty = true
+            let becameChanged = !record.isChanged
+            record.isChanged = true
+            return (becameDirty, becameChanged)
+        }
+        traces.append(scratch[...], to: slot)
+        scratch.removeAll(keepingCapacity: true)
+        traces.compactBytes(ifHolesReach: 4)
+        if isNew { arrivalOrder.append(slot) }
+        if becameDirty { dirty.append(slot) }
+        if becameChanged { changeLog.append(slot) }
+        spanCount += order.count
+        counters.spansAccepted += order.count
+        for k in order { addLatency(of: packed, span: Int(packed.order[k]), resolution: &resolution) }
+        // A large trace's array may have grown its capacity past the budget.
+        if bytesHeld > limits.maxBytes { evictIfNeeded(keeping: slot) }
+    }
+
+    /// One trace's spans of a piece, one by one, each under every bound.
+    private mutating func addSpanBySpan(_ packed: PackedSpans, order: Range<Int>, of id: TraceID, stored: TraceTable.Slot?,
+                                        resolution: inout PackedSpans.Resolution) {
+        // Neither making room nor evicting takes the trace being added to, so its slot stays.
+        var stored = stored
+        var traceStart = stored.map(firstStart(of:))
+        for k in order {
+            let i = Int(packed.order[k])
+            arena.append(packed, span: i, resolution: &resolution, traceStart: traceStart, to: &scratch, scratch: &spanScratch)
+            guard let slot = storePacked(in: id, stored: stored) else { continue }
+            if stored == nil {
+                // The trace's first span: the rest are relative to it.
+                stored = slot
+                traceStart = packed.spans[i].start
+            }
+            addLatency(of: packed, span: i, resolution: &resolution)
+            if spanCount > limits.maxSpans || bytesHeld > limits.maxBytes { evictIfNeeded(keeping: slot) }
+        }
+    }
+
+    private mutating func addLatency(of packed: PackedSpans, span i: Int, resolution: inout PackedSpans.Resolution) {
+        let span = packed.spans[i]
+        let key = Int(span.latencyKey)
+        let handle: LatencyIndex.Handle
+        if let known = resolution.latency[key] {
+            handle = known
+        } else {
+            let names = packed.latencyKeys[key]
+            handle = latency.handle(service: names.service, operation: names.operation)
+            resolution.latency[key] = handle
+        }
+        latency.add(handle, durationNanos: span.duration, isError: span.isError)
     }
 
     /// Stores the span packed in `scratch` in trace `id`, found at `stored`
@@ -434,6 +507,7 @@ public struct TraceStore: Sendable {
 
     private static func facts(of record: Record, bytes: ArraySlice<UInt8>, arena: SpanArena)
         -> (facts: SummaryFacts, rootOffset: Int) {
+        if let small = SummaryFacts.small(bytes: bytes, count: Int(record.spanCount), arena: arena) { return small }
         let source = StoredSpans(arena: arena, bytes: bytes, count: Int(record.spanCount))
         let facts = SummaryFacts(source: source, tree: TraceTree(source: source))
         return (facts, facts.root.map { source.headers[$0].offset } ?? -1)
@@ -591,6 +665,10 @@ public final class SharedTraceStore: Sendable {
 
     public func add(_ packed: PackedSpans) {
         store.withLock { $0.add(packed) }
+    }
+
+    public func add(_ batch: SpanBatch) {
+        store.withLock { $0.add(batch) }
     }
 
     public var version: UInt64 { store.withLock { $0.version } }

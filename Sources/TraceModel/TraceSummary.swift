@@ -173,12 +173,21 @@ struct ServiceLists: Sendable {
     /// Below `UInt16.max`, which a record keeps for "not listed".
     private let capacity = 4096
 
+    /// The last list asked for: traces in a row mostly have the same
+    /// services, and comparing a list of one or two names is cheaper than hashing it.
+    private var last: (services: [String], index: UInt16)?
+
     mutating func index(of services: [String]) -> UInt16? {
-        if let existing = index[services] { return existing }
+        if let last, last.services == services { return last.index }
+        if let existing = index[services] {
+            last = (services, existing)
+            return existing
+        }
         guard lists.count < capacity else { return nil }
         let i = UInt16(lists.count)
         index[services] = i
         lists.append(services)
+        last = (services, i)
         return i
     }
 

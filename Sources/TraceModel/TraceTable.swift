@@ -100,7 +100,9 @@ struct TraceTable: Sendable {
     }
 
     /// Appends packed spans to a stored record's.
-    mutating func append(_ packed: [UInt8], to slot: Slot) {
+    mutating func append(_ packed: [UInt8], to slot: Slot) { append(packed[...], to: slot) }
+
+    mutating func append(_ packed: ArraySlice<UInt8>, to slot: Slot) {
         let page = Int(slot) >> Self.pageShift, i = Int(slot) & (Self.pageSize - 1)
         var ref = pages[page][i].record.packed
         spanBytes.append(packed, to: &ref)

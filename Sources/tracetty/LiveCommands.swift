@@ -116,17 +116,21 @@ struct LiveSink: SpanSink {
     static let maxUDPWait: Duration = .seconds(30)
 
     func accept(_ spans: [Span], from listener: ListenerKind) {
+        let isUDP = listener.transport == "udp"
         // Sized once for both bounds (on the listener's thread).
-        let bytes = spans.reduce(0) { $0 + $1.approximateBytes }
+        let bytes = recorder != nil || (queue != nil && !isUDP) ? spans.reduce(0) { $0 + $1.approximateBytes } : 0
         recorder?.accept(spans, bytes: bytes, from: listener)
         guard let queue else { return }
-        if listener.transport == "udp" {
-            // A UDP listener's decode thread waits while the UI's queue is
-            // full (the store takes ~0.35M spans/s, a flood brings more): the
-            // backlog then waits in the decode queue as datagrams, ~180 bytes
-            // a span against ~350 decoded, and only what that bounded queue
-            // cannot take is dropped (counted). No waiting once the UI is gone.
-            queue.pushWaiting(spans, bytes: bytes, maxWait: Self.maxUDPWait)
+        if isUDP {
+            // On the UDP listener's decode thread: packed here, the store's
+            // thread (the UI's) only copies the bytes in, and a packed span
+            // waits in fewer bytes (`tracetty store-bench` measures both).
+            // The thread waits while the UI's queue is
+            // full: the backlog then waits in the decode queue as datagrams,
+            // ~180 bytes a span, and only what that bounded queue cannot take
+            // is dropped (counted). No waiting once the UI is gone.
+            let packed = PackedSpans(packing: spans)
+            queue.pushWaiting(.packed(packed), bytes: packed.approximateBytes, maxWait: Self.maxUDPWait)
         } else {
             queue.push(spans, bytes: bytes)  // on an event loop: never waits
         }

@@ -15,7 +15,7 @@ struct Tracetty: AsyncParsableCommand {
             with no UI. `open` explores saved dumps (OTLP JSON lines or document, Jaeger UI JSON, Zipkin v2 \
             JSON; gzip or not; - for standard input); `print` writes their waterfalls as text.
             """,
-        subcommands: [LiveCommand.self, RecordCommand.self, OpenCommand.self, ListCommand.self, PrintCommand.self, GenerateCommand.self, DemoCommand.self, Server1Command.self, Server2Command.self, LoadBenchCommand.self, DecodeBenchCommand.self, EncodeBenchCommand.self, ExplorerBenchCommand.self, UDPSendBenchCommand.self, TracerBenchCommand.self, QueryBenchCommand.self, AnalysisBenchCommand.self, ReplayDumpCommand.self, StatsCommand.self, LatencyBenchCommand.self, GRPCBenchCommand.self],
+        subcommands: [LiveCommand.self, RecordCommand.self, OpenCommand.self, ListCommand.self, PrintCommand.self, GenerateCommand.self, DemoCommand.self, Server1Command.self, Server2Command.self, LoadBenchCommand.self, DecodeBenchCommand.self, EncodeBenchCommand.self, ExplorerBenchCommand.self, UDPSendBenchCommand.self, TracerBenchCommand.self, QueryBenchCommand.self, AnalysisBenchCommand.self, ReplayDumpCommand.self, StatsCommand.self, LatencyBenchCommand.self, GRPCBenchCommand.self, StoreBenchCommand.self],
         defaultSubcommand: LiveCommand.self
     )
 

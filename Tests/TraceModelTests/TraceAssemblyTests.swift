@@ -277,6 +277,22 @@ func shape(_ trace: Trace) -> [String] {
 }
 
 @Suite struct SpanQueueTests {
+    /// A UDP decode thread hands over batches packed (`live`): they count
+    /// as their spans against the bounds and reach the store whole.
+    @Test func packedBatchesCountAsTheirSpansAndReachTheStore() {
+        let queue = SpanQueue(capacity: 4, byteCapacity: 1 << 20)
+        let packed = PackedSpans(packing: seedSpans())
+        #expect(packed.approximateBytes > 0)
+        #expect(queue.push(.packed(packed), bytes: packed.approximateBytes))
+        #expect(!queue.push(.packed(packed), bytes: packed.approximateBytes))  // 6 > 4: refused whole, counted
+        #expect(queue.tryPush(.packed(packed), bytes: 1 << 20) == .full)  // past the byte bound: left with the caller
+        var store = TraceStore()
+        for batch in queue.drain() { store.add(batch) }
+        #expect(store.spanCount == 3)
+        #expect(store.trace(seedTraceID)?.tree.maxDepth == 2)
+        #expect(queue.totals.pushed == 3 && queue.totals.dropped == 3)
+    }
+
     @Test func drainsInOrderAndCountsWhatDoesNotFit() {
         let queue = SpanQueue(capacity: 4)
         let spans = seedSpans()
