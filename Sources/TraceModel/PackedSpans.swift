@@ -89,7 +89,7 @@ public struct PackedSpans: Sendable {
     private struct PieceTables: SpanTables {
         var patches: [Patch] = []
         var strings: [String] = []
-        var stringIndex: [String: UInt32] = [:]
+        var stringIndex = StringIndex()
         var resources: [Resource] = []
         var resourceIndex: [ObjectIdentifier: UInt32] = [:]
         var scopes: [InstrumentationScope] = []
@@ -98,14 +98,7 @@ public struct PackedSpans: Sendable {
         var lastResource: (object: Resource, local: UInt32)?
 
         mutating func writeInterned(_ string: String, _ out: inout [UInt8]) {
-            let local: UInt32
-            if let known = stringIndex[string] {
-                local = known
-            } else {
-                local = UInt32(strings.count)
-                stringIndex[string] = local
-                strings.append(string)
-            }
+            let local = stringIndex.local(of: string, in: &strings)
             patches.append(Patch(offset: UInt32(out.count), ref: local << 2 | PackedSpans.stringPatch))
         }
 
@@ -138,6 +131,46 @@ public struct PackedSpans: Sendable {
                 scopes.append(scope)
             }
             patches.append(Patch(offset: UInt32(out.count), ref: local << 2 | PackedSpans.scopePatch))
+        }
+    }
+
+    /// A piece's strings by their bytes: hashed by the cheap keyed hash of
+    /// `RawStringTable` rather than `String`'s (SipHash was most of packing
+    /// a decoded span: every name, key and short value is looked up).
+    private struct StringIndex {
+        /// Entry index + 1, 0 for none; open addressing.
+        private var buckets = [UInt32](repeating: 0, count: 256)
+        /// Each string's hash (to grow without hashing again) and local index
+        /// (`strings` is shared with the builder's raw strings).
+        private var entries: [(hash: Int, local: UInt32)] = []
+
+        mutating func local(of string: String, in strings: inout [String]) -> UInt32 {
+            var bytes = string
+            let hash = bytes.withUTF8 { RawStringTable.hash($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+            var mask = buckets.count - 1
+            var bucket = hash & mask
+            while true {
+                let e = Int(buckets[bucket])
+                if e == 0 { break }
+                let entry = entries[e - 1]
+                if entry.hash == hash, strings[Int(entry.local)] == string { return entry.local }
+                bucket = (bucket + 1) & mask
+            }
+            let local = UInt32(strings.count)
+            strings.append(string)
+            entries.append((hash, local))
+            if entries.count * 2 > buckets.count {
+                buckets = [UInt32](repeating: 0, count: buckets.count * 2)
+                mask = buckets.count - 1
+                for (i, entry) in entries.enumerated() {
+                    var b = entry.hash & mask
+                    while buckets[b] != 0 { b = (b + 1) & mask }
+                    buckets[b] = UInt32(i + 1)
+                }
+            } else {
+                buckets[bucket] = UInt32(entries.count)
+            }
+            return local
         }
     }
 
