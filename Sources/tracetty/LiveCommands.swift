@@ -238,7 +238,7 @@ struct LiveCommand: AsyncParsableCommand {
         let query = try filter.query()
         let memoryLimit = store.memory.limitBytes
         // Decoded spans wait here between the UI's turns: a sixteenth of the
-        // limit (~190k seed spans a 1 GiB limit) keeps the store busy. A UDP
+        // limit (at 1 GiB ~190k seed spans as `Span` values, ~300k packed) keeps the store busy. A UDP
         // flood's backlog waits before decoding instead, as datagrams (half
         // the limit: ~2.9M spans), the denser form (see `LiveSink`).
         let queue = SpanQueue(capacity: max(store.maxSpans, 100_000), byteCapacity: memoryLimit / 16)
