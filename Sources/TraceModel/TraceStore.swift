@@ -242,25 +242,9 @@ public struct TraceStore: Sendable {
         }
         // A version per span, as when they are added one by one.
         version &+= UInt64(order.count)
-        let version = self.version
         let (slot, isNew) = stored.map { ($0, false) } ?? traces.slot(insertingIfMissing: id)
-        let (becameDirty, becameChanged) = traces.update(slot) { record -> (Bool, Bool) in
-            record.spanCount += Int32(order.count)
-            record.lastUpdate = version
-            let becameDirty = !record.isDirty
-            record.isDirty = true
-            let becameChanged = !record.isChanged
-            record.isChanged = true
-            return (becameDirty, becameChanged)
-        }
-        traces.append(scratch[...], to: slot)
+        storeSpans(order.count, bytes: scratch[...], in: slot, isNew: isNew)
         scratch.removeAll(keepingCapacity: true)
-        traces.compactBytes(ifHolesReach: 4)
-        if isNew { arrivalOrder.append(slot) }
-        if becameDirty { dirty.append(slot) }
-        if becameChanged { changeLog.append(slot) }
-        spanCount += order.count
-        counters.spansAccepted += order.count
         for k in order { addLatency(of: packed, span: Int(packed.order[k]), resolution: &resolution) }
         // A large trace's array may have grown its capacity past the budget.
         if bytesHeld > limits.maxBytes { evictIfNeeded(keeping: slot) }
@@ -305,44 +289,43 @@ public struct TraceStore: Sendable {
     /// the trace's slot when it was stored.
     private mutating func storePacked(in id: TraceID, stored: TraceTable.Slot?) -> TraceTable.Slot? {
         version &+= 1
-        let version = self.version
-        let limit = limits.maxSpansPerTrace
+        defer { scratch.removeAll(keepingCapacity: true) }
         if bytesHeld + scratch.count + Self.bytesPerTrace > limits.maxBytes, !makeRoom(for: scratch.count, in: id) {
-            scratch.removeAll(keepingCapacity: true)
             counters.spansRefusedMemory += 1
             return nil
         }
         // Making room evicts other traces only: the slot found above stays.
         let (slot, isNew) = stored.map { ($0, false) } ?? traces.slot(insertingIfMissing: id)
-        let (accepted, becameDirty, becameChanged) = traces.update(slot) { record -> (Bool, Bool, Bool) in
-            guard Int(record.spanCount) < limit else {
-                // A new record always has room (limits are at least 1).
-                return (false, false, false)
-            }
-            record.spanCount += 1
+        // A new record always has room (limits are at least 1).
+        guard Int(traces[slot].record.spanCount) < limits.maxSpansPerTrace else {
+            counters.spansDroppedTraceFull += 1
+            return nil
+        }
+        storeSpans(1, bytes: scratch[...], in: slot, isNew: isNew)
+        return slot
+    }
+
+    /// Stores `spans` packed spans (`bytes`, within every bound) in the
+    /// trace at `slot`, as of the current version.
+    private mutating func storeSpans(_ spans: Int, bytes: ArraySlice<UInt8>, in slot: TraceTable.Slot, isNew: Bool) {
+        let version = self.version
+        let (becameDirty, becameChanged) = traces.update(slot) { record -> (Bool, Bool) in
+            record.spanCount += Int32(spans)
             record.lastUpdate = version
             let becameDirty = !record.isDirty
             record.isDirty = true
             let becameChanged = !record.isChanged
             record.isChanged = true
-            return (true, becameDirty, becameChanged)
+            return (becameDirty, becameChanged)
         }
-        if accepted {
-            traces.append(scratch, to: slot)
-            // Holes from traces that grew apart from their page's end.
-            traces.compactBytes(ifHolesReach: 4)
-        }
-        scratch.removeAll(keepingCapacity: true)
+        traces.append(bytes, to: slot)
+        // Holes from traces that grew apart from their page's end.
+        traces.compactBytes(ifHolesReach: 4)
         if isNew { arrivalOrder.append(slot) }
         if becameDirty { dirty.append(slot) }
         if becameChanged { changeLog.append(slot) }
-        guard accepted else {
-            counters.spansDroppedTraceFull += 1
-            return nil
-        }
-        spanCount += 1
-        counters.spansAccepted += 1
-        return slot
+        spanCount += spans
+        counters.spansAccepted += spans
     }
 
     /// A batch's spans go in trace by trace, each trace's in their order,
