@@ -89,7 +89,10 @@ public struct PackedSpans: Sendable {
     private struct PieceTables: SpanTables {
         var patches: [Patch] = []
         var strings: [String] = []
-        var stringIndex = StringIndex()
+        /// Strings by their bytes, for `String` values and a decoder's raw
+        /// bytes alike (a cheap keyed hash: `String`'s SipHash was most of
+        /// packing a decoded span, every name, key and short value is looked up).
+        var byBytes = RawStringTable()
         var resources: [Resource] = []
         var resourceIndex: [ObjectIdentifier: UInt32] = [:]
         var scopes: [InstrumentationScope] = []
@@ -98,7 +101,7 @@ public struct PackedSpans: Sendable {
         var lastResource: (object: Resource, local: UInt32)?
 
         mutating func writeInterned(_ string: String, _ out: inout [UInt8]) {
-            let local = stringIndex.local(of: string, in: &strings)
+            let local = byBytes.local(of: string, strings: &strings)
             patches.append(Patch(offset: UInt32(out.count), ref: local << 2 | PackedSpans.stringPatch))
         }
 
@@ -131,46 +134,6 @@ public struct PackedSpans: Sendable {
                 scopes.append(scope)
             }
             patches.append(Patch(offset: UInt32(out.count), ref: local << 2 | PackedSpans.scopePatch))
-        }
-    }
-
-    /// A piece's strings by their bytes: hashed by the cheap keyed hash of
-    /// `RawStringTable` rather than `String`'s (SipHash was most of packing
-    /// a decoded span: every name, key and short value is looked up).
-    private struct StringIndex {
-        /// Entry index + 1, 0 for none; open addressing.
-        private var buckets = [UInt32](repeating: 0, count: 256)
-        /// Each string's hash (to grow without hashing again) and local index
-        /// (`strings` is shared with the builder's raw strings).
-        private var entries: [(hash: Int, local: UInt32)] = []
-
-        mutating func local(of string: String, in strings: inout [String]) -> UInt32 {
-            var bytes = string
-            let hash = bytes.withUTF8 { RawStringTable.hash($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
-            var mask = buckets.count - 1
-            var bucket = hash & mask
-            while true {
-                let e = Int(buckets[bucket])
-                if e == 0 { break }
-                let entry = entries[e - 1]
-                if entry.hash == hash, strings[Int(entry.local)] == string { return entry.local }
-                bucket = (bucket + 1) & mask
-            }
-            let local = UInt32(strings.count)
-            strings.append(string)
-            entries.append((hash, local))
-            if entries.count * 2 > buckets.count {
-                buckets = [UInt32](repeating: 0, count: buckets.count * 2)
-                mask = buckets.count - 1
-                for (i, entry) in entries.enumerated() {
-                    var b = entry.hash & mask
-                    while buckets[b] != 0 { b = (b + 1) & mask }
-                    buckets[b] = UInt32(i + 1)
-                }
-            } else {
-                buckets[bucket] = UInt32(entries.count)
-            }
-            return local
         }
     }
 
@@ -248,8 +211,6 @@ extension PackedSpans {
         /// tables (two integers), or by the strings for a name too long to share.
         private var latencyByLocal: [UInt64: UInt32] = [:]
         private var latencyByName: [LatencyPair: UInt32] = [:]
-        /// Strings given by their bytes (`append(raw:)`), found without making a `String`.
-        private var rawStrings = RawStringTable()
         /// The attributes of the raw span being read, and of its event being read.
         private var spanAttributes = AttributeList(), eventAttributes = AttributeList()
         /// The raw span's events so far, encoded.
@@ -304,7 +265,7 @@ extension PackedSpans {
 
         /// One attribute of the raw span being read. `key`: valid UTF-8 without escapes.
         public mutating func appendAttribute(key: UnsafePointer<UInt8>, _ keyCount: Int, value: RawValue) {
-            Self.write(key, keyCount, value, to: &spanAttributes, table: &rawStrings, strings: &tables.strings)
+            Self.write(key, keyCount, value, to: &spanAttributes, table: &tables.byBytes, strings: &tables.strings)
         }
 
         /// Starts the raw span's events again (a second list: the last one counts).
@@ -314,7 +275,7 @@ extension PackedSpans {
         public mutating func beginEventAttributes() { eventAttributes.reset() }
 
         public mutating func appendEventAttribute(key: UnsafePointer<UInt8>, _ keyCount: Int, value: RawValue) {
-            Self.write(key, keyCount, value, to: &eventAttributes, table: &rawStrings, strings: &tables.strings)
+            Self.write(key, keyCount, value, to: &eventAttributes, table: &tables.byBytes, strings: &tables.strings)
         }
 
         /// An event of the raw span, with the attributes given since
@@ -323,7 +284,7 @@ extension PackedSpans {
             events.count += 1
             writeFixed(timeUnixNano, &events.bytes)
             Self.writeRaw(name ?? UnsafePointer(bitPattern: 1)!, nameCount, into: &events.bytes, patches: &events.patches,
-                          table: &rawStrings, strings: &tables.strings)
+                          table: &tables.byBytes, strings: &tables.strings)
             eventAttributes.appendCounted(to: &events.bytes, patches: &events.patches)
             eventAttributes.reset()
         }
@@ -402,7 +363,7 @@ extension PackedSpans {
             writeVarint(UInt64(span.flags) << 1, &packed.bytes)
             let name = span.name ?? UnsafePointer(bitPattern: 1)!
             let nameLocal = Self.writeRaw(name, span.nameCount, into: &packed.bytes, patches: &tables.patches,
-                                          table: &rawStrings, strings: &tables.strings)
+                                          table: &tables.byBytes, strings: &tables.strings)
             let resourceLocal = tables.resourceLocal(resource)
             tables.patches.append(Patch(offset: UInt32(packed.bytes.count), ref: resourceLocal << 2 | PackedSpans.resourcePatch))
             spanAttributes.appendCounted(to: &packed.bytes, patches: &tables.patches)
@@ -597,8 +558,15 @@ extension PackedSpans {
             return true
         }
 
-        /// The local index of the string with these bytes, made (in `strings`) when new.
-        mutating func local(_ p: UnsafePointer<UInt8>, _ n: Int, strings: inout [String]) -> UInt32 {
+        /// The local index of `string`, listed as it is when new.
+        mutating func local(of string: String, strings: inout [String]) -> UInt32 {
+            var bytes = string
+            return bytes.withUTF8 { local($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count, strings: &strings, made: string) }
+        }
+
+        /// The local index of the string with these bytes, listed (in
+        /// `strings`, `made` or made from the bytes) when new.
+        mutating func local(_ p: UnsafePointer<UInt8>, _ n: Int, strings: inout [String], made: String? = nil) -> UInt32 {
             var mask = buckets.count - 1
             var bucket = Self.hash(p, n) & mask
             while true {
@@ -612,7 +580,7 @@ extension PackedSpans {
                 bucket = (bucket + 1) & mask
             }
             let local = UInt32(strings.count)
-            strings.append(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+            strings.append(made ?? String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
             entries.append((UInt32(bytes.count), UInt32(n), local))
             bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
             if entries.count * 2 > buckets.count {

@@ -103,7 +103,7 @@ extension SummaryFacts {
         var lastKey: UInt?
         var row = nextChild(of: -1, after: nil)
         while let i = row {
-            let key = h[i].resource >= 0 ? UInt(h[i].resource) : UInt.max - UInt(h[i].offset)
+            let key = h[i].serviceKey
             if key != lastKey {
                 lastKey = key
                 let name = arena.serviceName(ofResource: h[i].resource, in: bytes, spanAt: h[i].offset)

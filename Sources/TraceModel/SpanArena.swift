@@ -314,6 +314,10 @@ struct SpanArena: Sendable {
         var offset: Int
         /// Resource table index, or -1 when written inline.
         var resource: Int32
+
+        /// Spans with the same key have the same service (`SummarySource.serviceKey`):
+        /// an inline resource (past the table's bound) gets a key of its own.
+        var serviceKey: UInt { resource >= 0 ? UInt(resource) : UInt.max - UInt(offset) }
     }
 
     func header(in bytes: ArraySlice<UInt8>, at offset: inout Int) -> Header {

@@ -752,10 +752,7 @@ struct StoredSpans: SummarySource {
     func start(_ i: Int) -> UInt64 { headers[i].start }
     func duration(_ i: Int) -> UInt64 { headers[i].duration }
     func isError(_ i: Int) -> Bool { headers[i].isError }
-    func serviceKey(_ i: Int) -> UInt {
-        // Inline resources (past the table's bound) get a key of their own.
-        headers[i].resource >= 0 ? UInt(headers[i].resource) : UInt.max - UInt(headers[i].offset)
-    }
+    func serviceKey(_ i: Int) -> UInt { headers[i].serviceKey }
     func serviceName(_ i: Int) -> String {
         arena.serviceName(ofResource: headers[i].resource, in: bytes, spanAt: headers[i].offset)
     }

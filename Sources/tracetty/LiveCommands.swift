@@ -117,7 +117,8 @@ struct LiveSink: SpanSink {
 
     func accept(_ spans: [Span], from listener: ListenerKind) {
         let isUDP = listener.transport == "udp"
-        // Sized once for both bounds (on the listener's thread).
+        // Sized once (on the listener's thread) for the bounds that count
+        // `Span` bytes: the recorder's, and the queue's for HTTP and gRPC.
         let bytes = recorder != nil || (queue != nil && !isUDP) ? spans.reduce(0) { $0 + $1.approximateBytes } : 0
         recorder?.accept(spans, bytes: bytes, from: listener)
         guard let queue else { return }
@@ -125,10 +126,10 @@ struct LiveSink: SpanSink {
             // On the UDP listener's decode thread: packed here, the store's
             // thread (the UI's) only copies the bytes in, and a packed span
             // waits in fewer bytes (`tracetty store-bench` measures both).
-            // The thread waits while the UI's queue is
-            // full: the backlog then waits in the decode queue as datagrams,
-            // ~180 bytes a span, and only what that bounded queue cannot take
-            // is dropped (counted). No waiting once the UI is gone.
+            // The thread waits while the UI's queue is full: the backlog then
+            // waits in the decode queue as datagrams, ~180 bytes a span, and
+            // only what that bounded queue cannot take is dropped (counted).
+            // No waiting once the UI is gone.
             let packed = PackedSpans(packing: spans)
             queue.pushWaiting(.packed(packed), bytes: packed.approximateBytes, maxWait: Self.maxUDPWait)
         } else {
