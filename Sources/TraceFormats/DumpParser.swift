@@ -47,6 +47,13 @@ final class ByteBuffer {
 
     func removeAll() { count = 0 }
 
+    /// Fills the buffer anew from `read` (given the memory and its capacity, it returns the bytes written).
+    func refill(_ read: (UnsafeMutableRawPointer, Int) -> Int) -> Int {
+        let n = read(UnsafeMutableRawPointer(base), capacity)
+        count = max(0, min(n, capacity))
+        return n
+    }
+
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 }
 
@@ -214,6 +221,80 @@ final class DumpParser {
         }
     }
 
+    // MARK: chunks decoded where they lie
+
+    /// Feeds a chunk the caller read and will not touch again until this
+    /// parser's jobs are done with it (the jobs hold it; `DumpReader` reuses
+    /// a chunk once it is the only holder). Once lines are decided and
+    /// decoded on several threads, the chunk's whole lines go to the decode
+    /// jobs where they lie, with no copy: on two cores, copying every byte
+    /// into the line buffer and again into a piece was a sixth of the
+    /// reading thread's work, the thread a load waits on. Only the line
+    /// that runs across chunks goes through the buffer. Otherwise the same
+    /// as `feed`.
+    func feed(stable chunk: ByteBuffer) {
+        let n = chunk.count
+        let base = UnsafePointer(chunk.base)
+        guard mode == .lines, parallelism > 1 else {
+            feed(chunk.bytes)
+            return
+        }
+        var at = 0
+        if skippingLongLine || (buffer.count > 0 && buffer.base[buffer.count - 1] != ASCII.newline) {
+            // The line carried from the last chunk ends at this one's first newline.
+            guard let nl = Self.newline(in: base, from: 0, to: n) else {
+                feed(chunk.bytes)
+                return
+            }
+            feed(UnsafeRawBufferPointer(start: base, count: nl + 1))
+            at = nl + 1
+            guard mode == .lines, !skippingLongLine, buffer.count == 0 || buffer.base[buffer.count - 1] == ASCII.newline else {
+                feed(UnsafeRawBufferPointer(start: base + at, count: n - at))
+                return
+            }
+        }
+        // Whole lines waiting in the buffer go first, in order.
+        if buffer.count > 0 { submitBufferedLines() }
+        let piece = limits.decodePieceBytes
+        while at < n {
+            // A piece's worth of lines, else the chunk's last whole lines.
+            let cut = n - at >= piece ? Self.newline(in: base, from: at + piece - 1, to: n) : nil
+            guard let nl = cut ?? Self.lastNewline(in: base, from: at, to: n) else { break }
+            let job = LineJob(chunk: chunk, start: base + at, count: nl + 1 - at,
+                              parser: DumpParser(source: source, limits: limits, linesOnly: true, packs: packs))
+            inFlight.append(job)
+            DispatchQueue.global(qos: .userInitiated).async { job.run() }
+            at = nl + 1
+            collectJobs(waitingBeyond: parallelism * 2)
+        }
+        // The start of a line that ends in a later chunk (or ends the file).
+        if at < n { feed(UnsafeRawBufferPointer(start: base + at, count: n - at)) }
+    }
+
+    private static func newline(in base: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        guard start < end, let hit = memchr(base + start, Int32(ASCII.newline), end - start) else { return nil }
+        return UnsafeRawPointer(hit).assumingMemoryBound(to: UInt8.self) - base
+    }
+
+    /// Less than a piece's worth of bytes: forward `memchr`s (`memrchr` is not everywhere).
+    private static func lastNewline(in base: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        var last: Int? = nil
+        while let nl = newline(in: base, from: (last ?? start - 1) + 1, to: end) { last = nl }
+        return last
+    }
+
+    /// The buffer's whole lines as a job of their own (copied: a few lines at most).
+    private func submitBufferedLines() {
+        let lines = spareBuffers.popLast() ?? ByteBuffer(capacity: buffer.count)
+        lines.removeAll()
+        lines.append(buffer.bytes)
+        buffer.removeAll()
+        let job = LineJob(lines: lines, parser: DumpParser(source: source, limits: limits, linesOnly: true, packs: packs))
+        inFlight.append(job)
+        DispatchQueue.global(qos: .userInitiated).async { job.run() }
+        collectJobs(waitingBeyond: parallelism * 2)
+    }
+
     /// After the last piece of a gzip file (or of a plain one, `inflater`
     /// nil): the parser's end, then the gzip stream's verdict (truncated,
     /// corrupt). When the parser stopped reading on purpose (unrecognised
@@ -372,7 +453,7 @@ final class DumpParser {
             inFlight.removeFirst()
             merge(oldest.parser)
             // Not one grown for a long line: that would stay as long as the reader.
-            if oldest.lines.capacity <= 2 * limits.decodePieceBytes { spareBuffers.append(oldest.lines) }
+            if let lines = oldest.lines, lines.capacity <= 2 * limits.decodePieceBytes { spareBuffers.append(lines) }
         }
     }
 
@@ -587,18 +668,35 @@ final class DumpParser {
 /// the reading thread touches them only after waiting on `done` (the
 /// semaphore orders the two).
 final class LineJob: @unchecked Sendable {
-    /// The piece's lines (the same rule as `parser`: the worker's until `done`).
-    let lines: ByteBuffer
+    /// The piece's lines copied (the same rule as `parser`: the worker's
+    /// until `done`), nil for lines that lie in a chunk the reader read.
+    let lines: ByteBuffer?
+    /// The read chunk the lines lie in, held until the job is dropped
+    /// (`DumpReader` reads into a chunk again only when it is its only holder).
+    let chunk: ByteBuffer?
+    let start: UnsafePointer<UInt8>
+    let count: Int
     let parser: DumpParser
     let done = DispatchSemaphore(value: 0)
 
     init(lines: ByteBuffer, parser: DumpParser) {
         self.lines = lines
+        chunk = nil
+        start = UnsafePointer(lines.base)
+        count = lines.count
+        self.parser = parser
+    }
+
+    init(chunk: ByteBuffer, start: UnsafePointer<UInt8>, count: Int, parser: DumpParser) {
+        lines = nil
+        self.chunk = chunk
+        self.start = start
+        self.count = count
         self.parser = parser
     }
 
     func run() {
-        _ = parser.decodeCompleteLines(lines.base, lines.count)
+        _ = parser.decodeCompleteLines(start, count)
         parser.packDecoded()
         done.signal()
     }
@@ -668,3 +766,4 @@ func posixClose(_ fd: Int32) {
     _ = Darwin.close(fd)
     #endif
 }
+

@@ -60,8 +60,10 @@ public final class DumpReader {
 
         let parser = DumpParser(source: path, limits: limits, packs: packing)
         let chunkSize = max(limits.chunkBytes, 4096)
-        let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 16)
-        defer { chunk.deallocate() }
+        // Chunks are read into and handed to the parser whole (`feed(stable:)`):
+        // its decode jobs hold a chunk while they read its lines, and a chunk
+        // is read into again once this is its only holder.
+        var chunks: [ByteBuffer] = []
         var inflater: GzipInflater? = nil
         var first = true
         var bytesRead = 0
@@ -80,11 +82,12 @@ public final class DumpReader {
         }
 
         while !parser.isStopped {
-            let n = Self.readFully(fd, chunk, chunkSize)
+            let chunk = Self.freeChunk(&chunks, capacity: chunkSize)
+            let n = chunk.refill { Self.readFully(fd, $0, $1) }
             if n < 0 { throw .readFailed(path: path, reason: String(cString: strerror(errno))) }
             if n == 0 { break }
             bytesRead += n
-            let piece = UnsafeRawBufferPointer(start: chunk, count: n)
+            let piece = chunk.bytes
             if first {
                 first = false
                 if GzipInflater.isGzip(piece) { inflater = GzipInflater() }
@@ -92,7 +95,7 @@ public final class DumpReader {
             if let inflater {
                 if !inflater.inflate(piece, sink: { parser.feed($0) }) { break }
             } else {
-                parser.feed(piece)
+                parser.feed(stable: chunk)
             }
             if parser.pendingSpans > 0 { handOver() }
             onProgress(progress())
@@ -115,6 +118,15 @@ public final class DumpReader {
         }
         return DumpReadSummary(format: format, gzip: gzip, spans: parser.spansHandedOver, lines: parser.lineCount,
                                issueCount: parser.issueCount, issues: parser.issues)
+    }
+
+    /// A chunk no decode job holds any more, or a new one (at most one per
+    /// job the parser keeps out, and one more).
+    private static func freeChunk(_ chunks: inout [ByteBuffer], capacity: Int) -> ByteBuffer {
+        for i in chunks.indices where isKnownUniquelyReferenced(&chunks[i]) { return chunks[i] }
+        let fresh = ByteBuffer(capacity: capacity)
+        chunks.append(fresh)
+        return fresh
     }
 
     /// Reads up to `capacity` bytes, retrying short reads from pipes; -1 on error.

@@ -194,20 +194,27 @@ struct JSONScanner {
         var i = pos &+ 1
         let start = i
         var escapes = false
-        // Eight bytes at a time while no quote, backslash or control byte is among them.
-        while i &+ 8 <= end {
-            let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            let quotes = word ^ 0x2222_2222_2222_2222
-            let slashes = word ^ 0x5C5C_5C5C_5C5C_5C5C
-            let lows = 0x0101_0101_0101_0101 as UInt64
-            let highs = 0x8080_8080_8080_8080 as UInt64
-            let hasQuote = (quotes &- lows) & ~quotes & highs
-            let hasSlash = (slashes &- lows) & ~slashes & highs
-            let hasControl = (word &- 0x2020_2020_2020_2020) & ~word & highs
-            if (hasQuote | hasSlash | hasControl) != 0 { break }
-            i &+= 8
-        }
-        while i < end {
+        while true {
+            // Eight bytes at a time to the first quote, backslash or control
+            // byte: the lowest flagged byte of each test is exact (a borrow
+            // only runs up from a flagged byte), so it is the first such byte.
+            while i &+ 8 <= end {
+                let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                let quotes = word ^ 0x2222_2222_2222_2222
+                let slashes = word ^ 0x5C5C_5C5C_5C5C_5C5C
+                let lows = 0x0101_0101_0101_0101 as UInt64
+                let highs = 0x8080_8080_8080_8080 as UInt64
+                let hasQuote = (quotes &- lows) & ~quotes & highs
+                let hasSlash = (slashes &- lows) & ~slashes & highs
+                let hasControl = (word &- 0x2020_2020_2020_2020) & ~word & highs
+                let flagged = hasQuote | hasSlash | hasControl
+                if flagged != 0 {
+                    i &+= flagged.trailingZeroBitCount &>> 3
+                    break
+                }
+                i &+= 8
+            }
+            guard i < end else { throw fault("unexpected end of input", at: end) }
             let c = base[i]
             if c == ASCII.quote {
                 pos = i &+ 1
@@ -221,7 +228,6 @@ struct JSONScanner {
             if c < 0x20 { throw fault("control character in string", at: i) }
             i &+= 1
         }
-        throw fault("unexpected end of input", at: end)
     }
 
     func unescape(_ raw: JSONRawString) throws(JSONFault) -> String {
@@ -391,6 +397,66 @@ struct JSONScanner {
 
     /// An unsigned 64-bit integer written as a number or a decimal string.
     mutating func readUInt64() throws(JSONFault) -> UInt64 {
+        if let v = plainUInt64() { return v }
+        return try readUInt64Slowly()
+    }
+
+    /// The common case without the general scan: 1 to 19 digits (which
+    /// cannot overflow) in quotes, as OTLP JSON writes 64-bit integers, or
+    /// bare without a leading zero, fraction or exponent; nil (nothing
+    /// consumed) for anything else.
+    @inline(__always)
+    mutating func plainUInt64() -> UInt64? {
+        skipWhitespace()
+        guard pos < end else { return nil }
+        let quoted = base[pos] == ASCII.quote
+        let first = quoted ? pos &+ 1 : pos
+        var i = first
+        var v: UInt64 = 0
+        // Eight digits at a time while they fit in 19 (a nanosecond time has 19).
+        while i &+ 8 <= end, i &+ 8 &- first <= 19 {
+            let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            guard let eight = Self.eightDigits(word) else { break }
+            v = v &* 100_000_000 &+ eight
+            i &+= 8
+        }
+        let limit = Swift.min(end, first &+ 20)
+        while i < limit {
+            let d = base[i] &- ASCII.zero
+            if d >= 10 { break }
+            v = v &* 10 &+ UInt64(d)
+            i &+= 1
+        }
+        let digits = i &- first
+        guard digits >= 1, digits <= 19, i < end || !quoted else { return nil }
+        if quoted {
+            guard base[i] == ASCII.quote else { return nil }
+            pos = i &+ 1
+        } else {
+            if digits > 1 && base[first] == ASCII.zero { return nil }
+            if i < end {
+                let c = base[i]
+                if c == ASCII.dot || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { return nil }
+            }
+            pos = i
+        }
+        return v
+    }
+
+    /// The value of eight ASCII digits (little-endian load), nil unless all are digits.
+    @inline(__always)
+    static func eightDigits(_ word: UInt64) -> UInt64? {
+        // Each byte 0x30...0x39: high nibble 3, and adding 6 does not carry out of the low nibble.
+        guard word & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030,
+              (word &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030 else { return nil }
+        var v = word &- 0x3030_3030_3030_3030
+        v = (v &* 10) &+ (v >> 8)  // pairs
+        v = (((v & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 << 32)))
+            &+ (((v >> 16) & 0x0000_00FF_0000_00FF) &* (1 &+ (10_000 << 32)))) >> 32
+        return v
+    }
+
+    private mutating func readUInt64Slowly() throws(JSONFault) -> UInt64 {
         let (p, n, isInteger, offset) = try numberBytes("integer")
         if isInteger, let (negative, v) = Self.parseInteger(p, n) {
             if negative && v != 0 { throw fault("negative value for unsigned integer", at: offset) }
@@ -401,6 +467,11 @@ struct JSONScanner {
     }
 
     mutating func readInt64() throws(JSONFault) -> Int64 {
+        let before = pos
+        if let v = plainUInt64() {
+            if v <= UInt64(Int64.max) { return Int64(v) }
+            pos = before
+        }
         let (p, n, isInteger, offset) = try numberBytes("integer")
         if isInteger, let (negative, v) = Self.parseInteger(p, n) {
             if negative {

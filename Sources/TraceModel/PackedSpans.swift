@@ -298,8 +298,9 @@ extension PackedSpans {
             var error: Bool?
 
             mutating func reset() {
-                bytes.removeAll(keepingCapacity: true)
-                patches.removeAll(keepingCapacity: true)
+                // Most lists are empty already: `removeAll` is not free even then.
+                if !bytes.isEmpty { bytes.removeAll(keepingCapacity: true) }
+                if !patches.isEmpty { patches.removeAll(keepingCapacity: true) }
                 count = 0
                 error = nil
             }
@@ -608,6 +609,111 @@ extension SpanArena {
             && scopes.count + packed.scopes.count <= objectTableCapacity
             && packed.resources.allSatisfy { $0.attributes.count <= Self.maxTabledAttributes }
             && packed.scopes.allSatisfy { $0.attributes.count <= Self.maxTabledAttributes }
+    }
+
+    /// What `append(_:span:...)` writes for one trace's spans of a piece
+    /// (`order`), one after the other, when the tables have room for every
+    /// value of the piece (`hasRoom(for:)`), so that every value resolves to
+    /// a table reference: the values are resolved first, in the same order,
+    /// then each span is written once into memory of the right size rather
+    /// than appended piecewise (a tenth of a dump load's instructions were
+    /// those appends). The bytes are `buffer[..<n]`, n returned; nil, with
+    /// nothing written, if a value did not resolve (no room after all).
+    mutating func appendRun(_ packed: PackedSpans, order: ArraySlice<UInt32>, resolution: inout PackedSpans.Resolution,
+                            traceStart: UInt64?, into buffer: inout [UInt8], lengths: inout [Int]) -> Int? {
+        let unresolved = PackedSpans.Resolution.unresolved
+        lengths.removeAll(keepingCapacity: true)
+        var total = 0
+        var base = traceStart
+        for i in order {
+            let span = packed.spans[Int(i)]
+            var length = Int(span.end &- span.begin)
+            if let base {
+                length &+= varintLength(zigzag(span.start &- base))
+            } else {
+                length &+= 8
+                base = span.start
+            }
+            for p in Int(span.patchBegin)..<Int(span.patchEnd) {
+                let ref = packed.patches[p].ref
+                let local = Int(ref >> 2)
+                let value: UInt64
+                switch ref & 3 {
+                case PackedSpans.stringPatch:
+                    if resolution.strings[local] == unresolved {
+                        guard let made = stringRef(packed.strings[local]) else { return nil }
+                        resolution.strings[local] = made
+                    }
+                    value = UInt64(resolution.strings[local]) << 1
+                case PackedSpans.resourcePatch:
+                    if resolution.resources[local] == unresolved {
+                        let made = resourceRef(packed.resources[local])
+                        guard made != 0 else { return nil }
+                        resolution.resources[local] = made
+                    }
+                    value = UInt64(resolution.resources[local])
+                default:
+                    if resolution.scopes[local] == unresolved {
+                        let made = scopeRef(packed.scopes[local])
+                        guard made != 0 else { return nil }
+                        resolution.scopes[local] = made
+                    }
+                    value = UInt64(resolution.scopes[local])
+                }
+                length &+= varintLength(value)
+            }
+            lengths.append(length)
+            total &+= varintLength(UInt64(length)) &+ length
+        }
+        if buffer.count < total { buffer = [UInt8](repeating: 0, count: Swift.max(total, 2 * buffer.count)) }
+        let written = buffer.withUnsafeMutableBufferPointer { out -> Int in
+            packed.bytes.withUnsafeBufferPointer { bytes -> Int in
+                guard let o = out.baseAddress, let b = bytes.baseAddress else { return 0 }
+                var w = 0
+                var base = traceStart
+                var n = 0
+                for i in order {
+                    let span = packed.spans[Int(i)]
+                    let start = Int(span.begin)
+                    w &+= putVarint(UInt64(lengths[n]), o + w)
+                    n &+= 1
+                    o[w] = b[start]
+                    w &+= 1
+                    if let base {
+                        w &+= putVarint(zigzag(span.start &- base), o + w)
+                    } else {
+                        withUnsafeBytes(of: span.start.littleEndian) { UnsafeMutableRawPointer(o + w).copyMemory(from: $0.baseAddress!, byteCount: 8) }
+                        w &+= 8
+                        base = span.start
+                    }
+                    var at = start &+ 1
+                    for p in Int(span.patchBegin)..<Int(span.patchEnd) {
+                        let patch = packed.patches[p]
+                        let offset = Int(patch.offset)
+                        if offset > at {
+                            (o + w).update(from: b + at, count: offset &- at)
+                            w &+= offset &- at
+                        }
+                        at = offset
+                        let local = Int(patch.ref >> 2)
+                        let value: UInt64
+                        switch patch.ref & 3 {
+                        case PackedSpans.stringPatch: value = UInt64(resolution.strings[local]) << 1
+                        case PackedSpans.resourcePatch: value = UInt64(resolution.resources[local])
+                        default: value = UInt64(resolution.scopes[local])
+                        }
+                        w &+= putVarint(value, o + w)
+                    }
+                    let end = Int(span.end)
+                    if end > at {
+                        (o + w).update(from: b + at, count: end &- at)
+                        w &+= end &- at
+                    }
+                }
+                return w
+            }
+        }
+        return written
     }
 
     /// Appends span `i` of `packed` to `out` as `append` would have encoded

@@ -743,7 +743,7 @@ func writeFixed(_ value: UInt64, _ out: inout [UInt8]) {
 }
 
 /// A signed difference as a varint's unsigned value, small either side of zero.
-private func zigzag(_ difference: UInt64) -> UInt64 {
+func zigzag(_ difference: UInt64) -> UInt64 {
     let signed = Int64(bitPattern: difference)
     return UInt64(bitPattern: (signed << 1) ^ (signed >> 63))
 }
@@ -760,6 +760,26 @@ func writeStart(_ start: UInt64, _ field: SpanArena.StartField, _ out: inout [UI
     case .relative(let traceStart): writeVarint(zigzag(start &- traceStart), &out)
     case .omitted: break
     }
+}
+
+/// The bytes `writeVarint` writes for `value`.
+@inline(__always)
+func varintLength(_ value: UInt64) -> Int {
+    value < 0x80 ? 1 : (70 &- value.leadingZeroBitCount) / 7
+}
+
+/// `writeVarint` into memory with room for it; the bytes written.
+@inline(__always)
+func putVarint(_ value: UInt64, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+    var v = value
+    var n = 0
+    while v >= 0x80 {
+        out[n] = UInt8(truncatingIfNeeded: v) | 0x80
+        v >>= 7
+        n &+= 1
+    }
+    out[n] = UInt8(v)
+    return n &+ 1
 }
 
 func writeVarint(_ value: UInt64, _ out: inout [UInt8]) {

@@ -109,6 +109,9 @@ public struct TraceStore: Sendable {
     var arena = SpanArena()
     private var scratch: [UInt8] = []
     private var spanScratch: [UInt8] = []
+    /// A run's bytes (`addRun`): a buffer kept at its largest size, its first bytes used.
+    private var runBytes: [UInt8] = []
+    private var runLengths: [Int] = []
     private var serviceLists = ServiceLists()
     // The lists below hold slot numbers (see `TraceTable`). Only eviction
     // frees a slot, and it takes the trace's `arrivalOrder` entry with it;
@@ -233,18 +236,17 @@ public struct TraceStore: Sendable {
     /// trace's first start (the run's first span when the trace is new), stored in one go.
     private mutating func addRun(_ packed: PackedSpans, order: Range<Int>, of id: TraceID, stored: TraceTable.Slot?,
                                  resolution: inout PackedSpans.Resolution) {
-        var traceStart = stored.map(firstStart(of:))
-        scratch.removeAll(keepingCapacity: true)
-        for k in order {
-            let i = Int(packed.order[k])
-            arena.append(packed, span: i, resolution: &resolution, traceStart: traceStart, to: &scratch, scratch: &spanScratch)
-            if traceStart == nil { traceStart = packed.spans[i].start }
+        let traceStart = stored.map(firstStart(of:))
+        // Every value has room in the tables here (`add`), so this takes the run at once.
+        guard let written = arena.appendRun(packed, order: packed.order[order], resolution: &resolution,
+                                            traceStart: traceStart, into: &runBytes, lengths: &runLengths) else {
+            addSpanBySpan(packed, order: order, of: id, stored: stored, resolution: &resolution)
+            return
         }
         // A version per span, as when they are added one by one.
         version &+= UInt64(order.count)
         let (slot, isNew) = stored.map { ($0, false) } ?? traces.slot(insertingIfMissing: id)
-        storeSpans(order.count, bytes: scratch[...], in: slot, isNew: isNew)
-        scratch.removeAll(keepingCapacity: true)
+        storeSpans(order.count, bytes: runBytes[..<written], in: slot, isNew: isNew)
         for k in order { addLatency(of: packed, span: Int(packed.order[k]), resolution: &resolution) }
         // A large trace's array may have grown its capacity past the budget.
         if bytesHeld > limits.maxBytes { evictIfNeeded(keeping: slot) }

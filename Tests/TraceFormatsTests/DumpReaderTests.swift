@@ -263,6 +263,37 @@ struct SyntheticTracesTests {
         }
     }
 
+    /// Lines decoded where they lie in the chunks the reader read
+    /// (`feed(stable:)`) come out as on one thread when lines run across two
+    /// and more chunks, a too-long one across several, when a chunk is all
+    /// one line, and when the file ends without a newline or in a too-long line.
+    @Test func linesAcrossChunksDecodeAsOnOneThread() throws {
+        var generator = SyntheticTraces(seed: 5)
+        var lines: [String] = []
+        for i in 0..<400 {
+            switch i % 23 {
+            case 4: lines.append(#"{"resourceSpans":[],"pad":""# + String(repeating: "z", count: 13_000) + "\"}")
+            case 11: lines.append(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"x"}]}]}]}"#)
+            default: lines.append(String(DumpReaderTests.otlpLine(generator.nextTrace()).dropLast()))
+            }
+        }
+        let long = #"{"resourceSpans":[],"pad":""# + String(repeating: "q", count: 9_000) + "\"}"
+        for ending in ["\n", "", "\n" + long, "\n" + long + "\n"] {
+            let bytes = Array((lines.joined(separator: "\n") + ending).utf8)
+            let path = try temporaryFile(bytes, name: "across.ndjson")
+            let one = try readFile(path, limits: DumpLimits(maxLineBytes: 12_000, chunkBytes: 4_096, decodeThreads: 1))
+            #expect(one.spans.count > 1_000 && one.summary.issueCount >= 17 + 17)
+            for (threads, piece, chunk) in [(2, 1, 4_096), (2, 3_000, 4_096), (3, 100_000, 4_096), (2, 700, 65_536), (4, 20_000, 1 << 20)] {
+                let many = try readFile(path, limits: DumpLimits(maxLineBytes: 12_000, chunkBytes: chunk,
+                                                                 decodeThreads: threads, decodePieceBytes: piece))
+                let comment: Comment = "threads \(threads), piece \(piece), chunk \(chunk), ending \(ending.count)"
+                #expect(many.spans == one.spans, comment)
+                #expect(many.summary == one.summary, comment)
+                #expect(many.progress.last?.spans == one.spans.count, comment)
+            }
+        }
+    }
+
     /// OTLP lines of small traces with malformed, blank, CRLF and too-long
     /// (past 2,500 bytes) lines mixed in.
     static func mixedLines() -> [UInt8] {

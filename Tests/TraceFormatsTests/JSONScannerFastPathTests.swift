@@ -1,0 +1,144 @@
+import Testing
+@testable import TraceFormats
+
+/// The scanner's word-at-a-time paths (strings to their first quote,
+/// backslash or control byte; integers eight digits at a time) against
+/// what a byte-by-byte reading gives, at every position in the word.
+struct JSONScannerFastPathTests {
+    private func scan<R>(_ text: String, _ body: (inout JSONScanner) throws(JSONFault) -> R) -> Result<(R, Int), JSONFault> {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { raw in
+            guard var s = JSONScanner(raw, maxDepth: 8) else { return .failure(JSONFault(message: "empty", offset: 0)) }
+            do throws(JSONFault) {
+                let value = try body(&s)
+                return .success((value, s.pos))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    @Test func stringsEndAtTheirFirstQuoteWhereverItFalls() {
+        for length in 0...24 {
+            let body = String(repeating: "a", count: length)
+            for trailing in ["", "xyz", ",\"b\":1}", String(repeating: "z", count: 17)] {
+                let text = "\"\(body)\"" + trailing
+                guard case .success(let (raw, end)) = scan(text, { (s: inout JSONScanner) throws(JSONFault) in try s.readRawString() }) else {
+                    Issue.record("no string in \(text)")
+                    continue
+                }
+                #expect(raw.count == length && !raw.hasEscapes && end == length + 2, "\(text)")
+            }
+        }
+    }
+
+    @Test func escapesAndControlBytesAreFoundAtEveryOffset() {
+        for offset in 0...17 {
+            let before = String(repeating: "b", count: offset)
+            // An escaped quote does not end the string; the one after it does.
+            let escaped = "\"\(before)\\\"after\"tail"
+            guard case .success(let (raw, end)) = scan(escaped, { (s: inout JSONScanner) throws(JSONFault) in try s.readRawString() }) else {
+                Issue.record("escaped quote at \(offset)")
+                continue
+            }
+            #expect(raw.hasEscapes && raw.count == offset + 7 && end == offset + 9)
+            let backslashLast = "\"\(before)\\\\\""
+            if case .success(let (raw, _)) = scan(backslashLast, { (s: inout JSONScanner) throws(JSONFault) in try s.readRawString() }) {
+                #expect(raw.hasEscapes && raw.count == offset + 2)
+            } else {
+                Issue.record("escaped backslash at \(offset)")
+            }
+            // A raw control byte is an error, reported where it is.
+            for control in ["\u{0}", "\u{1}", "\n", "\u{1f}"] {
+                let text = "\"\(before)\(control)x\""
+                if case .failure(let fault) = scan(text, { (s: inout JSONScanner) throws(JSONFault) in try s.readRawString() }) {
+                    #expect(fault.message == "control character in string" && fault.offset == 1 + offset, "\(offset)")
+                } else {
+                    Issue.record("control byte at \(offset) accepted")
+                }
+            }
+            // Bytes of multi-byte UTF-8 (0x80 and up) are ordinary string bytes.
+            let utf8 = "\"\(before)é🚀\""
+            if case .success(let (raw, _)) = scan(utf8, { (s: inout JSONScanner) throws(JSONFault) in try s.readRawString() }) {
+                #expect(raw.count == offset + 6)
+            } else {
+                Issue.record("UTF-8 at \(offset)")
+            }
+        }
+        // Unterminated, with and without a trailing backslash.
+        for text in ["\"abcdefghijklmnop", "\"abc\\", "\"abcdefgh\\"] {
+            if case .failure(let fault) = scan(text, { (s: inout JSONScanner) throws(JSONFault) in try s.readRawString() }) {
+                #expect(fault.message == "unexpected end of input")
+            } else {
+                Issue.record("unterminated \(text) accepted")
+            }
+        }
+    }
+
+    /// Every length of digits, quoted and bare, with what may follow them.
+    @Test func unsignedIntegersOfEveryLength() {
+        let digits = "1234567890123456789012"
+        for n in 1...20 {
+            let text = String(digits.prefix(n))
+            let expected = UInt64(text)  // nil past UInt64.max
+            for (json, after) in [("\"\(text)\"", ","), (text, ","), (text, "}"), (text, "")] {
+                let result = scan(json + after) { (s: inout JSONScanner) throws(JSONFault) in try s.readUInt64() }
+                switch (result, expected) {
+                case (.success(let (v, end)), .some(let e)):
+                    #expect(v == e && end == json.utf8.count, "\(json)")
+                case (.failure, nil):
+                    break
+                default:
+                    Issue.record("\(json)\(after): \(result) expected \(String(describing: expected))")
+                }
+            }
+        }
+        let cases: [(String, UInt64?)] = [
+            ("\"18446744073709551615\"", .max), ("\"18446744073709551616\"", nil), ("\"0000000000000000001\"", 1),
+            ("\"0123\"", 123), ("0", 0), ("\"1795821746007492126\"", 1_795_821_746_007_492_126), ("12.75", 12), ("1e3", 1000),
+            ("\"12a\"", nil), ("\"\"", nil), ("\"-0\"", 0), ("-3", nil), ("\"1234567a90\"", nil), ("\"12345678:\"", nil),
+        ]
+        for (json, expected) in cases {
+            let result = scan(json) { (s: inout JSONScanner) throws(JSONFault) in try s.readUInt64() }
+            switch (result, expected) {
+            case (.success(let (v, _)), .some(let e)): #expect(v == e, "\(json)")
+            case (.failure, nil): break
+            default: Issue.record("\(json): \(result) expected \(String(describing: expected))")
+            }
+        }
+        // A bare leading zero ends the number there, as JSON has it: what follows is not read.
+        if case .success(let (v, end)) = scan("0123") { (s: inout JSONScanner) throws(JSONFault) in try s.readUInt64() } {
+            #expect(v == 0 && end == 1)
+        }
+    }
+
+    @Test func signedIntegersTakeTheFastPathOnlyWhenTheyFit() {
+        let cases: [(String, Int64?)] = [
+            ("\"200\"", 200), ("9223372036854775807", .max), ("\"9223372036854775808\"", nil),
+            ("\"-9223372036854775808\"", .min), ("-7", -7), ("\"9999999999999999999\"", nil), ("3.0", 3),
+        ]
+        for (json, expected) in cases {
+            let result = scan(json) { (s: inout JSONScanner) throws(JSONFault) in try s.readInt64() }
+            switch (result, expected) {
+            case (.success(let (v, end)), .some(let e)): #expect(v == e && end == json.utf8.count, "\(json)")
+            case (.failure, nil): break
+            default: Issue.record("\(json): \(result) expected \(String(describing: expected))")
+            }
+        }
+    }
+
+    @Test func eightDigitsAtOnce() {
+        func word(_ s: String) -> UInt64 {
+            var w: UInt64 = 0
+            for (i, b) in s.utf8.enumerated() { w |= UInt64(b) << (8 * UInt64(i)) }
+            return w
+        }
+        #expect(JSONScanner.eightDigits(word("12345678")) == 12_345_678)
+        #expect(JSONScanner.eightDigits(word("00000000")) == 0)
+        #expect(JSONScanner.eightDigits(word("99999999")) == 99_999_999)
+        #expect(JSONScanner.eightDigits(word("09080706")) == 9_080_706)
+        for bad in ["1234567/", "1234567:", "a2345678", "1234 678", "\"1234567"] {
+            #expect(JSONScanner.eightDigits(word(bad)) == nil, "\(bad)")
+        }
+    }
+}
