@@ -506,98 +506,6 @@ extension PackedSpans {
             return (order, runs)
         }
     }
-
-    /// The builder's strings by their bytes: a `String` is made once per
-    /// distinct string a batch holds, and hashed by a cheap keyed hash
-    /// rather than `String`'s.
-    private struct RawStringTable {
-        /// Per process, so colliding strings cannot be prepared in advance.
-        static let seed = UInt64.random(in: .min ... .max)
-        private var bytes: [UInt8] = []
-        /// Each string's place in `bytes` and local index.
-        private var entries: [(offset: UInt32, count: UInt32, local: UInt32)] = []
-        /// Indices in `entries` + 1, 0 for none; open addressing.
-        private var buckets = [UInt32](repeating: 0, count: 256)
-
-        @inline(__always)
-        static func mix(_ a: UInt64, _ b: UInt64) -> Int {
-            var h = a &* 0x9E37_79B9_7F4A_7C15 ^ b
-            h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int(truncatingIfNeeded: h ^ (h >> 31))
-        }
-
-        static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
-            var h = seed ^ UInt64(n)
-            var i = 0
-            while i + 8 <= n {
-                h = UInt64(truncatingIfNeeded: mix(h, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)))
-                i += 8
-            }
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                tail |= UInt64(p[i]) << shift
-                shift += 8
-                i += 1
-            }
-            return mix(h, tail)
-        }
-
-        static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-            var i = 0
-            while i + 8 <= n {
-                if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) {
-                    return false
-                }
-                i += 8
-            }
-            while i < n {
-                if a[i] != b[i] { return false }
-                i += 1
-            }
-            return true
-        }
-
-        /// The local index of `string`, listed as it is when new.
-        mutating func local(of string: String, strings: inout [String]) -> UInt32 {
-            var bytes = string
-            return bytes.withUTF8 { local($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count, strings: &strings, made: string) }
-        }
-
-        /// The local index of the string with these bytes, listed (in
-        /// `strings`, `made` or made from the bytes) when new.
-        mutating func local(_ p: UnsafePointer<UInt8>, _ n: Int, strings: inout [String], made: String? = nil) -> UInt32 {
-            var mask = buckets.count - 1
-            var bucket = Self.hash(p, n) & mask
-            while true {
-                let e = Int(buckets[bucket])
-                if e == 0 { break }
-                let entry = entries[e - 1]
-                if Int(entry.count) == n,
-                   bytes.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + Int(entry.offset), p, n) }) {
-                    return entry.local
-                }
-                bucket = (bucket + 1) & mask
-            }
-            let local = UInt32(strings.count)
-            strings.append(made ?? String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
-            entries.append((UInt32(bytes.count), UInt32(n), local))
-            bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
-            if entries.count * 2 > buckets.count {
-                buckets = [UInt32](repeating: 0, count: buckets.count * 2)
-                mask = buckets.count - 1
-                for (i, entry) in entries.enumerated() {
-                    var b = bytes.withUnsafeBufferPointer { Self.hash($0.baseAddress! + Int(entry.offset), Int(entry.count)) } & mask
-                    while buckets[b] != 0 { b = (b + 1) & mask }
-                    buckets[b] = UInt32(i + 1)
-                }
-            } else {
-                buckets[bucket] = UInt32(entries.count)
-            }
-            return local
-        }
-    }
 }
 
 extension SpanArena {
@@ -772,5 +680,114 @@ extension SpanArena {
         }
         writeVarint(UInt64(scratch.count), &out)
         out.append(contentsOf: scratch)
+    }
+}
+
+/// Strings by their bytes, each listed once (in the caller's `strings`),
+/// hashed by a cheap keyed hash rather than `String`'s SipHash: a batch's
+/// table (`PackedSpans.Builder`, a `String` made once per distinct string
+/// it holds) and the store's (`SpanArena`, which resolves each batch's).
+struct RawStringTable {
+    /// Per process, so colliding strings cannot be prepared in advance.
+    static let seed = UInt64.random(in: .min ... .max)
+    private var bytes: [UInt8] = []
+    /// Each string's place in `bytes` and local index.
+    private var entries: [(offset: UInt32, count: UInt32, local: UInt32)] = []
+    /// Indices in `entries` + 1, 0 for none; open addressing.
+    private var buckets = [UInt32](repeating: 0, count: 256)
+
+    @inline(__always)
+    static func mix(_ a: UInt64, _ b: UInt64) -> Int {
+        var h = a &* 0x9E37_79B9_7F4A_7C15 ^ b
+        h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int(truncatingIfNeeded: h ^ (h >> 31))
+    }
+
+    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
+        var h = seed ^ UInt64(n)
+        var i = 0
+        while i + 8 <= n {
+            h = UInt64(truncatingIfNeeded: mix(h, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)))
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n {
+            tail |= UInt64(p[i]) << shift
+            shift += 8
+            i += 1
+        }
+        return mix(h, tail)
+    }
+
+    static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i + 8 <= n {
+            if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// The local index of `string`, listed as it is when new.
+    mutating func local(of string: String, strings: inout [String]) -> UInt32 {
+        var bytes = string
+        return bytes.withUTF8 { local($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count, strings: &strings, made: string) }
+    }
+
+    /// The index of the string with these bytes, nil when it is not listed.
+    func find(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32? {
+        let mask = buckets.count - 1
+        var bucket = Self.hash(p, n) & mask
+        while true {
+            let e = Int(buckets[bucket])
+            if e == 0 { return nil }
+            let entry = entries[e - 1]
+            if Int(entry.count) == n,
+               bytes.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + Int(entry.offset), p, n) }) {
+                return entry.local
+            }
+            bucket = (bucket + 1) & mask
+        }
+    }
+
+    /// The local index of the string with these bytes, listed (in
+    /// `strings`, `made` or made from the bytes) when new.
+    mutating func local(_ p: UnsafePointer<UInt8>, _ n: Int, strings: inout [String], made: String? = nil) -> UInt32 {
+        var mask = buckets.count - 1
+        var bucket = Self.hash(p, n) & mask
+        while true {
+            let e = Int(buckets[bucket])
+            if e == 0 { break }
+            let entry = entries[e - 1]
+            if Int(entry.count) == n,
+               bytes.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + Int(entry.offset), p, n) }) {
+                return entry.local
+            }
+            bucket = (bucket + 1) & mask
+        }
+        let local = UInt32(strings.count)
+        strings.append(made ?? String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+        entries.append((UInt32(bytes.count), UInt32(n), local))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+        if entries.count * 2 > buckets.count {
+            buckets = [UInt32](repeating: 0, count: buckets.count * 2)
+            mask = buckets.count - 1
+            for (i, entry) in entries.enumerated() {
+                var b = bytes.withUnsafeBufferPointer { Self.hash($0.baseAddress! + Int(entry.offset), Int(entry.count)) } & mask
+                while buckets[b] != 0 { b = (b + 1) & mask }
+                buckets[b] = UInt32(i + 1)
+            }
+        } else {
+            buckets[bucket] = UInt32(entries.count)
+        }
+        return local
     }
 }

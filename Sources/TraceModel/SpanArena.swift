@@ -34,7 +34,7 @@ struct SpanArena: Sendable {
     static let maxInternedLength = 64
 
     private(set) var strings: [String] = []
-    private var stringIndex: [String: UInt32] = [:]
+    private var stringIndex = RawStringTable()
     private(set) var resources: [Resource] = []
     private var resourceIndex: [Resource: UInt32] = [:]
     private(set) var scopes: [InstrumentationScope] = []
@@ -166,15 +166,14 @@ struct SpanArena: Sendable {
 
     /// The table index of a short string, nil when the table is full (counted).
     mutating func stringRef(_ string: String) -> UInt32? {
-        if let index = stringIndex[string] { return index }
-        if strings.count < tableCapacity {
-            let index = UInt32(strings.count)
-            stringIndex[string] = index
-            strings.append(string)
-            return index
+        var utf8 = string
+        return utf8.withUTF8 { bytes -> UInt32? in
+            let p = bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!
+            if strings.count < tableCapacity { return stringIndex.local(p, bytes.count, strings: &strings, made: string) }
+            if let index = stringIndex.find(p, bytes.count) { return index }
+            inlinedPastBound += 1
+            return nil
         }
-        inlinedPastBound += 1
-        return nil
     }
 
     static func writeInlineResource<Tables: SpanTables>(_ resource: Resource, _ out: inout [UInt8], tables: inout Tables) {

@@ -113,22 +113,36 @@ public struct TraceTree: Sendable {
         // last, which children attach to (for a Zipkin shared span, the server
         // side, whose children point at it). Fields are read in place: copying
         // whole spans would retain and release every reference they hold.
-        var occurrences: [SpanID: (first: Int32, last: Int32)] = [:]
-        occurrences.reserveCapacity(count)
+        // Open addressing on the ids, keyed per process so colliding ids
+        // cannot be prepared (as `RawStringTable`): a `[SpanID: ...]`
+        // dictionary's SipHash was most of linking a large trace.
+        var size = 16
+        while size < 2 * count { size <<= 1 }
+        let mask = size - 1
+        var firstAt = [Int32](repeating: -1, count: size)
+        var lastOf = [Int32](repeating: -1, count: count)
+        func bucket(of id: SpanID) -> Int {
+            var b = RawStringTable.mix(id.raw ^ RawStringTable.seed, 0x5350_414E) & mask
+            while firstAt[b] >= 0 && spans.spanID(Int(firstAt[b])) != id { b = (b + 1) & mask }
+            return b
+        }
         for i in 0..<count {
-            let index = Int32(i)
-            occurrences[spans.spanID(i), default: (index, index)].last = index
+            let b = bucket(of: spans.spanID(i))
+            if firstAt[b] < 0 { firstAt[b] = Int32(i) }
+            lastOf[Int(firstAt[b])] = Int32(i)
         }
 
         for i in 0..<count {
             let index = Int32(i)
-            let first = occurrences[spans.spanID(i)]?.first ?? index
+            let first = firstAt[bucket(of: spans.spanID(i))]
             if first != index {
                 marks[i].insert(.duplicateID)
                 marks[Int(first)].insert(.duplicateID)
                 parentOf[i] = first
             } else if let parentID = spans.parentID(i) {
-                if let p = occurrences[parentID]?.last {
+                let known = firstAt[bucket(of: parentID)]
+                if known >= 0 {
+                    let p = lastOf[Int(known)]
                     if p != index {
                         parentOf[i] = p
                         if spans.followsFrom(i) { marks[i].insert(.followsFrom) }
