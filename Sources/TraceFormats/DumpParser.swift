@@ -246,8 +246,14 @@ final class DumpParser {
                 feed(chunk.bytes)
                 return
             }
-            feed(UnsafeRawBufferPointer(start: base, count: nl + 1))
             at = nl + 1
+            if !skippingLongLine && buffer.count + at <= limits.maxLineBytes {
+                // Completed in the buffer, it goes to a job below: not decoded
+                // here, on the thread the load waits on.
+                buffer.append(UnsafeRawBufferPointer(start: base, count: at))
+            } else {
+                feed(UnsafeRawBufferPointer(start: base, count: at))
+            }
             guard mode == .lines, !skippingLongLine, buffer.count == 0 || buffer.base[buffer.count - 1] == ASCII.newline else {
                 feed(UnsafeRawBufferPointer(start: base + at, count: n - at))
                 return

@@ -97,8 +97,9 @@ public struct PackedSpans: Sendable {
         var resourceIndex: [ObjectIdentifier: UInt32] = [:]
         var scopes: [InstrumentationScope] = []
         var scopeIndex: [ObjectIdentifier: UInt32] = [:]
-        /// A batch's spans mostly share one resource object.
+        /// A batch's spans mostly share one resource object, and one scope.
         var lastResource: (object: Resource, local: UInt32)?
+        var lastScope: (object: InstrumentationScope, local: UInt32)?
 
         mutating func writeInterned(_ string: String, _ out: inout [UInt8]) {
             let local = byBytes.local(of: string, strings: &strings)
@@ -126,13 +127,16 @@ public struct PackedSpans: Sendable {
 
         mutating func writeScope(_ scope: InstrumentationScope, _ out: inout [UInt8]) {
             let local: UInt32
-            if let known = scopeIndex[ObjectIdentifier(scope)] {
+            if let last = lastScope, last.object === scope {
+                local = last.local
+            } else if let known = scopeIndex[ObjectIdentifier(scope)] {
                 local = known
             } else {
                 local = UInt32(scopes.count)
                 scopeIndex[ObjectIdentifier(scope)] = local
                 scopes.append(scope)
             }
+            lastScope = (scope, local)
             patches.append(Patch(offset: UInt32(out.count), ref: local << 2 | PackedSpans.scopePatch))
         }
     }
@@ -210,6 +214,7 @@ extension PackedSpans {
         /// Latency keys by the span's resource and name in this batch's
         /// tables (two integers), or by the strings for a name too long to share.
         private var latencyByLocal: [UInt64: UInt32] = [:]
+        private var latencyCache = [(local: UInt64, key: UInt32)](repeating: (.max, 0), count: 16)
         private var latencyByName: [LatencyPair: UInt32] = [:]
         /// The attributes of the raw span being read, and of its event being read.
         private var spanAttributes = AttributeList(), eventAttributes = AttributeList()
@@ -412,9 +417,18 @@ extension PackedSpans {
 
         private mutating func latencyKey(resource: UInt32, name: UInt32) -> UInt32 {
             let local = UInt64(resource) << 32 | UInt64(name)
-            if let known = latencyByLocal[local] { return known }
+            // A few (service, operation) pairs recur span after span: a small
+            // direct-mapped cache before the dictionary (whose hashing was a
+            // dictionary lookup a span).
+            let way = Int(truncatingIfNeeded: (UInt64(resource) &* 0x9E37_79B9 ^ UInt64(name)) & 15)
+            if latencyCache[way].local == local { return latencyCache[way].key }
+            if let known = latencyByLocal[local] {
+                latencyCache[way] = (local, known)
+                return known
+            }
             let key = UInt32(packed.latencyKeys.count)
             latencyByLocal[local] = key
+            latencyCache[way] = (local, key)
             packed.latencyKeys.append((tables.resources[Int(resource)].serviceName, tables.strings[Int(name)]))
             return key
         }
