@@ -44,6 +44,14 @@ final class DecodeContext {
         smallStrings.deallocate()
     }
 
+    /// Ready for another piece of lines: no spans or issues; the caches
+    /// (strings, resources, scopes: by content, each bounded) stay.
+    func reset() {
+        spans = []
+        issues.removeAll(keepingCapacity: true)
+        spanOrdinal = 0
+    }
+
     func beginRecord() {
         issues.removeAll(keepingCapacity: true)
         spanOrdinal = 0

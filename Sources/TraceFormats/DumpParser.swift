@@ -89,6 +89,15 @@ final class DumpParser {
     /// Pieces' buffers back from merged jobs, for the next pieces: a fresh
     /// buffer of a piece's size is mapped anew and faulted in page by page.
     private var spareBuffers: [ByteBuffer] = []
+    /// Merged pieces' decode contexts, for the next pieces: a context's
+    /// string caches are ~200 KB to set up and tear down, which on the
+    /// reading thread cost more than a piece's storing of its strings.
+    private var spareContexts: [DecodeContext] = []
+
+    /// A parser for a piece of whole lines, on a context of an earlier piece when there is one.
+    private func pieceParser() -> DumpParser {
+        DumpParser(source: source, limits: limits, linesOnly: true, packs: packs, context: spareContexts.popLast())
+    }
 
     /// Spans are handed over packed for the store (`takePackedBatches`),
     /// pieces' spans packed on the threads that decoded them.
@@ -96,11 +105,11 @@ final class DumpParser {
 
     /// `linesOnly`: the input is known to be whole lines of records (a piece
     /// of a line-per-record dump); decoded on the caller's thread.
-    init(source: String, limits: DumpLimits, linesOnly: Bool = false, packs: Bool = false) {
+    init(source: String, limits: DumpLimits, linesOnly: Bool = false, packs: Bool = false, context: DecodeContext? = nil) {
         self.source = source
         self.limits = limits
         self.packs = packs
-        ctx = DecodeContext(maxDepth: limits.maxDepth)
+        ctx = context ?? DecodeContext(maxDepth: limits.maxDepth)
         buffer = ByteBuffer(capacity: linesOnly ? 16 : 1 << 16)  // a piece's lines are read in place
         parallelism = linesOnly ? 1 : max(1, limits.effectiveDecodeThreads)
         if linesOnly { mode = .lines }
@@ -267,7 +276,7 @@ final class DumpParser {
             let cut = n - at >= piece ? Self.newline(in: base, from: at + piece - 1, to: n) : nil
             guard let nl = cut ?? Self.lastNewline(in: base, from: at, to: n) else { break }
             let job = LineJob(chunk: chunk, start: base + at, count: nl + 1 - at,
-                              parser: DumpParser(source: source, limits: limits, linesOnly: true, packs: packs))
+                              parser: pieceParser())
             inFlight.append(job)
             DispatchQueue.global(qos: .userInitiated).async { job.run() }
             at = nl + 1
@@ -295,7 +304,7 @@ final class DumpParser {
         lines.removeAll()
         lines.append(buffer.bytes)
         buffer.removeAll()
-        let job = LineJob(lines: lines, parser: DumpParser(source: source, limits: limits, linesOnly: true, packs: packs))
+        let job = LineJob(lines: lines, parser: pieceParser())
         inFlight.append(job)
         DispatchQueue.global(qos: .userInitiated).async { job.run() }
         collectJobs(waitingBeyond: parallelism * 2)
@@ -437,7 +446,7 @@ final class DumpParser {
             lines.removeAll()
             lines.append(UnsafeRawBufferPointer(start: p + start, count: nl + 1 - start))
             let job = LineJob(lines: lines,
-                              parser: DumpParser(source: source, limits: limits, linesOnly: true, packs: packs))
+                              parser: pieceParser())
             inFlight.append(job)
             DispatchQueue.global(qos: .userInitiated).async { job.run() }
             start = nl + 1
@@ -458,6 +467,8 @@ final class DumpParser {
             }
             inFlight.removeFirst()
             merge(oldest.parser)
+            oldest.parser.ctx.reset()
+            spareContexts.append(oldest.parser.ctx)
             // Not one grown for a long line: that would stay as long as the reader.
             if let lines = oldest.lines, lines.capacity <= 2 * limits.decodePieceBytes { spareBuffers.append(lines) }
         }
