@@ -47,10 +47,12 @@ final class ByteBuffer {
 
     func removeAll() { count = 0 }
 
-    /// Fills the buffer anew from `read` (given the memory and its capacity, it returns the bytes written).
-    func refill(_ read: (UnsafeMutableRawPointer, Int) -> Int) -> Int {
-        let n = read(UnsafeMutableRawPointer(base), capacity)
-        count = max(0, min(n, capacity))
+    /// Fills the rest of the buffer from `read` (given the memory after
+    /// what the buffer holds and its room, it returns the bytes written, or
+    /// a negative error).
+    func fillRest(_ read: (UnsafeMutableRawPointer, Int) -> Int) -> Int {
+        let n = read(UnsafeMutableRawPointer(base + count), capacity - count)
+        count += max(0, min(n, capacity - count))
         return n
     }
 
@@ -241,18 +243,18 @@ final class DumpParser {
     /// reading thread's work, the thread a load waits on. Only the line
     /// that runs across chunks goes through the buffer. Otherwise the same
     /// as `feed`.
-    func feed(stable chunk: ByteBuffer) {
-        let n = chunk.count
+    func feed(stable chunk: ByteBuffer, count: Int? = nil) {
+        let n = min(count ?? chunk.count, chunk.count)
         let base = UnsafePointer(chunk.base)
         guard mode == .lines, parallelism > 1 else {
-            feed(chunk.bytes)
+            feed(UnsafeRawBufferPointer(start: base, count: n))
             return
         }
         var at = 0
         if skippingLongLine || (buffer.count > 0 && buffer.base[buffer.count - 1] != ASCII.newline) {
             // The line carried from the last chunk ends at this one's first newline.
             guard let nl = Self.newline(in: base, from: 0, to: n) else {
-                feed(chunk.bytes)
+                feed(UnsafeRawBufferPointer(start: base, count: n))
                 return
             }
             at = nl + 1
@@ -291,11 +293,29 @@ final class DumpParser {
         return UnsafeRawPointer(hit).assumingMemoryBound(to: UInt8.self) - base
     }
 
-    /// Less than a piece's worth of bytes: forward `memchr`s (`memrchr` is not everywhere).
-    private static func lastNewline(in base: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int? {
-        var last: Int? = nil
-        while let nl = newline(in: base, from: (last ?? start - 1) + 1, to: end) { last = nl }
-        return last
+    /// Whether a chunk fed whole (`feed(stable:)`) would be decoded where it
+    /// lies from its first byte: lines decided, decoded on other threads,
+    /// no line carried. Then a reader can keep a chunk's last, partial line
+    /// back for the next chunk (`DumpReader`), so every chunk starts at a line.
+    var takesChunksWhole: Bool { mode == .lines && parallelism > 1 && !skippingLongLine && buffer.count == 0 }
+
+    /// The last newline in `base[start..<end]`, eight bytes at a time from
+    /// the end (`memrchr` is not everywhere).
+    static func lastNewline(in base: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        var i = end
+        while i - 8 >= start {
+            // Exact per byte: a newline's byte, and only it, gets a clear high bit in `t`.
+            let x = UnsafeRawPointer(base + i - 8).loadUnaligned(as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
+            let t = ((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x
+            let hits = ~t & 0x8080_8080_8080_8080
+            if hits != 0 { return i - 8 + (7 - hits.leadingZeroBitCount / 8) }
+            i -= 8
+        }
+        while i > start {
+            i -= 1
+            if base[i] == ASCII.newline { return i }
+        }
+        return nil
     }
 
     /// The buffer's whole lines as a job of their own (copied: a few lines at most).

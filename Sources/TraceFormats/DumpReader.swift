@@ -81,12 +81,20 @@ public final class DumpReader {
                          spans: parser.spansHandedOver, issues: parser.issueCount)
         }
 
+        // The last chunk's partial last line (its chunk and where it starts),
+        // read again at the start of the next chunk: every chunk then starts
+        // at a line, and its lines go to decode jobs where they lie.
+        var carry: (chunk: ByteBuffer, start: Int)? = nil
         while !parser.isStopped {
             let chunk = Self.freeChunk(&chunks, capacity: chunkSize)
-            let n = chunk.refill { Self.readFully(fd, $0, $1) }
+            chunk.removeAll()
+            if let carry { chunk.append(UnsafeRawBufferPointer(start: carry.chunk.base + carry.start, count: carry.chunk.count - carry.start)) }
+            carry = nil
+            let carried = chunk.count
+            let n = chunk.fillRest { Self.readFully(fd, $0, $1) }
             if n < 0 { throw .readFailed(path: path, reason: String(cString: strerror(errno))) }
-            if n == 0 { break }
-            bytesRead += n
+            if n == 0 && carried == 0 { break }
+            bytesRead += max(n, 0)
             let piece = chunk.bytes
             if first {
                 first = false
@@ -94,6 +102,10 @@ public final class DumpReader {
             }
             if let inflater {
                 if !inflater.inflate(piece, sink: { parser.feed($0) }) { break }
+            } else if n > 0, parser.takesChunksWhole,
+                      let nl = DumpParser.lastNewline(in: chunk.base, from: carried, to: chunk.count), nl + 1 < chunk.count {
+                parser.feed(stable: chunk, count: nl + 1)
+                carry = (chunk, nl + 1)
             } else {
                 parser.feed(stable: chunk)
             }

@@ -141,4 +141,24 @@ struct JSONScannerFastPathTests {
             #expect(JSONScanner.eightDigits(word(bad)) == nil, "\(bad)")
         }
     }
+
+    /// The reader's search for a chunk's last newline, eight bytes at a
+    /// time from the end, against a byte-by-byte search.
+    @Test func lastNewlineAtEveryOffset() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...40 {
+            for _ in 0..<30 {
+                var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                // Newlines, and bytes one off from a newline, here and there.
+                for i in bytes.indices where Int.random(in: 0..<6, using: &generator) == 0 {
+                    bytes[i] = [0x0A, 0x0B, 0x09, 0x8A][Int.random(in: 0..<4, using: &generator)]
+                }
+                for start in [0, min(3, length), length / 2] {
+                    let expected = bytes[start...].lastIndex(of: 0x0A)
+                    let found = bytes.withUnsafeBufferPointer { DumpParser.lastNewline(in: $0.baseAddress!, from: start, to: length) }
+                    #expect(found == expected, "\(bytes) from \(start)")
+                }
+            }
+        }
+    }
 }
