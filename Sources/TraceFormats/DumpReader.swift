@@ -132,8 +132,8 @@ public final class DumpReader {
                                issueCount: parser.issueCount, issues: parser.issues)
     }
 
-    /// A chunk no decode job holds any more, or a new one (at most one per
-    /// job the parser keeps out, and one more).
+    /// A chunk no decode job (nor the carried line) holds any more, or a new
+    /// one: at most one per job the parser keeps out, and two more.
     private static func freeChunk(_ chunks: inout [ByteBuffer], capacity: Int) -> ByteBuffer {
         for i in chunks.indices where isKnownUniquelyReferenced(&chunks[i]) { return chunks[i] }
         let fresh = ByteBuffer(capacity: capacity)
