@@ -277,12 +277,8 @@ final class DumpParser {
             // A piece's worth of lines, else the chunk's last whole lines.
             let cut = n - at >= piece ? Self.newline(in: base, from: at + piece - 1, to: n) : nil
             guard let nl = cut ?? Self.lastNewline(in: base, from: at, to: n) else { break }
-            let job = LineJob(chunk: chunk, start: base + at, count: nl + 1 - at,
-                              parser: pieceParser())
-            inFlight.append(job)
-            DispatchQueue.global(qos: .userInitiated).async { job.run() }
+            submit(LineJob(chunk: chunk, start: base + at, count: nl + 1 - at, parser: pieceParser()))
             at = nl + 1
-            collectJobs(waitingBeyond: parallelism * 2)
         }
         // The start of a line that ends in a later chunk (or ends the file).
         if at < n { feed(UnsafeRawBufferPointer(start: base + at, count: n - at)) }
@@ -324,7 +320,13 @@ final class DumpParser {
         lines.removeAll()
         lines.append(buffer.bytes)
         buffer.removeAll()
-        let job = LineJob(lines: lines, parser: pieceParser())
+        submit(LineJob(lines: lines, parser: pieceParser()))
+    }
+
+    /// Hands a job to a decode thread, after those out, and merges what is
+    /// done: at most two pieces per thread out at once, however much came
+    /// in one feed (an in-memory body arrives whole).
+    private func submit(_ job: LineJob) {
         inFlight.append(job)
         DispatchQueue.global(qos: .userInitiated).async { job.run() }
         collectJobs(waitingBeyond: parallelism * 2)
@@ -465,14 +467,8 @@ final class DumpParser {
             let lines = spareBuffers.popLast() ?? ByteBuffer(capacity: piece + piece / 4)
             lines.removeAll()
             lines.append(UnsafeRawBufferPointer(start: p + start, count: nl + 1 - start))
-            let job = LineJob(lines: lines,
-                              parser: pieceParser())
-            inFlight.append(job)
-            DispatchQueue.global(qos: .userInitiated).async { job.run() }
+            submit(LineJob(lines: lines, parser: pieceParser()))
             start = nl + 1
-            // At most two pieces per thread out at once, however much came in
-            // one feed (an in-memory body arrives whole).
-            collectJobs(waitingBeyond: parallelism * 2)
         }
         buffer.removeFirst(start)
     }
@@ -803,4 +799,3 @@ func posixClose(_ fd: Int32) {
     _ = Darwin.close(fd)
     #endif
 }
-

@@ -559,30 +559,26 @@ extension SpanArena {
             for p in Int(span.patchBegin)..<Int(span.patchEnd) {
                 let ref = packed.patches[p].ref
                 let local = Int(ref >> 2)
-                let value: UInt64
                 switch ref & 3 {
                 case PackedSpans.stringPatch:
                     if resolution.strings[local] == unresolved {
                         guard let made = stringRef(packed.strings[local]) else { return nil }
                         resolution.strings[local] = made
                     }
-                    value = UInt64(resolution.strings[local]) << 1
                 case PackedSpans.resourcePatch:
                     if resolution.resources[local] == unresolved {
                         let made = resourceRef(packed.resources[local])
                         guard made != 0 else { return nil }
                         resolution.resources[local] = made
                     }
-                    value = UInt64(resolution.resources[local])
                 default:
                     if resolution.scopes[local] == unresolved {
                         let made = scopeRef(packed.scopes[local])
                         guard made != 0 else { return nil }
                         resolution.scopes[local] = made
                     }
-                    value = UInt64(resolution.scopes[local])
                 }
-                length &+= varintLength(value)
+                length &+= varintLength(Self.resolvedRef(ref, resolution))
             }
             lengths.append(length)
             total &+= varintLength(UInt64(length)) &+ length
@@ -617,14 +613,7 @@ extension SpanArena {
                             w &+= offset &- at
                         }
                         at = offset
-                        let local = Int(patch.ref >> 2)
-                        let value: UInt64
-                        switch patch.ref & 3 {
-                        case PackedSpans.stringPatch: value = UInt64(resolution.strings[local]) << 1
-                        case PackedSpans.resourcePatch: value = UInt64(resolution.resources[local])
-                        default: value = UInt64(resolution.scopes[local])
-                        }
-                        w &+= putVarint(value, o + w)
+                        w &+= putVarint(Self.resolvedRef(patch.ref, resolution), o + w)
                     }
                     let end = Int(span.end)
                     if end > at {
@@ -636,6 +625,18 @@ extension SpanArena {
             }
         }
         return written
+    }
+
+    /// The varint a resolved patch writes: a string's table index (its low
+    /// bit clear: not inline), a resource's or scope's reference.
+    @inline(__always)
+    private static func resolvedRef(_ ref: UInt32, _ resolution: PackedSpans.Resolution) -> UInt64 {
+        let local = Int(ref >> 2)
+        switch ref & 3 {
+        case PackedSpans.stringPatch: return UInt64(resolution.strings[local]) << 1
+        case PackedSpans.resourcePatch: return UInt64(resolution.resources[local])
+        default: return UInt64(resolution.scopes[local])
+        }
     }
 
     /// Appends span `i` of `packed` to `out` as `append` would have encoded
@@ -758,15 +759,21 @@ struct RawStringTable {
 
     /// The index of the string with these bytes, nil when it is not listed.
     func find(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32? {
+        probe(p, n).local
+    }
+
+    /// The string's index when listed, else the empty bucket it would take.
+    @inline(__always)
+    private func probe(_ p: UnsafePointer<UInt8>, _ n: Int) -> (local: UInt32?, bucket: Int) {
         let mask = buckets.count - 1
         var bucket = Self.hash(p, n) & mask
         while true {
             let e = Int(buckets[bucket])
-            if e == 0 { return nil }
+            if e == 0 { return (nil, bucket) }
             let entry = entries[e - 1]
             if Int(entry.count) == n,
                bytes.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + Int(entry.offset), p, n) }) {
-                return entry.local
+                return (entry.local, bucket)
             }
             bucket = (bucket + 1) & mask
         }
@@ -775,25 +782,15 @@ struct RawStringTable {
     /// The local index of the string with these bytes, listed (in
     /// `strings`, `made` or made from the bytes) when new.
     mutating func local(_ p: UnsafePointer<UInt8>, _ n: Int, strings: inout [String], made: String? = nil) -> UInt32 {
-        var mask = buckets.count - 1
-        var bucket = Self.hash(p, n) & mask
-        while true {
-            let e = Int(buckets[bucket])
-            if e == 0 { break }
-            let entry = entries[e - 1]
-            if Int(entry.count) == n,
-               bytes.withUnsafeBufferPointer({ Self.equal($0.baseAddress! + Int(entry.offset), p, n) }) {
-                return entry.local
-            }
-            bucket = (bucket + 1) & mask
-        }
+        let (found, bucket) = probe(p, n)
+        if let found { return found }
         let local = UInt32(strings.count)
         strings.append(made ?? String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
         entries.append((UInt32(bytes.count), UInt32(n), local))
         bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
         if entries.count * 2 > buckets.count {
             buckets = [UInt32](repeating: 0, count: buckets.count * 2)
-            mask = buckets.count - 1
+            let mask = buckets.count - 1
             for (i, entry) in entries.enumerated() {
                 var b = bytes.withUnsafeBufferPointer { Self.hash($0.baseAddress! + Int(entry.offset), Int(entry.count)) } & mask
                 while buckets[b] != 0 { b = (b + 1) & mask }
