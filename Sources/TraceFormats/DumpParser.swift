@@ -699,7 +699,9 @@ final class DumpParser {
 /// thread. Unchecked because `DumpParser` and `ByteBuffer` are not Sendable:
 /// only the worker touches `parser` and `lines` until it signals `done`, and
 /// the reading thread touches them only after waiting on `done` (the
-/// semaphore orders the two).
+/// semaphore orders the two). A read `chunk` is only read by the worker,
+/// and nobody writes into it while the job holds it: `DumpReader` reads
+/// into a chunk again only when it is the chunk's only holder.
 final class LineJob: @unchecked Sendable {
     /// The piece's lines copied (the same rule as `parser`: the worker's
     /// until `done`), nil for lines that lie in a chunk the reader read.
