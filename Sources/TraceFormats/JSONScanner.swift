@@ -129,12 +129,22 @@ struct JSONScanner {
     /// `first` must start true for each object.
     @inline(__always)
     mutating func nextKey(_ first: inout Bool) throws(JSONFault) -> JSONKey? {
+        guard try nextMember(&first) else { return nil }
+        return try readKey()
+    }
+
+    /// Steps to the next member of an object opened by `beginObject`: true
+    /// at its key's opening quote, false at '}' (consumed). The key is then
+    /// read by `keyIs` (when it is the one expected) or `readKey`.
+    /// `first` must start true for each object.
+    @inline(__always)
+    mutating func nextMember(_ first: inout Bool) throws(JSONFault) -> Bool {
         skipWhitespace()
         guard pos < end else { throw fault("unexpected end of input") }
         var c = base[pos]
         if first {
             first = false
-            if c == ASCII.closeBrace { pos &+= 1; depth &-= 1; return nil }
+            if c == ASCII.closeBrace { pos &+= 1; depth &-= 1; return false }
         } else {
             if c == ASCII.comma {
                 pos &+= 1
@@ -142,12 +152,44 @@ struct JSONScanner {
                 guard pos < end else { throw fault("unexpected end of input") }
                 c = base[pos]
             } else if c == ASCII.closeBrace {
-                pos &+= 1; depth &-= 1; return nil
+                pos &+= 1; depth &-= 1; return false
             } else {
                 throw fault("expected ',' or '}', found \(Self.describe(c))")
             }
         }
         guard c == ASCII.quote else { throw fault("expected string key, found \(Self.describe(c))") }
+        return true
+    }
+
+    /// At a key's opening quote (`nextMember`): consumes the key and its
+    /// colon when the key is `literal` written without escapes, else
+    /// consumes nothing. Decoders try the key they expect next this way:
+    /// a compare of known length, where reading the key and matching it
+    /// against each name was a fifth of decoding a span.
+    @inline(__always)
+    mutating func keyIs(_ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        let close = pos &+ 1 &+ n
+        guard close &+ 1 < end, base[close] == ASCII.quote,
+              memcmp(base + (pos &+ 1), literal.utf8Start, n) == 0 else { return false }
+        if base[close &+ 1] == ASCII.colon {
+            pos = close &+ 2
+            return true
+        }
+        // Whitespace before the colon (or no colon: `readKey` says what is wrong).
+        let at = pos
+        pos = close &+ 1
+        skipWhitespace()
+        if pos < end, base[pos] == ASCII.colon {
+            pos &+= 1
+            return true
+        }
+        pos = at
+        return false
+    }
+
+    /// At a key's opening quote (`nextMember`): the key, through its colon.
+    mutating func readKey() throws(JSONFault) -> JSONKey {
         let raw = try readRawString()
         skipWhitespace()
         guard pos < end, base[pos] == ASCII.colon else { throw unexpected(expected: "':'") }
@@ -156,6 +198,37 @@ struct JSONScanner {
             return JSONKey(pointer: raw.pointer, count: raw.count, decoded: try unescape(raw))
         }
         return JSONKey(pointer: raw.pointer, count: raw.count, decoded: nil)
+    }
+
+    /// At a key's opening quote: whether the key is `literal` (consumed
+    /// through its colon either way).
+    @inline(__always)
+    mutating func keyIsElseRead(_ literal: StaticString) throws(JSONFault) -> Bool {
+        if keyIs(literal) { return true }
+        return literal ~= (try readKey())
+    }
+
+    /// A string of exactly 32 hex digits (an OTLP trace id), parsed; nil,
+    /// with nothing consumed, for anything else. Read in place: no scan for
+    /// the closing quote first.
+    @inline(__always)
+    mutating func quotedHex128() -> (UInt64, UInt64)? {
+        skipWhitespace()
+        guard pos &+ 33 < end, base[pos] == ASCII.quote, base[pos &+ 33] == ASCII.quote,
+              let v = HexTable.parse128(base + (pos &+ 1), 32) else { return nil }
+        pos &+= 34
+        return v
+    }
+
+    /// A string of exactly 16 hex digits (an OTLP span id), parsed; nil,
+    /// with nothing consumed, for anything else.
+    @inline(__always)
+    mutating func quotedHex64() -> UInt64? {
+        skipWhitespace()
+        guard pos &+ 17 < end, base[pos] == ASCII.quote, base[pos &+ 17] == ASCII.quote,
+              let v = HexTable.parse64(base + (pos &+ 1), 16) else { return nil }
+        pos &+= 18
+        return v
     }
 
     /// True when another array element follows (positioned at it), false at ']'.

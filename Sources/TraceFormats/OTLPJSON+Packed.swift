@@ -92,6 +92,81 @@ enum OTLPJSONPacker {
         }
     }
 
+    /// A span's fields, and the order producers write them in (the
+    /// protobuf field order, `flags` after the parent as the OTel Collector
+    /// writes it): `decodeSpan` tries the key it expects next before it
+    /// reads a key and matches it against every name.
+    enum SpanField {
+        case traceId, spanId, parentSpanId, flags, name, kind, start, end, attributes, events, status
+        /// Fields the packed form has no room for: the line goes to `OTLPJSONReader`.
+        case unusual
+        case other
+
+        /// The field that usually follows this one (`.other`: none).
+        var usualNext: SpanField {
+            switch self {
+            case .traceId: .spanId
+            case .spanId: .parentSpanId
+            case .parentSpanId: .flags
+            case .flags: .name
+            case .name: .kind
+            case .kind: .start
+            case .start: .end
+            case .end: .attributes
+            case .attributes: .status
+            case .events: .status
+            case .status, .unusual, .other: .other
+            }
+        }
+
+        /// Consumes the key when it is this field's (see `JSONScanner.keyIs`).
+        @inline(__always)
+        func isNext(_ s: inout JSONScanner) -> Bool {
+            switch self {
+            case .traceId: s.keyIs("traceId")
+            case .spanId: s.keyIs("spanId")
+            case .parentSpanId: s.keyIs("parentSpanId")
+            case .flags: s.keyIs("flags")
+            case .name: s.keyIs("name")
+            case .kind: s.keyIs("kind")
+            case .start: s.keyIs("startTimeUnixNano")
+            case .end: s.keyIs("endTimeUnixNano")
+            case .attributes: s.keyIs("attributes")
+            case .events: s.keyIs("events")
+            case .status: s.keyIs("status")
+            case .unusual, .other: false
+            }
+        }
+
+        init(_ key: JSONKey) {
+            switch key {
+            case "traceId": self = .traceId
+            case "spanId": self = .spanId
+            case "parentSpanId": self = .parentSpanId
+            case "flags": self = .flags
+            case "name": self = .name
+            case "kind": self = .kind
+            case "startTimeUnixNano": self = .start
+            case "endTimeUnixNano": self = .end
+            case "attributes": self = .attributes
+            case "events": self = .events
+            case "status": self = .status
+            case "droppedAttributesCount", "links", "traceState": self = .unusual
+            default: self = .other
+            }
+        }
+
+        /// At a key's opening quote: its field, tried as `expected` (and the
+        /// one after it, for a field left out) before it is read.
+        @inline(__always)
+        static func read(_ s: inout JSONScanner, expected: SpanField) throws(JSONFault) -> SpanField {
+            if expected.isNext(&s) { return expected }
+            let after = expected.usualNext
+            if after.isNext(&s) { return after }
+            return SpanField(try s.readKey())
+        }
+    }
+
     static func decodeSpan(_ s: inout JSONScanner, _ ctx: DecodeContext, resource: Resource, scope: InstrumentationScope,
                            into builder: inout PackedSpans.Builder) throws(JSONFault) {
         try s.beginObject()
@@ -102,29 +177,46 @@ enum OTLPJSONPacker {
         var status = SpanStatus.unset
         var start: UInt64 = 0, end: UInt64 = 0
         var flags: UInt32 = 0
+        var expected = SpanField.traceId
         builder.beginSpan()
-        while let key = try s.nextKey(&first) {
+        while try s.nextMember(&first) {
+            let field = try SpanField.read(&s, expected: expected)
+            expected = field.usualNext
             if s.consumeNull() { continue }
-            switch key {
-            case "traceId":
-                guard let id = IDParsing.exactTraceID(try s.expectString()), !id.isZero else { throw unusual(s) }
-                traceID = id
-            case "spanId":
-                guard let id = IDParsing.exactSpanID(try s.expectString()), !id.isZero else { throw unusual(s) }
-                spanID = id
-            case "parentSpanId":
-                guard let p = IDParsing.otlpParent(try s.expectString()) else { throw unusual(s) }
-                parent = p
-            case "name": name = try plainString(&s)
-            case "kind": kind = try OTLPJSONReader.kind(&s)
-            case "startTimeUnixNano": start = try s.readUInt64()
-            case "endTimeUnixNano": end = try s.readUInt64()
-            case "attributes": try decodeAttributes(&s, into: &builder, ofEvent: false)
-            case "events": try decodeEvents(&s, into: &builder)
-            case "status": status = try OTLPJSONReader.decodeStatus(&s, ctx)
-            case "flags": flags = UInt32(truncatingIfNeeded: try s.readUInt64())
-            case "droppedAttributesCount", "links", "traceState": throw unusual(s)
-            default: try s.skipValue()
+            switch field {
+            case .traceId:
+                if let (high, low) = s.quotedHex128() {
+                    traceID = TraceID(high: high, low: low)
+                } else {
+                    guard let id = IDParsing.exactTraceID(try s.expectString()) else { throw unusual(s) }
+                    traceID = id
+                }
+                guard traceID?.isZero == false else { throw unusual(s) }
+            case .spanId:
+                if let v = s.quotedHex64() {
+                    spanID = SpanID(v)
+                } else {
+                    guard let id = IDParsing.exactSpanID(try s.expectString()) else { throw unusual(s) }
+                    spanID = id
+                }
+                guard spanID?.isZero == false else { throw unusual(s) }
+            case .parentSpanId:
+                if let v = s.quotedHex64() {
+                    parent = v == 0 ? nil : SpanID(v)
+                } else {
+                    guard let p = IDParsing.otlpParent(try s.expectString()) else { throw unusual(s) }
+                    parent = p
+                }
+            case .name: name = try plainString(&s)
+            case .kind: kind = try OTLPJSONReader.kind(&s)
+            case .start: start = try s.readUInt64()
+            case .end: end = try s.readUInt64()
+            case .attributes: try decodeAttributes(&s, into: &builder, ofEvent: false)
+            case .events: try decodeEvents(&s, into: &builder)
+            case .status: status = try OTLPJSONReader.decodeStatus(&s, ctx)
+            case .flags: flags = UInt32(truncatingIfNeeded: try s.readUInt64())
+            case .unusual: throw unusual(s)
+            case .other: try s.skipValue()
             }
         }
         guard let traceID, let spanID else { throw unusual(s) }
@@ -196,11 +288,11 @@ enum OTLPJSONPacker {
             guard ofEvent || builder.attributeCount < Span.attributeCountLimit else { throw unusual(s) }
             try s.beginObject()
             var first = true
-            guard let keyField = try s.nextKey(&first), "key" ~= keyField, !s.consumeNull() else { throw unusual(s) }
+            guard try s.nextMember(&first), try s.keyIsElseRead("key"), !s.consumeNull() else { throw unusual(s) }
             let key = try plainString(&s)
-            guard let valueField = try s.nextKey(&first), "value" ~= valueField, !s.consumeNull() else { throw unusual(s) }
+            guard try s.nextMember(&first), try s.keyIsElseRead("value"), !s.consumeNull() else { throw unusual(s) }
             let value = try decodeValue(&s)
-            guard try s.nextKey(&first) == nil else { throw unusual(s) }
+            guard try !s.nextMember(&first) else { throw unusual(s) }
             if ofEvent {
                 builder.appendEventAttribute(key: key.pointer, key.count, value: value)
             } else {
@@ -212,18 +304,29 @@ enum OTLPJSONPacker {
     static func decodeValue(_ s: inout JSONScanner) throws(JSONFault) -> PackedSpans.RawValue {
         try s.beginObject()
         var first = true
-        guard let field = try s.nextKey(&first), !s.consumeNull() else { throw unusual(s) }
+        guard try s.nextMember(&first) else { throw unusual(s) }
         let value: PackedSpans.RawValue
-        switch field {
-        case "stringValue":
+        if s.keyIs("stringValue") {
+            guard !s.consumeNull() else { throw unusual(s) }
             let raw = try plainString(&s)
             value = .string(raw.pointer, raw.count)
-        case "intValue": value = .int(try s.readInt64())
-        case "boolValue": value = .bool(try s.readBool())
-        case "doubleValue": value = .double(try s.readDouble())
-        default: throw unusual(s)
+        } else if s.keyIs("intValue") {
+            guard !s.consumeNull() else { throw unusual(s) }
+            value = .int(try s.readInt64())
+        } else {
+            let field = try s.readKey()
+            guard !s.consumeNull() else { throw unusual(s) }
+            switch field {
+            case "stringValue":
+                let raw = try plainString(&s)
+                value = .string(raw.pointer, raw.count)
+            case "intValue": value = .int(try s.readInt64())
+            case "boolValue": value = .bool(try s.readBool())
+            case "doubleValue": value = .double(try s.readDouble())
+            default: throw unusual(s)
+            }
         }
-        guard try s.nextKey(&first) == nil else { throw unusual(s) }
+        guard try !s.nextMember(&first) else { throw unusual(s) }
         return value
     }
 }

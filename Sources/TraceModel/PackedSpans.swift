@@ -705,6 +705,8 @@ extension SpanArena {
 struct RawStringTable {
     /// Per process, so colliding strings cannot be prepared in advance.
     static let seed = UInt64.random(in: .min ... .max)
+    /// `seed`, read once: a `static let` is a check on every read.
+    private let key = RawStringTable.seed
     private var bytes: [UInt8] = []
     /// Each string's place in `bytes` and local index.
     private var entries: [(offset: UInt32, count: UInt32, local: UInt32)] = []
@@ -719,34 +721,70 @@ struct RawStringTable {
         return Int(truncatingIfNeeded: h ^ (h >> 31))
     }
 
-    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
-        var h = seed ^ UInt64(n)
-        var i = 0
-        while i + 8 <= n {
-            h = UInt64(truncatingIfNeeded: mix(h, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)))
-            i += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            tail |= UInt64(p[i]) << shift
-            shift += 8
-            i += 1
-        }
-        return mix(h, tail)
+    /// The two halves of the full 128-bit product folded into one word (as
+    /// wyhash mixes): one multiply that spreads every input bit.
+    @inline(__always)
+    static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let product = a.multipliedFullWidth(by: b)
+        return product.high ^ product.low
     }
 
-    static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        var i = 0
-        while i + 8 <= n {
-            if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) {
-                return false
+    /// A keyed hash of `p[0..<n]`, every byte read once and none outside
+    /// the string: words, then the last word overlapping; short strings by
+    /// two overlapping halves. On a dump load this hashes every name, key
+    /// and value of every span (a word a time with a tail byte by byte it
+    /// was ~96 instructions a string).
+    @inline(__always)
+    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int, seed: UInt64 = seed) -> Int {
+        let raw = UnsafeRawPointer(p)
+        var a: UInt64, b: UInt64
+        var h = seed ^ UInt64(truncatingIfNeeded: n)
+        if n >= 8 {
+            var i = 0
+            while i &+ 16 < n {
+                h = fold(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ 0xA076_1D64_78BD_642F,
+                         raw.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self) ^ h)
+                i &+= 16
             }
-            i += 8
+            // The last 16 bytes (or the whole of 8 to 16), overlapping what came before.
+            a = raw.loadUnaligned(fromByteOffset: n > 16 ? n &- 16 : 0, as: UInt64.self)
+            b = raw.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        } else if n >= 4 {
+            a = UInt64(raw.loadUnaligned(as: UInt32.self))
+            b = UInt64(raw.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self))
+        } else if n > 0 {
+            a = UInt64(p[0]) << 16 | UInt64(p[n &>> 1]) << 8 | UInt64(p[n &- 1])
+            b = 0
+        } else {
+            a = 0
+            b = 0
         }
+        return Int(truncatingIfNeeded: fold(a ^ 0xE703_7ED1_A0B4_28DB ^ h, b ^ 0x8EBC_6AF0_9C88_C6E3 ^ seed))
+    }
+
+    /// Whether `a[0..<n]` and `b[0..<n]` are the same bytes: words, the last
+    /// word overlapping, short strings by two overlapping halves.
+    @inline(__always)
+    static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let x = UnsafeRawPointer(a), y = UnsafeRawPointer(b)
+        if n >= 8 {
+            var i = 0
+            while i &+ 8 < n {
+                if x.loadUnaligned(fromByteOffset: i, as: UInt64.self) != y.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                    return false
+                }
+                i &+= 8
+            }
+            return x.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == y.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
+                && x.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == y.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+        }
+        var i = 0
         while i < n {
             if a[i] != b[i] { return false }
-            i += 1
+            i &+= 1
         }
         return true
     }
@@ -766,7 +804,7 @@ struct RawStringTable {
     @inline(__always)
     private func probe(_ p: UnsafePointer<UInt8>, _ n: Int) -> (local: UInt32?, bucket: Int) {
         let mask = buckets.count - 1
-        var bucket = Self.hash(p, n) & mask
+        var bucket = Self.hash(p, n, seed: key) & mask
         while true {
             let e = Int(buckets[bucket])
             if e == 0 { return (nil, bucket) }
@@ -792,7 +830,7 @@ struct RawStringTable {
             buckets = [UInt32](repeating: 0, count: buckets.count * 2)
             let mask = buckets.count - 1
             for (i, entry) in entries.enumerated() {
-                var b = bytes.withUnsafeBufferPointer { Self.hash($0.baseAddress! + Int(entry.offset), Int(entry.count)) } & mask
+                var b = bytes.withUnsafeBufferPointer { Self.hash($0.baseAddress! + Int(entry.offset), Int(entry.count), seed: key) } & mask
                 while buckets[b] != 0 { b = (b + 1) & mask }
                 buckets[b] = UInt32(i + 1)
             }

@@ -410,6 +410,13 @@ struct SyntheticTracesTests {
         (line([span(18, parent: 1, #","events":[{"timeUnixNano":"1200","name":"e","attributes":[{"key":"error","value":{"boolValue":true}}]},{"name":"f","x":1},{}]"#)],
               scope: ""), true),
         (line([span(19, parent: 1, #","events":[]"#)], scope: ""), true),
+        // Fields in other orders than `SpanField.usualNext` (the protobuf order, flags last; reversed),
+        // with whitespace around keys, escapes in keys, unknown keys that start like known ones, upper-case ids:
+        (line([#"{"traceId":"0123456789abcdef0123456789abcdef","spanId":"00000000000000f1","parentSpanId":"0000000000000001","name":"op","kind":2,"startTimeUnixNano":"1000","endTimeUnixNano":"1500","attributes":[{"key":"a","value":{"intValue":"5"}}],"status":{},"flags":257}"#]), true),
+        (line([#"{"flags":1,"status":{"code":1},"events":[],"attributes":[],"endTimeUnixNano":"1500","startTimeUnixNano":"1000","kind":3,"name":"op","parentSpanId":"0000000000000001","spanId":"00000000000000f2","traceId":"0123456789abcdef0123456789abcdef"}"#]), true),
+        (line([#"{ "traceId" : "0123456789ABCDEF0123456789abcdef" , "spanId" :"00000000000000F3", "parentSpanId":  "0000000000000001" ,"name" : "op", "kind":2, "startTimeUnixNano" : "1000", "endTimeUnixNano":"1500", "attributes" : [ { "key" : "k" , "value" : { "stringValue" : "v" } } , {"key":"b","value":{ "boolValue" :true}} ] }"#]), true),
+        (line([#"{"traceId":"0123456789abcdef0123456789abcdef","spanId":"00000000000000f4","parentSpanId":"0000000000000001","na\u006de":"op","nameX":"ignored","kin":1,"startTimeUnixNanos":"5","startTimeUnixNano":"1000","endTimeUnixNano":"1500","attributes":[{"ke\u0079":"k","value":{"doubleValue":1.5}}]}"#]), true),
+        (line([#"{"traceId":"0123456789abcdef0123456789abcdef","spanId":"00000000000000f5","parentSpanId":"0000000000000001","name":"op","startTimeUnixNano":1000,"endTimeUnixNano":1500,"attributes":[{"key":"k","value":{"intValue":7}}],"status":null,"events":null}"#]), true),
         // Read as spans:
         (line([span(20, parent: 1, #","name":"caf\u00e9""#)]), false),
         (line([span(21, parent: 1, #","name":"caf"# + "\u{1}\"")]), false),

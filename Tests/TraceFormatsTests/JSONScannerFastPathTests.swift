@@ -161,4 +161,112 @@ struct JSONScannerFastPathTests {
             }
         }
     }
+
+    /// `keyIs` takes the key it is given, through its colon, and nothing
+    /// else: not a longer or shorter key, not one with escapes, not at the
+    /// end of the input; what it leaves, `readKey` reads as before.
+    @Test func expectedKeysAreTakenExactlyOrLeftWhole() {
+        func tryKey(_ text: String) -> (taken: Bool, pos: Int, readAfter: String?) {
+            let bytes = Array(text.utf8)
+            return bytes.withUnsafeBytes { raw in
+                guard var s = JSONScanner(raw, maxDepth: 8) else { return (false, -1, nil) }
+                let taken = s.keyIs("traceId")
+                let pos = s.pos
+                if taken { return (true, pos, nil) }
+                do throws(JSONFault) {
+                    let key = try s.readKey()
+                    return (false, pos, key.decoded ?? String(decoding: UnsafeBufferPointer(start: key.pointer, count: key.count), as: UTF8.self))
+                } catch {
+                    return (false, pos, "fault: \(error.message)")
+                }
+            }
+        }
+        #expect(tryKey(#""traceId":"x""#) == (true, 10, nil))
+        #expect(tryKey(#""traceId"  :1"#) == (true, 12, nil))
+        #expect(tryKey("\"traceId\"\n\t:1") == (true, 12, nil))
+        #expect(tryKey(#""traceId""#) == (false, 0, "fault: unexpected end of input"))
+        #expect(tryKey(#""traceId" 1"#) == (false, 0, "fault: expected ':', found '1'"))
+        #expect(tryKey(#""traceIdX":1"#) == (false, 0, "traceIdX"))
+        #expect(tryKey(#""traceI":1"#) == (false, 0, "traceI"))
+        #expect(tryKey(#""spanId":1"#) == (false, 0, "spanId"))
+        #expect(tryKey(#""trace\u0049d":1"#) == (false, 0, "traceId"))
+        #expect(tryKey(#""tracEId":1"#) == (false, 0, "tracEId"))
+        // Cut short anywhere, it is not taken and reading it says why.
+        let whole = #""traceId":"#
+        for cut in 1..<whole.utf8.count {
+            let r = tryKey(String(whole.prefix(cut)))
+            #expect(!r.taken && r.pos == 0, "\(cut)")
+        }
+    }
+
+    /// `nextMember` then `readKey` is `nextKey`: the same keys, the same end, the same faults.
+    @Test func membersStepAsKeysDo() {
+        for text in [#"{"a":1, "b" : 2 ,"c":3}"#, "{}", "{ }", #"{"a":1 "b":2}"#, #"{"a":1,}"#, #"{1:2}"#, #"{"a":1"#] {
+            func keys(_ byMember: Bool) -> [String] {
+                let bytes = Array(text.utf8)
+                return bytes.withUnsafeBytes { raw in
+                    guard var s = JSONScanner(raw, maxDepth: 8) else { return [] }
+                    var out: [String] = []
+                    do throws(JSONFault) {
+                        try s.beginObject()
+                        var first = true
+                        while true {
+                            let key: JSONKey?
+                            if byMember {
+                                key = try s.nextMember(&first) ? try s.readKey() : nil
+                            } else {
+                                key = try s.nextKey(&first)
+                            }
+                            guard let key else { break }
+                            out.append(String(decoding: UnsafeBufferPointer(start: key.pointer, count: key.count), as: UTF8.self))
+                            try s.skipValue()
+                        }
+                        out.append("end at \(s.pos)")
+                    } catch {
+                        out.append("\(error.message) at \(error.offset)")
+                    }
+                    return out
+                }
+            }
+            #expect(keys(true) == keys(false), "\(text)")
+        }
+    }
+
+    /// Ids read in place: exactly 32 (or 16) hex digits between quotes, any
+    /// case; anything else leaves the scanner where it was.
+    @Test func hexIdsAreReadInPlaceOnlyWhenExact() {
+        let trace = "0123456789abcdefFEDCBA9876543210"
+        func read128(_ text: String) -> ((UInt64, UInt64)?, Int) {
+            let bytes = Array(text.utf8)
+            return bytes.withUnsafeBytes { raw in
+                var s = JSONScanner(raw, maxDepth: 8)!
+                let v = s.quotedHex128()
+                return (v, s.pos)
+            }
+        }
+        func read64(_ text: String) -> (UInt64?, Int) {
+            let bytes = Array(text.utf8)
+            return bytes.withUnsafeBytes { raw in
+                var s = JSONScanner(raw, maxDepth: 8)!
+                let v = s.quotedHex64()
+                return (v, s.pos)
+            }
+        }
+        let whole = read128(" \"\(trace)\",")
+        #expect(whole.0?.0 == 0x0123_4567_89ab_cdef && whole.0?.1 == 0xFEDC_BA98_7654_3210 && whole.1 == 35)
+        // The closing quote may end the input.
+        #expect(read128("\"\(trace)\"").1 == 34)
+        #expect(read128("\"\(trace)").1 == 0)
+        for bad in ["\"\(trace.dropLast())\",", "\"\(trace)0\",", "\"\(trace.dropLast())g\",", "\"\(trace.dropLast())\\\",",
+                    "\"\(trace.dropLast())\"\",", "\(trace),", "\"\",", "\"\(String(repeating: "0", count: 16))\","] {
+            let r = read128(bad)
+            #expect(r.0 == nil && r.1 == 0, "\(bad)")
+        }
+        let span = read64("\"00000000Ab12cD34\"}")
+        #expect(span.0 == 0xAB12_CD34 && span.1 == 18)
+        for bad in ["\"00000000Ab12cD3\"}", "\"00000000Ab12cD345\"}", "\"00000000Ab12cD3x\"}", "\"\"}", "\"00000000Ab12cD34"] {
+            let r = read64(bad)
+            #expect(r.0 == nil && r.1 == 0, "\(bad)")
+        }
+    }
 }
