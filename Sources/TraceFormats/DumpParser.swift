@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import Synchronization
 import TraceModel
 
 /// A growable byte buffer on malloc'd memory, so lines can be handed to the
@@ -88,6 +89,8 @@ final class DumpParser {
     private let parallelism: Int
     /// Lines being decoded on other threads, oldest first; merged in file order.
     private var inFlight: [LineJob] = []
+    /// Those of `inFlight` no thread has started, and the helper threads that take them.
+    private lazy var decodeQueue = DecodeQueue(helpers: parallelism - 1)
     /// Pieces' buffers back from merged jobs, for the next pieces: a fresh
     /// buffer of a piece's size is mapped anew and faulted in page by page.
     private var spareBuffers: [ByteBuffer] = []
@@ -323,12 +326,12 @@ final class DumpParser {
         submit(LineJob(lines: lines, parser: pieceParser()))
     }
 
-    /// Hands a job to a decode thread, after those out, and merges what is
-    /// done: at most two pieces per thread out at once, however much came
-    /// in one feed (an in-memory body arrives whole).
+    /// Queues a job for the decode threads, after those out, and merges
+    /// what is done: at most two pieces per thread out at once, however
+    /// much came in one feed (an in-memory body arrives whole).
     private func submit(_ job: LineJob) {
         inFlight.append(job)
-        DispatchQueue.global(qos: .userInitiated).async { job.run() }
+        decodeQueue.push(job)
         collectJobs(waitingBeyond: parallelism * 2)
     }
 
@@ -473,13 +476,22 @@ final class DumpParser {
         buffer.removeFirst(start)
     }
 
-    /// Merges finished jobs in order; waits for the oldest while more than `limit` are out.
+    /// Merges finished jobs in order. While more than `limit` are out this
+    /// thread decodes queued pieces itself until the oldest is done (then
+    /// waits for it): it is one of the `parallelism` threads, so the threads
+    /// decoding never outnumber the cores and the thread that reads and
+    /// stores, which a load waits on, is never the one preempted. (With a
+    /// helper a core as well, it got half a core and the cores idled a
+    /// quarter of the time.)
     private func collectJobs(waitingBeyond limit: Int) {
         while let oldest = inFlight.first {
-            if inFlight.count > limit {
+            if oldest.done.wait(timeout: .now()) == .timedOut {
+                guard inFlight.count > limit else { return }
+                if let queued = decodeQueue.take() {
+                    queued.run()
+                    continue
+                }
                 oldest.done.wait()
-            } else if oldest.done.wait(timeout: .now()) == .timedOut {
-                return
             }
             inFlight.removeFirst()
             merge(oldest.parser)
@@ -695,11 +707,66 @@ final class DumpParser {
     }
 }
 
+/// Pieces queued for decoding, taken oldest first by up to `helpers` threads
+/// of the global dispatch pool, each of which takes pieces until none is
+/// left (one wake-up for a run of pieces, not one a piece), and by the
+/// reading thread while it waits (`DumpParser.collectJobs`).
+final class DecodeQueue: Sendable {
+    private struct State {
+        /// Taken jobs are nil: a job holds its read chunk, which the reader reuses once no job holds it.
+        var pending: [LineJob?] = []
+        var next = 0
+        var running = 0
+    }
+    private let state = Mutex(State())
+    private let helpers: Int
+
+    init(helpers: Int) { self.helpers = max(1, helpers) }
+
+    func push(_ job: LineJob) {
+        let startHelper = state.withLock { state -> Bool in
+            state.pending.append(job)
+            guard state.running < helpers else { return false }
+            state.running += 1
+            return true
+        }
+        if startHelper { DispatchQueue.global(qos: .userInitiated).async { self.drain() } }
+    }
+
+    /// The oldest piece no thread has started, now this thread's to run.
+    func take() -> LineJob? {
+        state.withLock { Self.next(&$0) }
+    }
+
+    private static func next(_ state: inout State) -> LineJob? {
+        guard state.next < state.pending.count else { return nil }
+        let job = state.pending[state.next]
+        state.pending[state.next] = nil
+        state.next += 1
+        // Drop taken jobs now and then, not one by one (`removeFirst` moves the rest).
+        if state.next >= 64 && state.next * 2 >= state.pending.count {
+            state.pending.removeFirst(state.next)
+            state.next = 0
+        }
+        return job
+    }
+
+    private func drain() {
+        while let job = state.withLock({ state -> LineJob? in
+            if let job = Self.next(&state) { return job }
+            state.running -= 1
+            return nil
+        }) {
+            job.run()
+        }
+    }
+}
+
 /// A piece of complete lines and the parser that decodes it on a worker
 /// thread. Unchecked because `DumpParser` and `ByteBuffer` are not Sendable:
-/// only the worker touches `parser` and `lines` until it signals `done`, and
-/// the reading thread touches them only after waiting on `done` (the
-/// semaphore orders the two). A read `chunk` is only read by the worker,
+/// only the thread that took the job from its `DecodeQueue` touches `parser`
+/// and `lines` until it signals `done`, and the reading thread touches them
+/// only after waiting on `done` (the semaphore orders the two). A read `chunk` is only read by the worker,
 /// and nobody writes into it while the job holds it: `DumpReader` reads
 /// into a chunk again only when it is the chunk's only holder.
 final class LineJob: @unchecked Sendable {
