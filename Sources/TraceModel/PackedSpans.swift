@@ -87,7 +87,7 @@ public struct PackedSpans: Sendable {
     /// A batch's own tables: each distinct value is listed once and a patch
     /// marks where it goes; the bytes get nothing there yet.
     private struct PieceTables: SpanTables {
-        var patches: [Patch] = []
+        var patches = RawList<Patch>(capacity: 1024)
         var strings: [String] = []
         /// Strings by their bytes, for `String` values and a decoder's raw
         /// bytes alike (a cheap keyed hash: `String`'s SipHash was most of
@@ -126,6 +126,11 @@ public struct PackedSpans: Sendable {
         }
 
         mutating func writeScope(_ scope: InstrumentationScope, _ out: inout [UInt8]) {
+            writeScope(scope, at: out.count)
+        }
+
+        /// The scope's patch at `offset` of the bytes written.
+        mutating func writeScope(_ scope: InstrumentationScope, at offset: Int) {
             let local: UInt32
             if let last = lastScope, last.object === scope {
                 local = last.local
@@ -137,7 +142,7 @@ public struct PackedSpans: Sendable {
                 scopes.append(scope)
             }
             lastScope = (scope, local)
-            patches.append(Patch(offset: UInt32(out.count), ref: local << 2 | PackedSpans.scopePatch))
+            patches.append(Patch(offset: UInt32(offset), ref: local << 2 | PackedSpans.scopePatch))
         }
     }
 
@@ -208,7 +213,12 @@ extension PackedSpans {
     /// decoder's input (`append(raw:)`), into a `PackedSpans` (`finish`).
     /// Both give the same bytes for the same span.
     public struct Builder {
+        /// The batch's arrays but its bytes and patches, which are written in `body` and `tables.patches`.
         private var packed = PackedSpans()
+        /// The spans' encodings, as `packed.bytes` will hold them.
+        private var body = RawList<UInt8>(capacity: 1 << 16)
+        /// A `Span`'s encoding before it goes to `body` (`append(_:)`).
+        private var encoded: [UInt8] = []
         private var tables = PieceTables()
         private var traceIDs: [TraceID] = []
         /// Latency keys by the span's resource and name in this batch's
@@ -234,21 +244,25 @@ extension PackedSpans {
             fileprivate var patches: Int
         }
 
-        public var mark: Mark { Mark(spans: packed.spans.count, bytes: packed.bytes.count, patches: tables.patches.count) }
+        public var mark: Mark { Mark(spans: packed.spans.count, bytes: body.count, patches: tables.patches.count) }
 
         /// Forgets the spans appended since `mark`. Table entries they made
         /// stay: the store resolves only what a span refers to.
         public mutating func rollBack(to mark: Mark) {
             packed.spans.removeSubrange(mark.spans...)
             traceIDs.removeSubrange(mark.spans...)
-            packed.bytes.removeSubrange(mark.bytes...)
-            tables.patches.removeSubrange(mark.patches...)
+            body.truncate(to: mark.bytes)
+            tables.patches.truncate(to: mark.patches)
         }
 
         public mutating func append(_ span: Span) {
-            let begin = packed.bytes.count
+            let begin = body.count
             let firstPatch = tables.patches.count
-            SpanArena.encodeBody(span, into: &packed.bytes, tables: &tables, start: .omitted)
+            encoded.removeAll(keepingCapacity: true)
+            SpanArena.encodeBody(span, into: &encoded, tables: &tables, start: .omitted)
+            // Patches were placed in `encoded`; `body` has `begin` bytes before it.
+            for i in firstPatch..<tables.patches.count { tables.patches[i].offset += UInt32(begin) }
+            body.append(encoded)
             // `encodeBody` writes the name first, then the resource.
             let name = tables.patches[firstPatch]
             let named = name.ref & 3 == PackedSpans.stringPatch
@@ -287,54 +301,58 @@ extension PackedSpans {
         /// `beginEventAttributes`. `name`: valid UTF-8 without escapes.
         public mutating func appendEvent(timeUnixNano: UInt64, name: UnsafePointer<UInt8>?, _ nameCount: Int) {
             events.count += 1
-            writeFixed(timeUnixNano, &events.bytes)
-            Self.writeRaw(name ?? UnsafePointer(bitPattern: 1)!, nameCount, into: &events.bytes, patches: &events.patches,
+            events.bytes.appendFixed(timeUnixNano)
+            Self.writeRaw(name ?? UnsafePointer(bitPattern: 1)!, nameCount, into: events.bytes, patches: events.patches,
                           table: &tables.byBytes, strings: &tables.strings)
-            eventAttributes.appendCounted(to: &events.bytes, patches: &events.patches)
+            eventAttributes.appendCounted(to: events.bytes, patches: events.patches)
             eventAttributes.reset()
         }
 
         /// A raw span's or event's attributes as `SpanArena` writes them.
         private struct AttributeList {
-            var bytes: [UInt8] = []
-            var patches: [Patch] = []
+            let bytes = RawList<UInt8>(capacity: 256)
+            let patches = RawList<Patch>(capacity: 16)
             var count = 0
             /// What the first "error" attribute says (`Span.isError`), nil without one.
             var error: Bool?
 
             mutating func reset() {
-                // Most lists are empty already: `removeAll` is not free even then.
-                if !bytes.isEmpty { bytes.removeAll(keepingCapacity: true) }
-                if !patches.isEmpty { patches.removeAll(keepingCapacity: true) }
+                bytes.removeAll()
+                patches.removeAll()
                 count = 0
                 error = nil
             }
 
             /// Appends the count and the list to `out`, patches moved with the bytes.
-            func appendCounted(to out: inout [UInt8], patches out2: inout [Patch]) {
-                writeVarint(UInt64(count), &out)
+            func appendCounted(to out: RawList<UInt8>, patches out2: RawList<Patch>) {
+                out.appendVarint(UInt64(count))
+                guard count > 0 else { return }
                 let shift = UInt32(out.count)
-                out.append(contentsOf: bytes)
-                for patch in patches { out2.append(Patch(offset: patch.offset + shift, ref: patch.ref)) }
+                out.append(bytes.base, bytes.count)
+                out2.reserve(patches.count)
+                for i in 0..<patches.count {
+                    let patch = patches[i]
+                    out2.append(Patch(offset: patch.offset + shift, ref: patch.ref))
+                }
             }
         }
 
         private static func write(_ key: UnsafePointer<UInt8>, _ keyCount: Int, _ value: RawValue, to list: inout AttributeList,
                                   table: inout RawStringTable, strings: inout [String]) {
             list.count += 1
-            writeRaw(key, keyCount, into: &list.bytes, patches: &list.patches, table: &table, strings: &strings)
+            writeRaw(key, keyCount, into: list.bytes, patches: list.patches, table: &table, strings: &strings)
             switch value {
             case .string(let p, let n):
                 list.bytes.append(SpanArena.ValueTag.string)
-                writeRaw(p, n, into: &list.bytes, patches: &list.patches, table: &table, strings: &strings)
+                writeRaw(p, n, into: list.bytes, patches: list.patches, table: &table, strings: &strings)
             case .bool(let b):
                 list.bytes.append(b ? SpanArena.ValueTag.boolTrue : SpanArena.ValueTag.boolFalse)
             case .int(let i):
                 list.bytes.append(SpanArena.ValueTag.int)
-                writeVarint(UInt64(bitPattern: (i << 1) ^ (i >> 63)), &list.bytes)
+                list.bytes.appendVarint(UInt64(bitPattern: (i << 1) ^ (i >> 63)))
             case .double(let d):
                 list.bytes.append(SpanArena.ValueTag.double)
-                writeFixed(d.bitPattern, &list.bytes)
+                list.bytes.appendFixed(d.bitPattern)
             }
             if list.error == nil, spells(key, keyCount, "error") {
                 switch value {
@@ -353,7 +371,7 @@ extension PackedSpans {
         /// and events given since `beginSpan`: the bytes `append` writes for
         /// the `Span` with these fields.
         public mutating func append(raw span: RawSpan, resource: Resource, scope: InstrumentationScope) {
-            let begin = packed.bytes.count
+            let begin = body.count
             let firstPatch = tables.patches.count
             let extras = scope !== InstrumentationScope.none || events.count > 0 || !span.statusMessage.isEmpty
             let isError = span.statusCode == .error || spanAttributes.error == true
@@ -362,24 +380,33 @@ extension PackedSpans {
             if span.parentSpanID != nil { bits |= 1 << 5 }
             if isError { bits |= 1 << 6 }
             if extras { bits |= 1 << 7 }
-            packed.bytes.append(bits)
-            writeFixed(span.spanID.raw, &packed.bytes)
-            if let parent = span.parentSpanID { writeFixed(parent.raw, &packed.bytes) }
-            writeVarint(span.durationNano, &packed.bytes)
-            writeVarint(UInt64(span.flags) << 1, &packed.bytes)
+            body.append(bits)
+            body.appendFixed(span.spanID.raw)
+            if let parent = span.parentSpanID { body.appendFixed(parent.raw) }
+            body.appendVarint(span.durationNano)
+            body.appendVarint(UInt64(span.flags) << 1)
             let name = span.name ?? UnsafePointer(bitPattern: 1)!
-            let nameLocal = Self.writeRaw(name, span.nameCount, into: &packed.bytes, patches: &tables.patches,
+            let nameLocal = Self.writeRaw(name, span.nameCount, into: body, patches: tables.patches,
                                           table: &tables.byBytes, strings: &tables.strings)
             let resourceLocal = tables.resourceLocal(resource)
-            tables.patches.append(Patch(offset: UInt32(packed.bytes.count), ref: resourceLocal << 2 | PackedSpans.resourcePatch))
-            spanAttributes.appendCounted(to: &packed.bytes, patches: &tables.patches)
+            tables.patches.append(Patch(offset: UInt32(body.count), ref: resourceLocal << 2 | PackedSpans.resourcePatch))
+            spanAttributes.appendCounted(to: body, patches: tables.patches)
             if extras {
-                SpanArena.writeInline(span.statusMessage, &packed.bytes)
-                tables.writeScope(scope, &packed.bytes)
-                packed.bytes.append(1)  // no trace state
-                events.appendCounted(to: &packed.bytes, patches: &tables.patches)
-                packed.bytes.append(0)  // links
-                packed.bytes.append(0)  // dropped attributes
+                // `SpanArena.writeInline`'s bytes.
+                if span.statusMessage.isEmpty {
+                    body.append(1)
+                } else {
+                    var message = span.statusMessage
+                    message.withUTF8 { utf8 in
+                        body.appendVarint(UInt64(utf8.count) << 1 | 1)
+                        if let p = utf8.baseAddress { body.append(p, utf8.count) }
+                    }
+                }
+                tables.writeScope(scope, at: body.count)
+                body.append(1)  // no trace state
+                events.appendCounted(to: body, patches: tables.patches)
+                body.append(0)  // links
+                body.append(0)  // dropped attributes
             }
             let key: UInt32
             if let nameLocal {
@@ -397,7 +424,8 @@ extension PackedSpans {
         /// a batch's spans; the builder starts again empty.
         public mutating func finish() -> PackedSpans {
             var out = packed
-            out.patches = tables.patches
+            out.bytes = body.array()
+            out.patches = tables.patches.array()
             out.strings = tables.strings
             out.resources = tables.resources
             out.scopes = tables.scopes
@@ -409,7 +437,7 @@ extension PackedSpans {
         private mutating func finishSpan(begin: Int, firstPatch: Int, traceID: TraceID, latencyKey: UInt32, isError: Bool,
                                          duration: UInt64, start: UInt64) {
             packed.spans.append(PackedSpan(
-                begin: UInt32(begin), end: UInt32(packed.bytes.count), patchBegin: UInt32(firstPatch),
+                begin: UInt32(begin), end: UInt32(body.count), patchBegin: UInt32(firstPatch),
                 patchEnd: UInt32(tables.patches.count), latencyKey: latencyKey, isError: isError, duration: duration,
                 start: start))
             traceIDs.append(traceID)
@@ -446,11 +474,11 @@ extension PackedSpans {
         /// writes an interned one: a reference when short, else inline. Its
         /// local index when it is a reference.
         @discardableResult
-        private static func writeRaw(_ p: UnsafePointer<UInt8>, _ n: Int, into out: inout [UInt8], patches: inout [Patch],
+        private static func writeRaw(_ p: UnsafePointer<UInt8>, _ n: Int, into out: RawList<UInt8>, patches: RawList<Patch>,
                                      table: inout RawStringTable, strings: inout [String]) -> UInt32? {
             guard n <= SpanArena.maxInternedLength else {
-                writeVarint(UInt64(n) << 1 | 1, &out)
-                out.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+                out.appendVarint(UInt64(n) << 1 | 1)
+                out.append(p, n)
                 return nil
             }
             let local = table.local(p, n, strings: &strings)
