@@ -215,9 +215,10 @@ struct JSONScanner {
     mutating func quotedHex128() -> (UInt64, UInt64)? {
         skipWhitespace()
         guard pos &+ 33 < end, base[pos] == ASCII.quote, base[pos &+ 33] == ASCII.quote,
-              let v = HexTable.parse128(base + (pos &+ 1), 32) else { return nil }
+              let high = HexTable.sixteenHexDigits(base + (pos &+ 1)),
+              let low = HexTable.sixteenHexDigits(base + (pos &+ 17)) else { return nil }
         pos &+= 34
-        return v
+        return (high, low)
     }
 
     /// A string of exactly 16 hex digits (an OTLP span id), parsed; nil,
@@ -226,7 +227,7 @@ struct JSONScanner {
     mutating func quotedHex64() -> UInt64? {
         skipWhitespace()
         guard pos &+ 17 < end, base[pos] == ASCII.quote, base[pos &+ 17] == ASCII.quote,
-              let v = HexTable.parse64(base + (pos &+ 1), 16) else { return nil }
+              let v = HexTable.sixteenHexDigits(base + (pos &+ 1)) else { return nil }
         pos &+= 18
         return v
     }
@@ -668,6 +669,37 @@ enum HexTable {
             }
             return bad & 0xF0 == 0 ? v : nil
         }
+    }
+
+    /// The value of eight ASCII hex digits (little-endian load, the first
+    /// digit the most significant), nil unless all are hex digits: eight at
+    /// once where a table look-up a digit was most of reading an id.
+    @inline(__always)
+    static func eightHexDigits(_ word: UInt64) -> UInt64? {
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // Per byte b < 0x80, b + (0x80 - lo) has its high bit set iff b >= lo,
+        // and b + (0x7F - hi) iff b > hi; no sum carries into the next byte.
+        @inline(__always) func within(_ x: UInt64, _ lo: UInt64, _ hi: UInt64) -> UInt64 {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            return (x &+ (0x80 &- lo) &* ones) & ~(x &+ (0x7F &- hi) &* ones) & highs
+        }
+        guard word & highs == 0 else { return nil }
+        // `| 0x20` takes 'A'...'F' to 'a'...'f' and nothing else there.
+        guard within(word, 0x30, 0x39) | within(word | 0x2020_2020_2020_2020, 0x61, 0x66) == highs else { return nil }
+        // Digits' low nibbles are their values; letters' are 1...6, and their 0x40 bit adds 9.
+        var v = (word & 0x0F0F_0F0F_0F0F_0F0F) &+ ((word >> 6) & 0x0101_0101_0101_0101) &* 9
+        v = ((v << 4) | (v >> 8)) & 0x00FF_00FF_00FF_00FF
+        v = ((v << 8) | (v >> 16)) & 0x0000_FFFF_0000_FFFF
+        return ((v << 16) | (v >> 32)) & 0xFFFF_FFFF
+    }
+
+    /// Exactly 16 hex digits.
+    @inline(__always)
+    static func sixteenHexDigits(_ p: UnsafePointer<UInt8>) -> UInt64? {
+        let raw = UnsafeRawPointer(p)
+        guard let high = eightHexDigits(raw.loadUnaligned(as: UInt64.self)),
+              let low = eightHexDigits(raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) else { return nil }
+        return high << 32 | low
     }
 
     /// Parses 1...32 hex digits into (high, low).

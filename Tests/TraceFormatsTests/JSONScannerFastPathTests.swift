@@ -269,4 +269,25 @@ struct JSONScannerFastPathTests {
             #expect(r.0 == nil && r.1 == 0, "\(bad)")
         }
     }
+
+    /// Eight hex digits at once against the table, for every byte in every position.
+    @Test func eightHexDigitsAtOnce() {
+        let hex = Array("0123456789abcdefABCDEF".utf8)
+        var generator = SystemRandomNumberGenerator()
+        func word(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } }
+        func byTable(_ bytes: [UInt8]) -> UInt64? { bytes.withUnsafeBufferPointer { HexTable.parse64($0.baseAddress!, 8) } }
+        for _ in 0..<2000 {
+            let bytes = (0..<8).map { _ in hex[Int.random(in: 0..<hex.count, using: &generator)] }
+            #expect(HexTable.eightHexDigits(word(bytes)) == byTable(bytes), "\(bytes)")
+        }
+        for position in 0..<8 {
+            for byte in UInt8.min...UInt8.max {
+                var bytes = Array("a1B2c3D4".utf8)
+                bytes[position] = byte
+                #expect(HexTable.eightHexDigits(word(bytes)) == byTable(bytes), "byte \(byte) at \(position)")
+            }
+        }
+        let sixteen = Array("0123456789abcdef".utf8)
+        #expect(sixteen.withUnsafeBufferPointer { HexTable.sixteenHexDigits($0.baseAddress!) } == 0x0123_4567_89ab_cdef)
+    }
 }
