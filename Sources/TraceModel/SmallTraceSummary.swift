@@ -25,8 +25,9 @@ extension SummaryFacts {
             withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { parents in
                 var offset = 0
                 var n = 0
+                let traceStart = bytes.isEmpty ? 0 : SpanArena.firstStart(in: bytes)
                 while n < count, offset < bytes.count {
-                    (headers.baseAddress! + n).initialize(to: arena.header(in: bytes, at: &offset))
+                    (headers.baseAddress! + n).initialize(to: arena.header(in: bytes, at: &offset, traceStart: traceStart))
                     n += 1
                 }
                 // The record's count and its bytes agree; a disagreement takes the general way.

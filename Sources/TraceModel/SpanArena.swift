@@ -319,9 +319,11 @@ struct SpanArena: Sendable {
         var serviceKey: UInt { resource >= 0 ? UInt(resource) : UInt.max - UInt(offset) }
     }
 
-    func header(in bytes: ArraySlice<UInt8>, at offset: inout Int) -> Header {
+    /// `traceStart`: the trace's first start (`firstStart(in:)`), given by
+    /// a caller that reads every span of the trace so it is read once.
+    func header(in bytes: ArraySlice<UInt8>, at offset: inout Int, traceStart: UInt64? = nil) -> Header {
         var r = Reader(bytes: bytes, offset: offset)
-        let head = fixedPart(&r)
+        let head = fixedPart(&r, traceStart: traceStart)
         skipString(&r)
         let resource = Int32(r.varint()) - 1
         let header = Header(spanID: head.spanID, parentID: head.parentID, start: head.start, duration: head.duration,
@@ -343,12 +345,12 @@ struct SpanArena: Sendable {
         var followsFrom: Bool
     }
 
-    private func fixedPart(_ r: inout Reader) -> FixedPart {
+    private func fixedPart(_ r: inout Reader, traceStart: UInt64? = nil) -> FixedPart {
         let isFirst = r.offset == 0
         let length = Int(r.varint())
         let end = r.offset + length
         let bits = r.byte()
-        let start = isFirst ? r.fixed() : Self.firstStart(in: r.bytes) &+ unzigzag(r.varint())
+        let start = isFirst ? r.fixed() : (traceStart ?? Self.firstStart(in: r.bytes)) &+ unzigzag(r.varint())
         let spanID = SpanID(r.fixed())
         let parentID = bits & (1 << 5) != 0 ? SpanID(r.fixed()) : nil
         let duration = r.varint()
@@ -716,11 +718,12 @@ struct SpanArena: Sendable {
             return bytes[base + offset]
         }
 
+        /// Eight little-endian bytes, loaded at once after one bounds check.
         mutating func fixed() -> UInt64 {
-            var value: UInt64 = 0
-            for i in 0..<8 { value |= UInt64(bytes[base + offset + i]) << (8 * UInt64(i)) }
+            precondition(offset >= 0 && offset + 8 <= bytes.count, "span bytes end inside a fixed field")
+            let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
             offset += 8
-            return value
+            return UInt64(littleEndian: value)
         }
 
         mutating func varint() -> UInt64 {

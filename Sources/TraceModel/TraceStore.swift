@@ -743,7 +743,8 @@ struct StoredSpans: SummarySource {
         var headers: [SpanArena.Header] = []
         headers.reserveCapacity(count)
         var offset = 0
-        while offset < bytes.count { headers.append(arena.header(in: bytes, at: &offset)) }
+        let traceStart = bytes.isEmpty ? 0 : SpanArena.firstStart(in: bytes)
+        while offset < bytes.count { headers.append(arena.header(in: bytes, at: &offset, traceStart: traceStart)) }
         self.headers = headers
     }
 

@@ -121,8 +121,9 @@ public struct TraceTree: Sendable {
         let mask = size - 1
         var firstAt = [Int32](repeating: -1, count: size)
         var lastOf = [Int32](repeating: -1, count: count)
+        let seed = RawStringTable.seed  // read once: a `static let` is a check on every read
         func bucket(of id: SpanID) -> Int {
-            var b = RawStringTable.mix(id.raw ^ RawStringTable.seed, 0x5350_414E) & mask
+            var b = RawStringTable.mix(id.raw ^ seed, 0x5350_414E) & mask
             while firstAt[b] >= 0 && spans.spanID(Int(firstAt[b])) != id { b = (b + 1) & mask }
             return b
         }
