@@ -211,8 +211,9 @@ extension PackedSpans {
 
     /// Packs spans one at a time, as `Span` values or straight from a
     /// decoder's input (`append(raw:)`), into a `PackedSpans` (`finish`).
-    /// Both give the same bytes for the same span.
-    public struct Builder {
+    /// Both give the same bytes for the same span. Not copyable: it writes
+    /// into memory it owns (`RawList`), which a copy would share.
+    public struct Builder: ~Copyable {
         /// The batch's arrays but its bytes and patches, which are written in `body` and `tables.patches`.
         private var packed = PackedSpans()
         /// The spans' encodings, as `packed.bytes` will hold them.
