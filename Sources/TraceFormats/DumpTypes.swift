@@ -122,9 +122,9 @@ public struct DumpLimits: Sendable, Equatable {
     /// store takes them: 1 MiB, not 4, took 10 MiB off the peak of loading
     /// a million spans (BENCHMARKS.md), at no cost in speed.
     public var chunkBytes: Int
-    /// Threads that decode the lines of a line-per-record dump; 0: one per
-    /// core this process may run on (`ProcessorCount.available`). Spans
-    /// still come out in file order.
+    /// Threads that decode the lines of a line-per-record dump, the reading
+    /// thread one of them (`DecodeQueue`); 0: one per core this process may
+    /// run on (`ProcessorCount.available`). Spans still come out in file order.
     public var decodeThreads: Int
     /// With more than one decode thread, complete lines are handed over in
     /// pieces of about this many bytes (small only in tests). Each piece
