@@ -766,9 +766,10 @@ final class DecodeQueue: Sendable {
 /// thread. Unchecked because `DumpParser` and `ByteBuffer` are not Sendable:
 /// only the thread that took the job from its `DecodeQueue` touches `parser`
 /// and `lines` until it signals `done`, and the reading thread touches them
-/// only after waiting on `done` (the semaphore orders the two). A read `chunk` is only read by the worker,
-/// and nobody writes into it while the job holds it: `DumpReader` reads
-/// into a chunk again only when it is the chunk's only holder.
+/// only after waiting on `done` (the semaphore orders the two). A read
+/// `chunk` is only read by that thread, and nobody writes into it while the
+/// job holds it: `DumpReader` reads into a chunk again only when it is the
+/// chunk's only holder.
 final class LineJob: @unchecked Sendable {
     /// The piece's lines copied (the same rule as `parser`: the worker's
     /// until `done`), nil for lines that lie in a chunk the reader read.

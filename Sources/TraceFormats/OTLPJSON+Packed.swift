@@ -305,26 +305,31 @@ enum OTLPJSONPacker {
         try s.beginObject()
         var first = true
         guard try s.nextMember(&first) else { throw unusual(s) }
-        let value: PackedSpans.RawValue
+        // The usual two keys tried before any key is read (`JSONScanner.keyIs`).
+        enum Field { case string, int, bool, double }
+        let field: Field
         if s.keyIs("stringValue") {
-            guard !s.consumeNull() else { throw unusual(s) }
-            let raw = try plainString(&s)
-            value = .string(raw.pointer, raw.count)
+            field = .string
         } else if s.keyIs("intValue") {
-            guard !s.consumeNull() else { throw unusual(s) }
-            value = .int(try s.readInt64())
+            field = .int
         } else {
-            let field = try s.readKey()
-            guard !s.consumeNull() else { throw unusual(s) }
-            switch field {
-            case "stringValue":
-                let raw = try plainString(&s)
-                value = .string(raw.pointer, raw.count)
-            case "intValue": value = .int(try s.readInt64())
-            case "boolValue": value = .bool(try s.readBool())
-            case "doubleValue": value = .double(try s.readDouble())
+            switch try s.readKey() {
+            case "stringValue": field = .string
+            case "intValue": field = .int
+            case "boolValue": field = .bool
+            case "doubleValue": field = .double
             default: throw unusual(s)
             }
+        }
+        guard !s.consumeNull() else { throw unusual(s) }
+        let value: PackedSpans.RawValue
+        switch field {
+        case .string:
+            let raw = try plainString(&s)
+            value = .string(raw.pointer, raw.count)
+        case .int: value = .int(try s.readInt64())
+        case .bool: value = .bool(try s.readBool())
+        case .double: value = .double(try s.readDouble())
         }
         guard try !s.nextMember(&first) else { throw unusual(s) }
         return value

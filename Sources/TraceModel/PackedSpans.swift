@@ -218,7 +218,7 @@ extension PackedSpans {
         private var packed = PackedSpans()
         /// The spans' encodings, as `packed.bytes` will hold them.
         private var body = RawList<UInt8>(capacity: 1 << 16)
-        /// A `Span`'s encoding before it goes to `body` (`append(_:)`).
+        /// A `Span`'s encoding (`append(_:)`), or a status message's, before it goes to `body`.
         private var encoded: [UInt8] = []
         private var tables = PieceTables()
         private var traceIDs: [TraceID] = []
@@ -393,15 +393,12 @@ extension PackedSpans {
             tables.patches.append(Patch(offset: UInt32(body.count), ref: resourceLocal << 2 | PackedSpans.resourcePatch))
             spanAttributes.appendCounted(to: body, patches: tables.patches)
             if extras {
-                // `SpanArena.writeInline`'s bytes.
                 if span.statusMessage.isEmpty {
-                    body.append(1)
+                    body.append(1)  // `SpanArena.writeInline` of "", as most spans have
                 } else {
-                    var message = span.statusMessage
-                    message.withUTF8 { utf8 in
-                        body.appendVarint(UInt64(utf8.count) << 1 | 1)
-                        if let p = utf8.baseAddress { body.append(p, utf8.count) }
-                    }
+                    encoded.removeAll(keepingCapacity: true)
+                    SpanArena.writeInline(span.statusMessage, &encoded)
+                    body.append(encoded)
                 }
                 tables.writeScope(scope, at: body.count)
                 body.append(1)  // no trace state

@@ -57,8 +57,6 @@ final class RawList<Element: BitwiseCopyable> {
     @inline(__always)
     func removeAll() { count = 0 }
 
-    var isEmpty: Bool { count == 0 }
-
     func array() -> [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }
 
