@@ -267,6 +267,9 @@ public final class IngestServer: Sendable {
         group as? MultiThreadedEventLoopGroup ?? .singleton
     }
 
+    /// HTTP connections open now, served or being refused (for tests' messages).
+    var openHTTPConnections: Int { state.withLock { $0.connections.count } }
+
     /// Remembers an HTTP connection until it closes, so shutdown can wait for it.
     private func track(_ channel: any Channel) -> Bool {
         let id = ObjectIdentifier(channel)

@@ -21,6 +21,20 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
     return condition()
 }
 
+/// Tries `attempt` until it succeeds or `seconds` pass, pausing between
+/// tries. The clock is read only right after a try, so a pause that overran
+/// (other suites' blocking waits holding both pool threads of a 2-core
+/// machine) is followed by one more try, not by giving up untried.
+func retrying(seconds: Double, pause: Duration = .milliseconds(20),
+              _ attempt: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while true {
+        if try await attempt() { return true }
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: pause)
+    }
+}
+
 /// Runs a blocking call (a socket read with a long timeout) on a thread of
 /// its own. Blocking a thread of the concurrency pool (two on a 2-core
 /// machine) can starve what the test waits for: grpc-swift serves its
@@ -199,7 +213,7 @@ struct HTTPResult {
 /// A minimal blocking HTTP/1.1 client over one TCP connection (5 s timeouts unless told),
 /// used by one thread at a time (a test hands it to `offPool` and awaits), hence @unchecked.
 final class RawHTTPConnection: @unchecked Sendable {
-    let fd: Int32
+    private(set) var fd: Int32
     private var pending: [UInt8] = []
 
     init(port: Int, timeoutSeconds: Int = 5) throws {
@@ -224,7 +238,13 @@ final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
-    deinit { close(fd) }
+    deinit { hangUp() }
+
+    /// Closes the socket now, not whenever the last reference goes.
+    func hangUp() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
 
     static func request(_ path: String, method: String = "POST", contentType: String?, encoding: String? = nil,
                         body: [UInt8], headers: [(String, String)] = [], contentLength: Int? = nil) -> [UInt8] {

@@ -243,9 +243,9 @@ import TraceModel
         let port = running.port(.otlpHTTP)
         let body = OTLPJSONEncoder.encodeLine(Samples.spans(count: 1))
         let request = RawHTTPConnection.request("/v1/traces", contentType: "application/json", body: body)
-        var first: RawHTTPConnection? = try RawHTTPConnection(port: port, timeoutSeconds: 30)
+        let first = try RawHTTPConnection(port: port, timeoutSeconds: 30)
         let second = try RawHTTPConnection(port: port, timeoutSeconds: 30)
-        #expect(try first?.roundTrip(request).status == 200)
+        #expect(try first.roundTrip(request).status == 200)
         #expect(try second.roundTrip(request).status == 200)
 
         let third = try RawHTTPConnection(port: port, timeoutSeconds: 30)
@@ -256,16 +256,16 @@ import TraceModel
         #expect(third.readsEOF())
         #expect(running.counters.snapshot()[.otlpHTTP].malformedReasons.map(\.reason) == ["http 503: too many connections"])
 
-        first = nil  // closes it
-        var refusals = 1, served = false
-        let deadline = ContinuousClock.now + .seconds(Int(Self.patience))
-        while !served, ContinuousClock.now < deadline {
-            // Until the receiver has seen the close, a new connection is still one too many.
-            let next = try RawHTTPConnection(port: port, timeoutSeconds: 30)
-            let status = try next.roundTrip(request).status
-            if status == 503 { refusals += 1; try await Task.sleep(for: .milliseconds(20)) } else { served = status == 200 }
+        first.hangUp()
+        var refusals = 1, status = 503
+        // Until the receiver has seen the close, a new connection is still one too many.
+        _ = try await retrying(seconds: Self.patience) {
+            status = try RawHTTPConnection(port: port, timeoutSeconds: 30).roundTrip(request).status
+            if status == 503 { refusals += 1 }
+            return status != 503
         }
-        #expect(served)
+        let served = status == 200
+        #expect(served, "still refused after \(refusals) tries; the server holds \(running.server.openHTTPConnections) connections")
         #expect(try second.roundTrip(request).status == 200)  // the held connection still works
         let figures = running.counters.snapshot()[.otlpHTTP]
         #expect(figures.malformed == refusals)
@@ -302,12 +302,12 @@ import TraceModel
     /// As an OTel exporter does: a call that fails (a GOAWAY raced it, the
     /// client is reconnecting) is tried again, here until `patience` runs out.
     static func exportRetrying(_ sender: OTLPGRPCSender, _ body: [UInt8]) async -> [UInt8]? {
-        let deadline = ContinuousClock.now + .seconds(Int(patience))
-        while ContinuousClock.now < deadline {
-            if let reply = try? await sender.export(body) { return reply }
-            try? await Task.sleep(for: .milliseconds(50))
+        var reply: [UInt8]?
+        _ = await retrying(seconds: patience, pause: .milliseconds(50)) {
+            reply = try? await sender.export(body)
+            return reply != nil
         }
-        return nil
+        return reply
     }
 
     @Test("otlp-grpc: an idle connection is closed after --idle-timeout (GOAWAY); counted as idle; the client reconnects")
@@ -380,11 +380,8 @@ import TraceModel
         first = nil
         // Until the receiver has seen the close, the client's connection is one too many and its call fails.
         let body = OTLPProtobufEncoder.encode(Samples.spans(count: 3))
-        var served = false
-        let deadline = ContinuousClock.now + .seconds(Int(Self.patience))
-        while !served, ContinuousClock.now < deadline {
-            served = (try? await OTLPGRPCSender.withConnection(port: port) { try await $0.export(body) }) == []
-            if !served { try await Task.sleep(for: .milliseconds(50)) }
+        let served = await retrying(seconds: Self.patience, pause: .milliseconds(50)) {
+            (try? await OTLPGRPCSender.withConnection(port: port) { try await $0.export(body) }) == []
         }
         #expect(served)
         #expect(running.sink.count == 3)
