@@ -13,12 +13,7 @@ import TestSupport
 
 /// Polls `condition` every few milliseconds until it holds or `seconds` pass.
 func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return condition()
+    await retrying(seconds: seconds, pause: .milliseconds(5)) { condition() }
 }
 
 /// Tries `attempt` until it succeeds or `seconds` pass, pausing between
@@ -213,7 +208,7 @@ struct HTTPResult {
 /// A minimal blocking HTTP/1.1 client over one TCP connection (5 s timeouts unless told),
 /// used by one thread at a time (a test hands it to `offPool` and awaits), hence @unchecked.
 final class RawHTTPConnection: @unchecked Sendable {
-    private(set) var fd: Int32
+    let fd: Int32
     private var pending: [UInt8] = []
 
     init(port: Int, timeoutSeconds: Int = 5) throws {
@@ -238,13 +233,7 @@ final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
-    deinit { hangUp() }
-
-    /// Closes the socket now, not whenever the last reference goes.
-    func hangUp() {
-        if fd >= 0 { close(fd) }
-        fd = -1
-    }
+    deinit { close(fd) }
 
     static func request(_ path: String, method: String = "POST", contentType: String?, encoding: String? = nil,
                         body: [UInt8], headers: [(String, String)] = [], contentLength: Int? = nil) -> [UInt8] {
